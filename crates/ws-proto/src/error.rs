@@ -1,0 +1,279 @@
+//! Error types.
+//!
+//! Three kinds of failure are kept apart, because each calls for a different reaction:
+//!
+//! * [`ProtocolError`]: the peer broke RFC 6455 after the handshake. The connection has already
+//!   queued a Close frame with [`ProtocolError::close_code`] and discards further input
+//!   (RFC 6455 section 7.1.7, "Fail the WebSocket Connection").
+//! * [`HandshakeError`]: the opening handshake is invalid. On the server side,
+//!   [`HandshakeError::http_status`] is the status to answer with.
+//! * [`SendError`]: the local application misused the API (for example sent after closing).
+//!   Nothing was queued and the connection state did not change.
+//!
+//! [`Error`] wraps all three for callers that want a single type.
+
+use core::fmt;
+
+use crate::close::CloseCode;
+
+/// Any error produced by this crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer violated the protocol after the handshake.
+    Protocol(ProtocolError),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// The local application misused the API.
+    Send(SendError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Handshake(e) => write!(f, "handshake error: {e}"),
+            Error::Send(e) => write!(f, "send error: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Error::Handshake(e)
+    }
+}
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        Error::Send(e)
+    }
+}
+
+/// The peer violated RFC 6455 after the opening handshake.
+///
+/// Each variant knows the close code it is reported with ([`ProtocolError::close_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// An RSV bit was set without an extension that defines it (section 5.2).
+    ReservedBitsSet,
+    /// A reserved opcode (3-7, 0xB-0xF) was received (section 5.2).
+    ReservedOpcode(u8),
+    /// A client sent an unmasked frame (section 5.1).
+    UnmaskedClientFrame,
+    /// A server sent a masked frame (section 5.1).
+    MaskedServerFrame,
+    /// The most significant bit of a 64-bit payload length was set (section 5.2).
+    InvalidPayloadLength,
+    /// A control frame had a payload longer than 125 bytes (section 5.5).
+    ControlFrameTooLong,
+    /// A control frame had FIN clear (section 5.5).
+    FragmentedControlFrame,
+    /// A continuation frame arrived with no message in progress (section 5.4).
+    UnexpectedContinuation,
+    /// A new data frame arrived while a fragmented message was in progress (section 5.4).
+    ExpectedContinuation,
+    /// A text message was not valid UTF-8 (section 8.1).
+    InvalidUtf8,
+    /// A Close frame had a 1-byte payload (section 5.5.1).
+    InvalidClosePayload,
+    /// A Close frame carried a code that may not be sent on the wire (section 7.4).
+    InvalidCloseCode(u16),
+    /// A Close frame's reason was not valid UTF-8 (section 5.5.1).
+    InvalidCloseReason,
+    /// A frame was larger than [`Config::max_frame_size`](crate::Config::max_frame_size).
+    FrameTooLarge,
+    /// A message was larger than [`Config::max_message_size`](crate::Config::max_message_size).
+    MessageTooLarge,
+    /// A data frame arrived after the peer had sent a Close frame.
+    DataAfterClose,
+    /// A compressed message could not be inflated (RFC 7692 section 7.2.2).
+    InvalidCompressedData,
+    /// No Pong arrived within [`Config::keepalive_timeout`](crate::Config::keepalive_timeout).
+    KeepaliveTimeout,
+    /// The peer did not answer our Close frame within
+    /// [`Config::close_timeout`](crate::Config::close_timeout).
+    CloseTimeout,
+    /// The transport reached end of stream before the closing handshake completed (code 1006,
+    /// never sent on the wire).
+    UnexpectedEof,
+}
+
+impl ProtocolError {
+    /// The close code this error is reported with (RFC 6455 section 7.4.1).
+    ///
+    /// ```
+    /// use ws_proto::{CloseCode, ProtocolError};
+    /// assert_eq!(ProtocolError::InvalidUtf8.close_code(), CloseCode::INVALID_PAYLOAD);
+    /// assert_eq!(ProtocolError::MessageTooLarge.close_code().as_u16(), 1009);
+    /// ```
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::TOO_BIG,
+            ProtocolError::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
+            ProtocolError::UnexpectedEof | ProtocolError::CloseTimeout => CloseCode::ABNORMAL,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+
+    /// A short, static description.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProtocolError::ReservedBitsSet => "reserved bits set without a negotiated extension",
+            ProtocolError::ReservedOpcode(_) => "reserved opcode",
+            ProtocolError::UnmaskedClientFrame => "client frame is not masked",
+            ProtocolError::MaskedServerFrame => "server frame is masked",
+            ProtocolError::InvalidPayloadLength => "64-bit payload length has its top bit set",
+            ProtocolError::ControlFrameTooLong => "control frame payload longer than 125 bytes",
+            ProtocolError::FragmentedControlFrame => "fragmented control frame",
+            ProtocolError::UnexpectedContinuation => "continuation frame without a message",
+            ProtocolError::ExpectedContinuation => "new message before the previous one ended",
+            ProtocolError::InvalidUtf8 => "invalid UTF-8 in text message",
+            ProtocolError::InvalidClosePayload => "close frame payload of 1 byte",
+            ProtocolError::InvalidCloseCode(_) => "invalid close code",
+            ProtocolError::InvalidCloseReason => "close reason is not valid UTF-8",
+            ProtocolError::FrameTooLarge => "frame exceeds the size limit",
+            ProtocolError::MessageTooLarge => "message exceeds the size limit",
+            ProtocolError::DataAfterClose => "frame received after close",
+            ProtocolError::InvalidCompressedData => "invalid compressed data",
+            ProtocolError::KeepaliveTimeout => "no pong received in time",
+            ProtocolError::CloseTimeout => "closing handshake timed out",
+            ProtocolError::UnexpectedEof => "connection closed without a close frame",
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            ProtocolError::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+impl core::error::Error for ProtocolError {}
+
+/// The opening handshake failed (RFC 6455 section 4).
+///
+/// On the server side, [`HandshakeError::http_status`] is the status code to answer with; on the
+/// client side the error describes what was wrong with the server's response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The header block exceeded the configured size limit (answered with 431).
+    HeadersTooLarge,
+    /// More headers than the configured limit (answered with 431).
+    TooManyHeaders,
+    /// The bytes are not a valid HTTP/1.1 message.
+    MalformedHttp(&'static str),
+    /// The request method was not `GET` (answered with 400).
+    MethodNotGet,
+    /// The HTTP version was older than 1.1.
+    UnsupportedHttpVersion,
+    /// A required header was missing.
+    MissingHeader(&'static str),
+    /// A header had an invalid value.
+    InvalidHeader(&'static str),
+    /// A header that may appear once appeared several times.
+    DuplicateHeader(&'static str),
+    /// `Sec-WebSocket-Version` was not 13 (answered with 426 and `Sec-WebSocket-Version: 13`).
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Key` did not decode to 16 bytes.
+    InvalidKey,
+    /// The server answered with a status other than 101.
+    UnexpectedStatus(u16),
+    /// The server's `Sec-WebSocket-Accept` did not match the key.
+    AcceptMismatch,
+    /// The server selected a subprotocol the client did not offer.
+    UnofferedSubprotocol,
+    /// The server selected an extension the client did not offer, or answered it invalidly.
+    UnofferedExtension,
+    /// The application rejected the request.
+    Rejected(u16),
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers with when a request fails with this error.
+    ///
+    /// ```
+    /// use ws_proto::HandshakeError;
+    /// assert_eq!(HandshakeError::UnsupportedVersion.http_status(), 426);
+    /// assert_eq!(HandshakeError::HeadersTooLarge.http_status(), 431);
+    /// assert_eq!(HandshakeError::InvalidKey.http_status(), 400);
+    /// ```
+    pub fn http_status(&self) -> u16 {
+        match self {
+            HandshakeError::HeadersTooLarge | HandshakeError::TooManyHeaders => 431,
+            HandshakeError::UnsupportedVersion => 426,
+            HandshakeError::Rejected(status) => *status,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::HeadersTooLarge => f.write_str("header block too large"),
+            HandshakeError::TooManyHeaders => f.write_str("too many headers"),
+            HandshakeError::MalformedHttp(what) => write!(f, "malformed HTTP: {what}"),
+            HandshakeError::MethodNotGet => f.write_str("request method is not GET"),
+            HandshakeError::UnsupportedHttpVersion => f.write_str("HTTP version older than 1.1"),
+            HandshakeError::MissingHeader(h) => write!(f, "missing header {h}"),
+            HandshakeError::InvalidHeader(h) => write!(f, "invalid header {h}"),
+            HandshakeError::DuplicateHeader(h) => write!(f, "duplicate header {h}"),
+            HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version is not 13"),
+            HandshakeError::InvalidKey => f.write_str("Sec-WebSocket-Key is not 16 bytes"),
+            HandshakeError::UnexpectedStatus(s) => write!(f, "unexpected HTTP status {s}"),
+            HandshakeError::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match"),
+            HandshakeError::UnofferedSubprotocol => f.write_str("server chose an unoffered subprotocol"),
+            HandshakeError::UnofferedExtension => f.write_str("server chose an unoffered extension"),
+            HandshakeError::Rejected(s) => write!(f, "rejected with status {s}"),
+        }
+    }
+}
+
+impl core::error::Error for HandshakeError {}
+
+/// The local application misused the API. Nothing was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// A Close frame was already sent: no more frames may follow (section 5.5.1).
+    AlreadyClosing,
+    /// The connection is closed.
+    Closed,
+    /// A control frame payload (ping, pong, close reason with code) exceeds 125 bytes.
+    ControlPayloadTooLong,
+    /// The close code may not be sent (1005, 1006, 1015 and unassigned codes).
+    InvalidCloseCode(u16),
+    /// A fragment was sent with no fragmented message in progress, or a new message was
+    /// started while one is in progress.
+    FragmentOutOfOrder,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::AlreadyClosing => f.write_str("a close frame was already sent"),
+            SendError::Closed => f.write_str("the connection is closed"),
+            SendError::ControlPayloadTooLong => f.write_str("control payload exceeds 125 bytes"),
+            SendError::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
+            SendError::FragmentOutOfOrder => f.write_str("fragment sent out of order"),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}
