@@ -1,7 +1,6 @@
 //! Close codes and the Close frame payload (RFC 6455 sections 5.5.1 and 7.4).
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::ProtocolError;
@@ -108,15 +107,12 @@ impl CloseFrame {
                 }
                 let reason = core::str::from_utf8(&payload[2..])
                     .map_err(|_| ProtocolError::InvalidCloseReason)?;
-                Ok(Some(CloseFrame { code: CloseCode(code), reason: reason.into() }))
+                Ok(Some(CloseFrame {
+                    code: CloseCode(code),
+                    reason: reason.into(),
+                }))
             }
         }
-    }
-
-    /// Appends the wire payload (code in network order, then the reason) to `out`.
-    pub(crate) fn write_payload(code: CloseCode, reason: &str, out: &mut Vec<u8>) {
-        out.extend_from_slice(&code.0.to_be_bytes());
-        out.extend_from_slice(reason.as_bytes());
     }
 }
 
@@ -135,12 +131,24 @@ mod tests {
     #[test]
     fn parse_close_payloads() {
         assert_eq!(CloseFrame::parse(&[]), Ok(None));
-        assert_eq!(CloseFrame::parse(&[0x03]), Err(ProtocolError::InvalidClosePayload));
+        assert_eq!(
+            CloseFrame::parse(&[0x03]),
+            Err(ProtocolError::InvalidClosePayload)
+        );
         assert_eq!(
             CloseFrame::parse(&[0x03, 0xe8, b'b', b'y', b'e']),
-            Ok(Some(CloseFrame { code: CloseCode::NORMAL, reason: "bye".into() }))
+            Ok(Some(CloseFrame {
+                code: CloseCode::NORMAL,
+                reason: "bye".into()
+            }))
         );
-        assert_eq!(CloseFrame::parse(&[0x03, 0xed]), Err(ProtocolError::InvalidCloseCode(1005)));
-        assert_eq!(CloseFrame::parse(&[0x03, 0xe8, 0xff]), Err(ProtocolError::InvalidCloseReason));
+        assert_eq!(
+            CloseFrame::parse(&[0x03, 0xed]),
+            Err(ProtocolError::InvalidCloseCode(1005))
+        );
+        assert_eq!(
+            CloseFrame::parse(&[0x03, 0xe8, 0xff]),
+            Err(ProtocolError::InvalidCloseReason)
+        );
     }
 }

@@ -1,0 +1,750 @@
+//! The connection state machine: framing, messages, control frames, closing and timers after the
+//! opening handshake (RFC 6455 sections 5 to 8).
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::config::Config;
+use crate::error::{ProtocolError, SendError};
+use crate::frame::mask::{apply_mask, MaskKeySource};
+use crate::frame::{
+    decode_header, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+};
+use crate::message::{Assembler, DataKind, Event};
+use crate::time::Instant;
+
+/// Which end of the connection this is. Clients mask their frames; servers must not
+/// (section 5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// What [`Connection::poll_transmit`] asks the caller to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transmit {
+    /// This many bytes were appended to the output buffer: write them to the transport.
+    Data(usize),
+    /// All output has been handed out: once it is written, close the transport (for TCP,
+    /// shut down the write side and close the socket). Reported once.
+    Shutdown,
+}
+
+/// Where the connection is in its lifetime (section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// A Close frame has been sent or received; the closing handshake is under way.
+    Closing,
+    /// The WebSocket connection is closed: the transport should be (or has been) closed.
+    Closed,
+}
+
+/// A timer that is off, waiting for the current time to be armed, or set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Off,
+    /// Arm at `now + duration` on the next [`Connection::handle_timeout`].
+    Arm(Duration),
+    At(Instant),
+}
+
+impl Timer {
+    fn arm(duration: Option<Duration>) -> Timer {
+        duration.map_or(Timer::Off, Timer::Arm)
+    }
+
+    /// The time the caller should call `handle_timeout` at.
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Timer::Off => None,
+            // An unarmed timer needs the current time: ask for an immediate call.
+            Timer::Arm(_) => Some(Instant::ZERO),
+            Timer::At(t) => Some(t),
+        }
+    }
+
+    /// Arms a pending timer; returns whether a set timer has expired.
+    fn update(&mut self, now: Instant) -> bool {
+        match *self {
+            Timer::Off => false,
+            Timer::Arm(d) => {
+                *self = Timer::At(now + d);
+                false
+            }
+            Timer::At(t) => t <= now,
+        }
+    }
+}
+
+/// Receive-side framing state.
+#[derive(Debug, Clone, Copy)]
+enum Rx {
+    /// Waiting for (the rest of) a frame header; `len` bytes of it are in `header_buf`.
+    Header { len: usize },
+    /// Reading the payload of a frame.
+    Payload { header: FrameHeader, received: u64 },
+}
+
+/// A WebSocket connection after the opening handshake: a sans-IO state machine.
+///
+/// # Calling contract
+///
+/// The connection never touches a socket or a clock. The caller (an adapter) drives it:
+///
+/// * **Inputs.** Bytes read from the transport go to [`receive_data`](Self::receive_data); end of
+///   stream to [`receive_eof`](Self::receive_eof); the passing of time to
+///   [`handle_timeout`](Self::handle_timeout).
+/// * **Commands.** [`send_text`](Self::send_text), [`send_binary`](Self::send_binary),
+///   [`send_fragment`](Self::send_fragment), [`ping`](Self::ping), [`pong`](Self::pong) and
+///   [`close`](Self::close) queue frames. Misuse returns a [`SendError`] and queues nothing.
+/// * **Outputs.** After any input or command, the caller:
+///   1. takes events with [`poll_event`](Self::poll_event) until it returns `None`;
+///   2. takes bytes to write with [`poll_transmit`](Self::poll_transmit) until it returns
+///      `None`, writing them in order; on [`Transmit::Shutdown`] it closes the transport once
+///      everything before it is written;
+///   3. asks [`poll_timeout`](Self::poll_timeout) when to call
+///      [`handle_timeout`](Self::handle_timeout) next (the deadline may already have passed:
+///      then call it at once).
+///
+/// A peer protocol error fails the connection (section 7.1.7): the Close frame with the right
+/// code is queued, the transport is to be closed after it, the error is returned once, and all
+/// further input is discarded. Events decoded before the error are still delivered.
+///
+/// # Example
+///
+/// ```
+/// use ws_proto::{Config, Connection, Event, Message, Transmit};
+///
+/// let mut server = Connection::server(Config::default());
+/// // A masked text frame "Hello" from a client (RFC 6455 section 5.7).
+/// server.receive_data(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58])?;
+/// assert_eq!(server.poll_event(), Some(Event::Message(Message::Text("Hello".into()))));
+///
+/// // Echo it: servers send unmasked frames.
+/// server.send_text("Hello").unwrap();
+/// let mut out = Vec::new();
+/// assert_eq!(server.poll_transmit(&mut out), Some(Transmit::Data(7)));
+/// assert_eq!(out, [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+/// assert_eq!(server.poll_transmit(&mut out), None);
+/// # Ok::<(), ws_proto::ProtocolError>(())
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    mask_keys: Option<Box<dyn MaskKeySource>>,
+    /// RSV bits claimed by negotiated extensions.
+    allowed_rsv: u8,
+
+    // Receiving.
+    rx: Rx,
+    header_buf: [u8; MAX_HEADER_LEN],
+    control: Vec<u8>,
+    message: Assembler,
+    events: VecDeque<Event>,
+
+    // Sending.
+    out: Vec<u8>,
+    /// Kind of the fragmented message being sent, if one is in progress.
+    sending: Option<DataKind>,
+
+    // Closing.
+    close_sent: bool,
+    close_received: bool,
+    /// Set once the connection failed or the closing handshake completed: input is discarded.
+    input_done: bool,
+    /// The transport should be closed once the output is written.
+    shutdown: bool,
+    shutdown_reported: bool,
+    eof_received: bool,
+    error: Option<ProtocolError>,
+
+    // Timers.
+    close_timer: Timer,
+    keepalive_timer: Timer,
+    pong_timer: Timer,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("rx", &self.rx)
+            .field("events", &self.events.len())
+            .field("buffered_out", &self.out.len())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection, for after the opening handshake.
+    pub fn server(config: Config) -> Connection {
+        Connection::new(Role::Server, config, None)
+    }
+
+    /// A client-side connection, for after the opening handshake. Every frame it sends is
+    /// masked with a fresh key from `mask_keys` (section 5.3).
+    pub fn client(config: Config, mask_keys: impl MaskKeySource + 'static) -> Connection {
+        Connection::new(Role::Client, config, Some(Box::new(mask_keys)))
+    }
+
+    fn new(role: Role, config: Config, mask_keys: Option<Box<dyn MaskKeySource>>) -> Connection {
+        let keepalive_timer = Timer::arm(config.keepalive_interval);
+        Connection {
+            role,
+            config,
+            mask_keys,
+            allowed_rsv: 0,
+            rx: Rx::Header { len: 0 },
+            header_buf: [0; MAX_HEADER_LEN],
+            control: Vec::new(),
+            message: Assembler::default(),
+            events: VecDeque::new(),
+            out: Vec::new(),
+            sending: None,
+            close_sent: false,
+            close_received: false,
+            input_done: false,
+            shutdown: false,
+            shutdown_reported: false,
+            eof_received: false,
+            error: None,
+            close_timer: Timer::Off,
+            keepalive_timer,
+            pong_timer: Timer::Off,
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its lifetime.
+    pub fn state(&self) -> State {
+        if self.shutdown_reported || self.eof_received {
+            State::Closed
+        } else if self.close_sent || self.close_received || self.error.is_some() {
+            State::Closing
+        } else {
+            State::Open
+        }
+    }
+
+    /// The error that failed the connection, if one did.
+    pub fn error(&self) -> Option<ProtocolError> {
+        self.error
+    }
+
+    /// Bytes queued for sending and not yet taken by [`poll_transmit`](Self::poll_transmit).
+    pub fn buffered_amount(&self) -> usize {
+        self.out.len()
+    }
+
+    // ----- Inputs -------------------------------------------------------------------------
+
+    /// Feeds bytes read from the transport.
+    ///
+    /// Decodes as much as possible; a partial frame is kept and completed by later calls, so
+    /// the input may be split anywhere. Text is validated as it arrives, so invalid UTF-8 fails
+    /// the connection at the first bad byte, even mid-frame.
+    ///
+    /// Next: drain [`poll_event`](Self::poll_event), then [`poll_transmit`](Self::poll_transmit)
+    /// (an automatic Pong or Close reply may be queued), then
+    /// [`poll_timeout`](Self::poll_timeout).
+    ///
+    /// # Errors
+    ///
+    /// A protocol violation fails the connection: a Close frame with
+    /// [`ProtocolError::close_code`] is queued, followed by [`Transmit::Shutdown`]. The error is
+    /// returned once; input after it (and after a completed closing handshake) is discarded.
+    pub fn receive_data(&mut self, mut data: &[u8]) -> Result<(), ProtocolError> {
+        if self.input_done {
+            return Ok(());
+        }
+        if !data.is_empty() {
+            // The peer is alive: restart the idle timer and stop waiting for a Pong.
+            self.keepalive_timer = Timer::arm(self.config.keepalive_interval);
+            self.pong_timer = Timer::Off;
+        }
+        while !data.is_empty() && !self.input_done {
+            let consumed = match self.rx {
+                Rx::Header { len } => self.receive_header(data, len),
+                Rx::Payload { header, received } => self.receive_payload(data, header, received),
+            };
+            match consumed {
+                Ok(n) => data = &data[n..],
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports that the transport reached end of stream.
+    ///
+    /// Next: drain [`poll_event`](Self::poll_event) and [`poll_transmit`](Self::poll_transmit);
+    /// the connection is [`State::Closed`].
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::UnexpectedEof`] (close code 1006) if the closing handshake had not
+    /// completed and the connection had not already failed.
+    pub fn receive_eof(&mut self) -> Result<(), ProtocolError> {
+        if self.eof_received {
+            return Ok(());
+        }
+        self.eof_received = true;
+        self.input_done = true;
+        self.shutdown = true;
+        self.close_timer = Timer::Off;
+        self.keepalive_timer = Timer::Off;
+        self.pong_timer = Timer::Off;
+        if self.close_received || self.error.is_some() {
+            return Ok(());
+        }
+        self.error = Some(ProtocolError::UnexpectedEof);
+        Err(ProtocolError::UnexpectedEof)
+    }
+
+    /// Tells the connection the current time. Spurious calls are harmless.
+    ///
+    /// Arms timers that were waiting for the time, sends a keepalive Ping once the connection
+    /// has been idle for [`Config::keepalive_interval`], and enforces the Pong and close
+    /// deadlines.
+    ///
+    /// Next: drain [`poll_transmit`](Self::poll_transmit), then ask
+    /// [`poll_timeout`](Self::poll_timeout) again.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::KeepaliveTimeout`] (the connection fails with 1011) or
+    /// [`ProtocolError::CloseTimeout`] (the transport is to be closed), each returned once.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        if self.close_timer.update(now) {
+            self.close_timer = Timer::Off;
+            self.keepalive_timer = Timer::Off;
+            self.pong_timer = Timer::Off;
+            self.input_done = true;
+            self.shutdown = true;
+            if !self.close_received && self.error.is_none() {
+                // The peer never answered our Close frame.
+                self.error = Some(ProtocolError::CloseTimeout);
+                return Err(ProtocolError::CloseTimeout);
+            }
+            // Client side: the handshake completed but the server kept the TCP connection
+            // open; section 7.1.1 lets the client close it now.
+            return Ok(());
+        }
+        if self.pong_timer.update(now) {
+            return Err(self.fail(ProtocolError::KeepaliveTimeout));
+        }
+        if self.keepalive_timer.update(now) {
+            self.keepalive_timer = Timer::Off;
+            if !self.close_sent {
+                self.write_frame(OpCode::Ping, true, b"");
+                self.pong_timer = Timer::arm(self.config.keepalive_timeout);
+                self.pong_timer.update(now);
+            }
+        }
+        Ok(())
+    }
+
+    // ----- Commands -----------------------------------------------------------------------
+
+    /// Queues a text message in one frame.
+    ///
+    /// Next: [`poll_transmit`](Self::poll_transmit).
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message in one frame.
+    ///
+    /// Next: [`poll_transmit`](Self::poll_transmit).
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentOutOfOrder);
+        }
+        self.write_frame(opcode, true, data);
+        Ok(())
+    }
+
+    /// Queues one fragment of a message (section 5.4), for messages sent in pieces.
+    ///
+    /// The first call starts a message of type `kind`; later calls continue it (their `kind`
+    /// must match); the call with `is_final` ends it. Control frames may be sent in between;
+    /// other data messages may not. For text, the caller ensures that the whole message is
+    /// valid UTF-8; a fragment may end inside a character.
+    ///
+    /// ```
+    /// use ws_proto::{Config, Connection, DataKind, Event, Message};
+    /// let mut server = Connection::server(Config::default());
+    /// server.send_fragment(DataKind::Text, b"Hel", false).unwrap();
+    /// server.send_fragment(DataKind::Text, b"lo", true).unwrap();
+    /// let mut out = Vec::new();
+    /// server.poll_transmit(&mut out);
+    /// // RFC 6455 section 5.7: a fragmented unmasked text message.
+    /// assert_eq!(out, [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        is_final: bool,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let opcode = match self.sending {
+            None => match kind {
+                DataKind::Text => OpCode::Text,
+                DataKind::Binary => OpCode::Binary,
+            },
+            Some(k) if k == kind => OpCode::Continuation,
+            Some(_) => return Err(SendError::FragmentOutOfOrder),
+        };
+        self.write_frame(opcode, is_final, data);
+        self.sending = if is_final { None } else { Some(kind) };
+        Ok(())
+    }
+
+    /// Queues a Ping (payload at most 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited Pong (payload at most 125 bytes), which serves as a
+    /// unidirectional heartbeat (section 5.5.3), or answers a Ping when
+    /// [`Config::auto_pong`] is off.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong);
+        }
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    /// Starts the closing handshake (section 7.1.2): queues a Close frame with `code` and
+    /// `reason` (at most 123 bytes of UTF-8).
+    ///
+    /// Received data is still delivered until the peer's Close frame arrives; then (server) the
+    /// transport is to be closed, or (client) the server is given
+    /// [`Config::close_timeout`] to close it.
+    ///
+    /// Next: [`poll_transmit`](Self::poll_transmit), [`poll_timeout`](Self::poll_timeout).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode(code.as_u16()));
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(SendError::ControlPayloadTooLong);
+        }
+        self.check_can_send()?;
+        self.send_close(Some(code), reason);
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.state() == State::Closed {
+            Err(SendError::Closed)
+        } else if self.close_sent {
+            // "The application MUST NOT send any more data frames after sending a Close
+            // frame." (section 5.5.1)
+            Err(SendError::AlreadyClosing)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- Outputs ------------------------------------------------------------------------
+
+    /// Takes the next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Appends the bytes to send to `out`.
+    ///
+    /// Returns [`Transmit::Data`] with the number of bytes appended, then, when the
+    /// connection is done, [`Transmit::Shutdown`] once, then `None`. The caller may write
+    /// `out` partially and keep the rest for later (drain what was written).
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<Transmit> {
+        if !self.out.is_empty() {
+            let n = self.out.len();
+            if out.is_empty() {
+                core::mem::swap(out, &mut self.out);
+            } else {
+                out.append(&mut self.out);
+            }
+            return Some(Transmit::Data(n));
+        }
+        if self.shutdown && !self.shutdown_reported {
+            self.shutdown_reported = true;
+            return Some(Transmit::Shutdown);
+        }
+        None
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next, if any timer is set. A
+    /// deadline in the past (even [`Instant::ZERO`]) means "now".
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.close_timer, self.keepalive_timer, self.pong_timer]
+            .iter()
+            .filter_map(|t| t.deadline())
+            .min()
+    }
+
+    // ----- Internals ----------------------------------------------------------------------
+
+    /// Fails the connection (section 7.1.7): queues a Close frame with the error's code unless
+    /// one was sent, schedules closing the transport and discards further input.
+    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+        let code = error.close_code();
+        if !self.close_sent && code.is_sendable() {
+            self.send_close(Some(code), error.as_str());
+        }
+        self.error = Some(error);
+        self.input_done = true;
+        self.shutdown = true;
+        self.close_timer = Timer::Off;
+        self.keepalive_timer = Timer::Off;
+        self.pong_timer = Timer::Off;
+        error
+    }
+
+    fn send_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            Some(code) => {
+                payload[..2].copy_from_slice(&code.as_u16().to_be_bytes());
+                payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+                2 + reason.len()
+            }
+            None => 0,
+        };
+        self.write_frame(OpCode::Close, true, &payload[..len]);
+        self.close_sent = true;
+        self.keepalive_timer = Timer::Off;
+        self.pong_timer = Timer::Off;
+        self.close_timer = Timer::arm(self.config.close_timeout);
+    }
+
+    /// Encodes a frame into the output buffer, masking it on the client side.
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        self.out.reserve(header.encoded_len() + payload.len());
+        encode_header(&header, &mut self.out);
+        let start = self.out.len();
+        self.out.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut self.out[start..], key, 0);
+        }
+    }
+
+    /// Consumes header bytes; `have` of them are already in `header_buf`.
+    fn receive_header(&mut self, data: &[u8], have: usize) -> Result<usize, ProtocolError> {
+        if have == 0 {
+            // Fast path: the whole header is usually in `data`.
+            if let Some((header, len)) = decode_header(data)? {
+                self.start_frame(header)?;
+                return Ok(len);
+            }
+            // A partial header is shorter than the longest one: keep it for the next call.
+            self.header_buf[..data.len()].copy_from_slice(data);
+            self.rx = Rx::Header { len: data.len() };
+            return Ok(data.len());
+        }
+        let take = (MAX_HEADER_LEN - have).min(data.len());
+        self.header_buf[have..have + take].copy_from_slice(&data[..take]);
+        match decode_header(&self.header_buf[..have + take])? {
+            Some((header, len)) => {
+                self.start_frame(header)?;
+                Ok(len - have)
+            }
+            None => {
+                self.rx = Rx::Header { len: have + take };
+                Ok(take)
+            }
+        }
+    }
+
+    /// Checks a new frame's header and prepares to receive its payload.
+    fn start_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
+        self.check_header(&header)?;
+        self.rx = Rx::Payload {
+            header,
+            received: 0,
+        };
+        if header.payload_len == 0 {
+            self.finish_frame(header)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the rules a frame header must follow before any payload is read.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero
+        // values" (section 5.2)
+        if h.rsv & !self.allowed_rsv != 0 {
+            return Err(ProtocolError::ReservedBitsSet);
+        }
+        // "The server MUST close the connection upon receiving a frame that is not masked";
+        // "A client MUST close a connection if it detects a masked frame" (section 5.1)
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            // "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
+            // be fragmented." (section 5.5)
+            if h.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlFrameTooLong);
+            }
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            return Ok(());
+        }
+        match (h.opcode, self.message.in_progress()) {
+            (OpCode::Continuation, false) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, true) => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
+            _ => {}
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge);
+        }
+        let total = if h.opcode == OpCode::Continuation {
+            self.message.size()
+        } else {
+            0
+        };
+        if total.saturating_add(h.payload_len) > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge);
+        }
+        match h.opcode {
+            OpCode::Text => self.message.start(DataKind::Text),
+            OpCode::Binary => self.message.start(DataKind::Binary),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Consumes payload bytes of the current frame.
+    fn receive_payload(
+        &mut self,
+        data: &[u8],
+        header: FrameHeader,
+        received: u64,
+    ) -> Result<usize, ProtocolError> {
+        let remaining = header.payload_len - received;
+        let n = remaining.min(data.len() as u64) as usize;
+        let piece = &data[..n];
+        if header.opcode.is_control() {
+            let start = self.control.len();
+            self.control.extend_from_slice(piece);
+            if let Some(key) = header.mask {
+                apply_mask(&mut self.control[start..], key, received as usize);
+            }
+        } else {
+            self.message.push(piece, header.mask, received)?;
+        }
+        let received = received + n as u64;
+        self.rx = Rx::Payload { header, received };
+        if received == header.payload_len {
+            self.finish_frame(header)?;
+        } else if !header.opcode.is_control() {
+            // Stream mode hands out what has arrived so far.
+            if let Some(event) = self.message.flush(self.config.message_mode, false)? {
+                self.events.push_back(event);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Handles a frame whose payload has been fully received.
+    fn finish_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
+        self.rx = Rx::Header { len: 0 };
+        match header.opcode {
+            OpCode::Ping => {
+                let payload = core::mem::take(&mut self.control);
+                // "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response
+                // ... unless it already received a Close frame." (section 5.5.2)
+                if self.config.auto_pong && !self.close_sent {
+                    self.write_frame(OpCode::Pong, true, &payload);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            OpCode::Pong => {
+                let payload = core::mem::take(&mut self.control);
+                self.events.push_back(Event::Pong(payload));
+            }
+            OpCode::Close => {
+                let frame = CloseFrame::parse(&self.control)?;
+                self.control.clear();
+                self.receive_close(frame);
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                if let Some(event) = self.message.flush(self.config.message_mode, header.fin)? {
+                    self.events.push_back(event);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn receive_close(&mut self, frame: Option<CloseFrame>) {
+        self.close_received = true;
+        self.input_done = true;
+        if !self.close_sent {
+            // "If an endpoint receives a Close frame and did not previously send a Close frame,
+            // the endpoint MUST send a Close frame in response ... typically echoing the status
+            // code it received." (section 5.5.1)
+            let code = frame.as_ref().map(|f| f.code);
+            self.send_close(code, "");
+        }
+        self.events.push_back(Event::Close(frame));
+        match self.role {
+            // "The server MUST close the underlying TCP connection immediately" once the
+            // closing handshake is complete (section 7.1.1).
+            Role::Server => {
+                self.shutdown = true;
+                self.close_timer = Timer::Off;
+            }
+            // The client waits for the server to close the TCP connection, for at most the
+            // close timeout.
+            Role::Client => self.close_timer = Timer::arm(self.config.close_timeout),
+        }
+    }
+}

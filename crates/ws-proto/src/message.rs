@@ -1,0 +1,185 @@
+//! Data messages: what the application receives, and reassembly of fragments (section 5.4).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::close::CloseFrame;
+use crate::config::MessageMode;
+use crate::error::ProtocolError;
+use crate::frame::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+
+/// The type of a data message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Binary data (opcode 0x2).
+    Binary,
+}
+
+/// A complete data message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message, validated as UTF-8.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(s) => s.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// The message type.
+    pub fn kind(&self) -> DataKind {
+        match self {
+            Message::Text(_) => DataKind::Text,
+            Message::Binary(_) => DataKind::Binary,
+        }
+    }
+}
+
+/// What a [`Connection`](crate::Connection) reports to the application, from
+/// [`Connection::poll_event`](crate::Connection::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A complete data message ([`MessageMode::Reassemble`]).
+    Message(Message),
+    /// A piece of a data message ([`MessageMode::Stream`]).
+    Chunk(Chunk),
+    /// A Ping with its payload. It has already been answered if
+    /// [`Config::auto_pong`](crate::Config::auto_pong) is on.
+    Ping(Vec<u8>),
+    /// A Pong with its payload.
+    Pong(Vec<u8>),
+    /// The peer's Close frame: `None` when it carried no status code (report 1005). The reply
+    /// has been queued if this side had not sent a Close frame yet.
+    Close(Option<CloseFrame>),
+}
+
+/// A piece of a data message delivered in [`MessageMode::Stream`].
+///
+/// Text chunks always end on a character boundary, so each one is valid UTF-8 on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The message type.
+    pub kind: DataKind,
+    /// The payload bytes of this piece; may be empty on the last chunk.
+    pub data: Vec<u8>,
+    /// This is the first chunk of the message.
+    pub first: bool,
+    /// This is the last chunk of the message.
+    pub last: bool,
+}
+
+/// Receive-side state of the data message in progress.
+#[derive(Debug, Default)]
+pub(crate) struct Assembler {
+    /// The message in progress, if any.
+    kind: Option<DataKind>,
+    /// Reassembled payload (or the not-yet-delivered part of it in stream mode).
+    buf: Vec<u8>,
+    /// Bytes of the current message received so far.
+    size: u64,
+    utf8: Utf8Validator,
+    /// Stream mode: whether a chunk of this message has been delivered.
+    delivered_first: bool,
+}
+
+impl Assembler {
+    pub(crate) fn in_progress(&self) -> bool {
+        self.kind.is_some()
+    }
+
+    /// Bytes received so far for the message in progress.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn start(&mut self, kind: DataKind) {
+        self.kind = Some(kind);
+        self.size = 0;
+        self.delivered_first = false;
+        self.utf8.reset();
+        self.buf.clear();
+    }
+
+    /// Appends a piece of frame payload, unmasking it (`offset` is the position of `data[0]`
+    /// within the frame payload) and validating text.
+    pub(crate) fn push(
+        &mut self,
+        data: &[u8],
+        mask: Option<[u8; 4]>,
+        offset: u64,
+    ) -> Result<(), ProtocolError> {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(data);
+        if let Some(key) = mask {
+            apply_mask(&mut self.buf[start..], key, offset as usize);
+        }
+        self.size += data.len() as u64;
+        if self.kind == Some(DataKind::Text) {
+            self.utf8
+                .feed(&self.buf[start..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(())
+    }
+
+    /// Called at the end of each received stretch of a data frame: in stream mode, hands out
+    /// what has arrived; at the end of the message, hands out the message.
+    pub(crate) fn flush(
+        &mut self,
+        mode: MessageMode,
+        message_done: bool,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let Some(kind) = self.kind else {
+            return Ok(None);
+        };
+        if message_done && kind == DataKind::Text && !self.utf8.is_complete() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        let event = match mode {
+            MessageMode::Stream => {
+                // Keep an incomplete code point back for the next chunk.
+                let ready = self.buf.len() - self.utf8.pending_len();
+                if ready == 0 && !message_done {
+                    return Ok(None);
+                }
+                let rest = self.buf.split_off(ready);
+                let data = core::mem::replace(&mut self.buf, rest);
+                let first = !self.delivered_first;
+                self.delivered_first = true;
+                Some(Event::Chunk(Chunk {
+                    kind,
+                    data,
+                    first,
+                    last: message_done,
+                }))
+            }
+            MessageMode::Reassemble if message_done => {
+                let payload = core::mem::take(&mut self.buf);
+                Some(Event::Message(match kind {
+                    // Validated incrementally above; this second check cannot fail but keeps
+                    // the crate free of `unsafe`.
+                    DataKind::Text => Message::Text(
+                        String::from_utf8(payload).map_err(|_| ProtocolError::InvalidUtf8)?,
+                    ),
+                    DataKind::Binary => Message::Binary(payload),
+                }))
+            }
+            MessageMode::Reassemble => None,
+        };
+        if message_done {
+            self.kind = None;
+        }
+        Ok(event)
+    }
+}

@@ -1,0 +1,276 @@
+//! RFC 6455 section 7: closing the connection, and close codes (section 7.4).
+
+mod common;
+
+use common::*;
+use ws_proto::frame::OpCode;
+use ws_proto::{
+    CloseCode, CloseFrame, Config, Connection, Event, Message, ProtocolError, SendError, State,
+};
+
+fn server() -> Connection {
+    Connection::server(Config::default())
+}
+
+fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
+    let mut p = code.to_be_bytes().to_vec();
+    p.extend_from_slice(reason);
+    p
+}
+
+mod section_7_1_closing_handshake {
+    use super::*;
+
+    #[test]
+    fn server_echoes_close_then_closes_the_transport() {
+        let mut s = server();
+        let (r, out) = feed(
+            &mut s,
+            &masked(true, OpCode::Close, &close_payload(1000, b"bye")),
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            out.events,
+            [Event::Close(Some(CloseFrame {
+                code: CloseCode::NORMAL,
+                reason: "bye".into()
+            }))]
+        );
+        assert_eq!(out.close_code(), Some(1000));
+        assert!(
+            out.shutdown,
+            "the server closes the TCP connection first (section 7.1.1)"
+        );
+        assert_eq!(s.state(), State::Closed);
+        assert_eq!(s.receive_eof(), Ok(()));
+    }
+
+    #[test]
+    fn empty_close_is_answered_with_an_empty_close() {
+        let mut s = server();
+        let (_, out) = feed(&mut s, &masked(true, OpCode::Close, b""));
+        assert_eq!(out.events, [Event::Close(None)]);
+        let frames = out.frames();
+        assert_eq!((frames[0].0.opcode, frames[0].1.len()), (OpCode::Close, 0));
+    }
+
+    #[test]
+    fn client_initiated_close_waits_for_the_server_to_close_tcp() {
+        let mut pair = Pair::new(Config::default(), Config::default());
+        pair.client
+            .close(CloseCode::GOING_AWAY, "navigating away")
+            .unwrap();
+        pair.drive();
+        assert_eq!(
+            pair.server_events,
+            [Event::Close(Some(CloseFrame {
+                code: CloseCode::GOING_AWAY,
+                reason: "navigating away".into()
+            }))]
+        );
+        assert_eq!(
+            pair.client_events,
+            [Event::Close(Some(CloseFrame {
+                code: CloseCode::GOING_AWAY,
+                reason: String::new()
+            }))]
+        );
+        assert!(pair.server_shutdown, "server closes TCP first");
+        assert_eq!(pair.now, ws_proto::Instant::ZERO, "no timer had to fire");
+        assert_eq!(pair.client.state(), State::Closed);
+        assert!(pair.client_errors.is_empty() && pair.server_errors.is_empty());
+    }
+
+    #[test]
+    fn server_initiated_close() {
+        let mut pair = Pair::new(Config::default(), Config::default());
+        pair.server.close(CloseCode::from(4000), "app").unwrap();
+        pair.drive();
+        assert_eq!(
+            pair.client_events,
+            [Event::Close(Some(CloseFrame {
+                code: CloseCode::from(4000),
+                reason: "app".into()
+            }))]
+        );
+        assert!(pair.server_shutdown);
+        assert_eq!(pair.server.state(), State::Closed);
+        assert_eq!(pair.client.state(), State::Closed);
+        assert!(pair.client_errors.is_empty() && pair.server_errors.is_empty());
+    }
+
+    #[test]
+    fn data_received_after_sending_close_is_still_delivered() {
+        let mut s = server();
+        s.close(CloseCode::NORMAL, "").unwrap();
+        drain(&mut s);
+        let (r, out) = feed(&mut s, &masked(true, OpCode::Text, b"late"));
+        assert_eq!(r, Ok(()));
+        assert_eq!(out.events, [Event::Message(Message::Text("late".into()))]);
+        assert_eq!(s.state(), State::Closing);
+    }
+
+    #[test]
+    fn nothing_is_sent_after_close() {
+        let mut s = server();
+        s.close(CloseCode::NORMAL, "").unwrap();
+        assert_eq!(s.send_text("x"), Err(SendError::AlreadyClosing));
+        assert_eq!(s.ping(b""), Err(SendError::AlreadyClosing));
+        assert_eq!(
+            s.close(CloseCode::NORMAL, ""),
+            Err(SendError::AlreadyClosing)
+        );
+        assert_eq!(drain(&mut s).frames().len(), 1);
+    }
+
+    #[test]
+    fn frames_after_the_peers_close_are_ignored() {
+        let mut s = server();
+        let mut bytes = masked(true, OpCode::Close, &close_payload(1000, b""));
+        bytes.extend(masked(true, OpCode::Text, b"after"));
+        let (r, out) = feed(&mut s, &bytes);
+        assert_eq!(r, Ok(()));
+        assert_eq!(out.events.len(), 1);
+    }
+
+    #[test]
+    fn ping_after_sending_close_is_not_answered() {
+        let mut s = server();
+        s.close(CloseCode::NORMAL, "").unwrap();
+        drain(&mut s);
+        let (_, out) = feed(&mut s, &masked(true, OpCode::Ping, b"x"));
+        assert_eq!(out.events, [Event::Ping(b"x".to_vec())]);
+        assert!(out.bytes.is_empty());
+    }
+
+    #[test]
+    fn eof_without_close_is_abnormal() {
+        let mut s = server();
+        assert_eq!(
+            feed(&mut s, &masked(false, OpCode::Text, b"part")).0,
+            Ok(())
+        );
+        assert_eq!(s.receive_eof(), Err(ProtocolError::UnexpectedEof));
+        assert_eq!(
+            ProtocolError::UnexpectedEof.close_code(),
+            CloseCode::ABNORMAL
+        );
+        assert_eq!(s.state(), State::Closed);
+        assert!(drain(&mut s).shutdown);
+        assert_eq!(s.send_text("x"), Err(SendError::Closed));
+    }
+
+    #[test]
+    fn events_before_a_failure_are_kept() {
+        let mut s = server();
+        let mut bytes = masked(true, OpCode::Text, b"one");
+        bytes.extend(masked(true, OpCode::Binary, b"two"));
+        bytes.extend(unmasked(true, OpCode::Text, b"bad"));
+        let (r, out) = feed(&mut s, &bytes);
+        assert_eq!(r, Err(ProtocolError::UnmaskedClientFrame));
+        assert_eq!(
+            out.events,
+            [
+                Event::Message(Message::Text("one".into())),
+                Event::Message(Message::Binary(b"two".to_vec()))
+            ]
+        );
+    }
+}
+
+mod section_7_4_status_codes {
+    use super::*;
+
+    #[test]
+    fn valid_codes_are_echoed() {
+        for code in [
+            1000u16, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
+        ] {
+            let mut s = server();
+            let (r, out) = feed(
+                &mut s,
+                &masked(true, OpCode::Close, &close_payload(code, b"")),
+            );
+            assert_eq!(r, Ok(()), "code {code}");
+            assert_eq!(out.close_code(), Some(code));
+        }
+    }
+
+    #[test]
+    fn invalid_codes_fail_with_1002() {
+        for code in [
+            0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
+            let mut s = server();
+            let (r, out) = feed(
+                &mut s,
+                &masked(true, OpCode::Close, &close_payload(code, b"")),
+            );
+            assert_eq!(r, Err(ProtocolError::InvalidCloseCode(code)));
+            assert_eq!(out.close_code(), Some(1002), "code {code}");
+            assert!(out.shutdown);
+        }
+    }
+
+    #[test]
+    fn one_byte_close_payload_fails_with_1002() {
+        let mut s = server();
+        let (r, out) = feed(&mut s, &masked(true, OpCode::Close, &[0x03]));
+        assert_eq!(r, Err(ProtocolError::InvalidClosePayload));
+        assert_eq!(out.close_code(), Some(1002));
+    }
+
+    #[test]
+    fn non_utf8_reason_fails_with_1007() {
+        let mut s = server();
+        let (r, out) = feed(
+            &mut s,
+            &masked(true, OpCode::Close, &close_payload(1000, b"\xff")),
+        );
+        assert_eq!(r, Err(ProtocolError::InvalidCloseReason));
+        assert_eq!(out.close_code(), Some(1007));
+    }
+
+    #[test]
+    fn local_close_arguments_are_checked() {
+        let mut s = server();
+        assert_eq!(
+            s.close(CloseCode::NO_STATUS, ""),
+            Err(SendError::InvalidCloseCode(1005))
+        );
+        assert_eq!(
+            s.close(CloseCode::NORMAL, &"x".repeat(124)),
+            Err(SendError::ControlPayloadTooLong)
+        );
+        assert_eq!(s.close(CloseCode::NORMAL, &"x".repeat(123)), Ok(()));
+    }
+
+    #[test]
+    fn every_error_reason_fits_in_a_close_frame() {
+        use ProtocolError::*;
+        for e in [
+            ReservedBitsSet,
+            ReservedOpcode(3),
+            UnmaskedClientFrame,
+            MaskedServerFrame,
+            InvalidPayloadLength,
+            ControlFrameTooLong,
+            FragmentedControlFrame,
+            UnexpectedContinuation,
+            ExpectedContinuation,
+            InvalidUtf8,
+            InvalidClosePayload,
+            InvalidCloseCode(0),
+            InvalidCloseReason,
+            FrameTooLarge,
+            MessageTooLarge,
+            InvalidCompressedData,
+            KeepaliveTimeout,
+            CloseTimeout,
+            UnexpectedEof,
+        ] {
+            assert!(e.as_str().len() <= 123, "{e:?}");
+        }
+    }
+}
