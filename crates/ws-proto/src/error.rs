@@ -92,8 +92,6 @@ pub enum ProtocolError {
     FrameTooLarge,
     /// A message was larger than [`Config::max_message_size`](crate::Config::max_message_size).
     MessageTooLarge,
-    /// A data frame arrived after the peer had sent a Close frame.
-    DataAfterClose,
     /// A compressed message could not be inflated (RFC 7692 section 7.2.2).
     InvalidCompressedData,
     /// No Pong arrived within [`Config::keepalive_timeout`](crate::Config::keepalive_timeout).
@@ -144,7 +142,6 @@ impl ProtocolError {
             ProtocolError::InvalidCloseReason => "close reason is not valid UTF-8",
             ProtocolError::FrameTooLarge => "frame exceeds the size limit",
             ProtocolError::MessageTooLarge => "message exceeds the size limit",
-            ProtocolError::DataAfterClose => "frame received after close",
             ProtocolError::InvalidCompressedData => "invalid compressed data",
             ProtocolError::KeepaliveTimeout => "no pong received in time",
             ProtocolError::CloseTimeout => "closing handshake timed out",

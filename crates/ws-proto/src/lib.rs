@@ -8,11 +8,17 @@ extern crate std;
 
 mod close;
 mod config;
+mod connection;
 mod error;
+pub mod frame;
 pub mod handshake;
+mod message;
 mod time;
+mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, MessageMode};
+pub use connection::{Connection, Role, State, Transmit};
 pub use error::{Error, HandshakeError, ProtocolError, SendError};
+pub use message::{Chunk, DataKind, Event, Message};
 pub use time::Instant;
