@@ -1,0 +1,74 @@
+//! `ws`: a WebSocket server (echo and demo) and an interactive client.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod connect;
+mod serve;
+
+/// WebSocket server and client.
+#[derive(Debug, Parser)]
+#[command(name = "ws", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a WebSocket server on ADDR (default 127.0.0.1:8080).
+    Serve {
+        /// Address to listen on.
+        #[arg(default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Echo every message back unchanged, on any path.
+        #[arg(long)]
+        echo: bool,
+        /// The adapter that runs the connections.
+        #[arg(long, value_enum, default_value_t = Backend::Std)]
+        backend: Backend,
+    },
+    /// Connect to URL; each line of standard input is sent as a text message and each
+    /// message received is printed.
+    Connect {
+        /// The ws:// URL to connect to.
+        url: String,
+        /// Offer a subprotocol (repeatable).
+        #[arg(long = "protocol", value_name = "P")]
+        protocols: Vec<String>,
+        /// Add a request header, as 'Name: value' (repeatable).
+        #[arg(long = "header", value_name = "K: V")]
+        headers: Vec<String>,
+    },
+}
+
+/// Which adapter serves connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// ws-std: blocking I/O, one thread per connection.
+    Std,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            addr,
+            echo,
+            backend,
+        } => serve::run(&addr, echo, backend),
+        Command::Connect {
+            url,
+            protocols,
+            headers,
+        } => connect::run(&url, &protocols, &headers),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ws: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

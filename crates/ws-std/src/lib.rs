@@ -1,0 +1,42 @@
+//! `ws-std`: a blocking WebSocket client and server over `std::io` and `std::net`.
+//!
+//! A thin adapter over the sans-IO [`ws_proto`] core: it moves bytes between a
+//! [`Transport`] (a `TcpStream`, or any stream you wrap) and a [`ws_proto::Connection`], and
+//! converts the clock for the connection's timers.
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! use std::thread;
+//! use ws_std::Message;
+//!
+//! // An echo server, one thread per connection.
+//! let listener = TcpListener::bind("127.0.0.1:8080")?;
+//! for stream in listener.incoming() {
+//!     let stream = stream?;
+//!     thread::spawn(move || -> Result<(), ws_std::Error> {
+//!         let mut ws = ws_std::accept(stream)?;
+//!         loop {
+//!             match ws.read()? {
+//!                 Message::Text(t) => ws.send_text(&t)?,
+//!                 Message::Binary(b) => ws.send_binary(&b)?,
+//!                 Message::Close(_) => return Ok(()),
+//!                 _ => {}
+//!             }
+//!         }
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod client;
+mod error;
+mod handshake_io;
+mod random;
+mod server;
+mod socket;
+
+pub use client::{connect, ClientBuilder};
+pub use error::Error;
+pub use server::{accept, accept_with, Reject, ServerBuilder};
+pub use socket::{Message, Transport, WebSocket};
+pub use ws_proto;
