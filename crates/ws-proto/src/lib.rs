@@ -22,3 +22,8 @@ pub use connection::{Connection, Role, State, Transmit};
 pub use error::{Error, HandshakeError, ProtocolError, SendError};
 pub use message::{Chunk, DataKind, Event, Message};
 pub use time::Instant;
+
+/// The examples of `docs/architecture.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/architecture.md")]
+pub struct ArchitectureDoctests;
