@@ -37,7 +37,7 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
 ///     .header("Authorization", "Bearer token")
 ///     .origin("https://example.com")
 ///     .config(config)
-///     .connect_timeout(Duration::from_secs(5))
+///     .connect_timeout(Some(Duration::from_secs(5)))
 ///     .connect()?;
 /// # Ok::<(), ws_std::Error>(())
 /// ```

@@ -40,3 +40,8 @@ pub use error::Error;
 pub use server::{accept, accept_with, Reject, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
+
+/// The examples of the project README, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
