@@ -199,6 +199,13 @@ pub enum HandshakeError {
     UnofferedExtension,
     /// The application rejected the request.
     Rejected(u16),
+    /// A `ws://` or `wss://` URL is invalid (RFC 6455 section 3); the detail says why.
+    InvalidUrl(&'static str),
+    /// The local application passed a value the handshake cannot send: a header name or value
+    /// with CR, LF, NUL or another control character, a subprotocol or extension that is not a
+    /// token, or (on the server) a subprotocol or extension the client did not offer. Nothing was
+    /// written. A server answers with 500.
+    InvalidArgument(&'static str),
 }
 
 impl HandshakeError {
@@ -215,6 +222,7 @@ impl HandshakeError {
             HandshakeError::HeadersTooLarge | HandshakeError::TooManyHeaders => 431,
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::Rejected(status) => *status,
+            HandshakeError::InvalidArgument(_) => 500,
             _ => 400,
         }
     }
@@ -235,9 +243,15 @@ impl fmt::Display for HandshakeError {
             HandshakeError::InvalidKey => f.write_str("Sec-WebSocket-Key is not 16 bytes"),
             HandshakeError::UnexpectedStatus(s) => write!(f, "unexpected HTTP status {s}"),
             HandshakeError::AcceptMismatch => f.write_str("Sec-WebSocket-Accept does not match"),
-            HandshakeError::UnofferedSubprotocol => f.write_str("server chose an unoffered subprotocol"),
-            HandshakeError::UnofferedExtension => f.write_str("server chose an unoffered extension"),
+            HandshakeError::UnofferedSubprotocol => {
+                f.write_str("server chose an unoffered subprotocol")
+            }
+            HandshakeError::UnofferedExtension => {
+                f.write_str("server chose an unoffered extension")
+            }
             HandshakeError::Rejected(s) => write!(f, "rejected with status {s}"),
+            HandshakeError::InvalidUrl(why) => write!(f, "invalid WebSocket URL: {why}"),
+            HandshakeError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
         }
     }
 }
