@@ -114,9 +114,11 @@ enum Rx {
 ///      [`handle_timeout`](Self::handle_timeout) next (the deadline may already have passed:
 ///      then call it at once).
 ///
-/// A peer protocol error fails the connection (section 7.1.7): the Close frame with the right
-/// code is queued, the transport is to be closed after it, the error is returned once, and all
-/// further input is discarded. Events decoded before the error are still delivered.
+/// A peer protocol error fails the connection (section 7.1.7): the error is returned once and
+/// all further input is discarded. Events decoded before the error are still delivered, and
+/// once they have been taken, `poll_transmit` writes the Close frame with the right code
+/// followed by [`Transmit::Shutdown`]; whatever the application sends in response to those
+/// events goes out before the Close frame.
 ///
 /// # Example
 ///
@@ -160,6 +162,9 @@ pub struct Connection {
     close_received: bool,
     /// Set once the connection failed or the closing handshake completed: input is discarded.
     input_done: bool,
+    /// The connection failed; its Close frame is written once the events before the failure
+    /// have been taken.
+    failure_pending: bool,
     /// The transport should be closed once the output is written.
     shutdown: bool,
     shutdown_reported: bool,
@@ -214,6 +219,7 @@ impl Connection {
             close_sent: false,
             close_received: false,
             input_done: false,
+            failure_pending: false,
             shutdown: false,
             shutdown_reported: false,
             eof_received: false,
@@ -269,9 +275,10 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// A protocol violation fails the connection: a Close frame with
-    /// [`ProtocolError::close_code`] is queued, followed by [`Transmit::Shutdown`]. The error is
-    /// returned once; input after it (and after a completed closing handshake) is discarded.
+    /// A protocol violation fails the connection: once the events before it have been taken,
+    /// a Close frame with [`ProtocolError::close_code`] is written, followed by
+    /// [`Transmit::Shutdown`]. The error is returned once; input after it (and after a
+    /// completed closing handshake) is discarded.
     pub fn receive_data(&mut self, mut data: &[u8]) -> Result<(), ProtocolError> {
         if self.input_done {
             return Ok(());
@@ -487,10 +494,25 @@ impl Connection {
 
     /// Appends the bytes to send to `out`.
     ///
+    /// After a protocol error, the Close frame that fails the connection is written here once
+    /// [`poll_event`](Self::poll_event) has handed out every event decoded before the error;
+    /// until then the application may still send (for example, replies to those events).
+    ///
     /// Returns [`Transmit::Data`] with the number of bytes appended, then, when the
     /// connection is done, [`Transmit::Shutdown`] once, then `None`. The caller may write
     /// `out` partially and keep the rest for later (drain what was written).
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<Transmit> {
+        if self.failure_pending && self.events.is_empty() {
+            self.failure_pending = false;
+            if let Some(error) = self.error {
+                let code = error.close_code();
+                if !self.close_sent && code.is_sendable() {
+                    self.send_close(Some(code), error.as_str());
+                    self.close_timer = Timer::Off;
+                }
+            }
+            self.shutdown = true;
+        }
         if !self.out.is_empty() {
             let n = self.out.len();
             if out.is_empty() {
@@ -520,14 +542,14 @@ impl Connection {
 
     /// Fails the connection (section 7.1.7): queues a Close frame with the error's code unless
     /// one was sent, schedules closing the transport and discards further input.
+    ///
+    /// The Close frame is written once the events decoded before the error have been taken
+    /// (see [`poll_transmit`](Self::poll_transmit)), so that what the application sends in
+    /// response to them (an echo, say) goes out before it.
     fn fail(&mut self, error: ProtocolError) -> ProtocolError {
-        let code = error.close_code();
-        if !self.close_sent && code.is_sendable() {
-            self.send_close(Some(code), error.as_str());
-        }
         self.error = Some(error);
         self.input_done = true;
-        self.shutdown = true;
+        self.failure_pending = true;
         self.close_timer = Timer::Off;
         self.keepalive_timer = Timer::Off;
         self.pong_timer = Timer::Off;

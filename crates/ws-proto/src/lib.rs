@@ -1,5 +1,7 @@
 //! `ws-proto`: a sans-IO implementation of the WebSocket protocol (RFC 6455).
 #![no_std]
+// Catch std leaks in the no_std core (the adapters are std crates and may use std paths).
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 extern crate alloc;

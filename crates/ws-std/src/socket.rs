@@ -228,10 +228,10 @@ impl<S: Transport> WebSocket<S> {
         let started = StdInstant::now();
         loop {
             if let Some(event) = self.conn.poll_event() {
-                let is_close = matches!(event, Event::Close(_));
-                // Send the automatic Pong or Close reply now, so the peer is not kept waiting.
-                self.flush_output()?;
-                if is_close {
+                // Automatic Pongs go out on the next read or send, not here: if the peer broke
+                // the protocol after this message, the application's reply to it must precede
+                // the Close frame that fails the connection.
+                if matches!(event, Event::Close(_)) {
                     self.finish_close()?;
                 }
                 match Message::from_event(event) {
