@@ -1,4 +1,46 @@
 //! `ws-proto`: a sans-IO implementation of the WebSocket protocol (RFC 6455).
+//!
+//! No sockets, no clocks, no threads, no randomness of its own: the caller feeds bytes and
+//! time in and takes events and bytes to send out. That makes the same core usable from a
+//! blocking adapter (`ws-std`), an event loop (`ws-mio`), an async runtime, or a test that
+//! replays golden bytes. `#![no_std]` with `alloc`.
+//!
+//! Two layers, used one after the other on a connection:
+//!
+//! 1. [`handshake`]: the HTTP/1.1 opening handshake. A client builds its request with
+//!    [`handshake::ClientHandshake`] and validates the response; a server parses the request
+//!    with [`handshake::Request::parse`], decides, and writes the 101 (or a rejection).
+//!    Failures are [`HandshakeError`]s that know their HTTP status.
+//! 2. [`Connection`]: everything after the handshake: frames, messages, control frames,
+//!    closing, timers. Peer faults are [`ProtocolError`]s that know their close code, and
+//!    fail the connection through one path (RFC 6455 section 7.1.7). Local misuse is a
+//!    [`SendError`].
+//!
+//! ```
+//! use ws_proto::handshake::{Limits, Request, Status};
+//! use ws_proto::{Config, Connection, Event, Message, Transmit};
+//!
+//! // A server: parse the request (it may arrive in pieces: `Status::Partial` means "read more").
+//! let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+//!               Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!               Sec-WebSocket-Version: 13\r\n\r\n\
+//!               \x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
+//! let Status::Complete((request, consumed)) = Request::parse(input, Limits::default())? else {
+//!     unreachable!()
+//! };
+//! let mut out = Vec::new();
+//! request.accept().write_response(&mut out); // the 101 Switching Protocols
+//!
+//! // Then frames: the bytes after the header block belong to the connection.
+//! let mut conn = Connection::server(Config::default());
+//! conn.receive_data(&input[consumed..]).unwrap();
+//! assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("Hello".into()))));
+//! conn.send_text("Hello back").unwrap();
+//! assert!(matches!(conn.poll_transmit(&mut out), Some(Transmit::Data(_))));
+//! # Ok::<(), ws_proto::HandshakeError>(())
+//! ```
+//!
+//! See [`Connection`] for the calling contract, and `docs/architecture.md` in the repository.
 #![no_std]
 // Catch std leaks in the no_std core (the adapters are std crates and may use std paths).
 #![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
