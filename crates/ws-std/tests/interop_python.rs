@@ -1,0 +1,449 @@
+//! Interop tests against a real peer: Python's `websockets` library, in both directions.
+//!
+//! The peer scripts are in `interop/python/`. The tests need `WS_INTEROP_PYTHON`, the python
+//! of a venv where `interop/python/requirements.txt` is installed, as `interop/setup.sh`
+//! prints it:
+//!
+//! ```text
+//! export WS_INTEROP_PYTHON="$(interop/setup.sh)"
+//! cargo test -p ws-std --test interop_python
+//! ```
+//!
+//! Without it each test prints "skipped" and passes, except when `CI` is set: then it fails,
+//! so that a CI which forgot the setup does not pass silently.
+//!
+//! Every spawned process is owned by a [`Peer`], which kills it when dropped (on every path,
+//! panics included); every wait is bounded.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use ws_std::ws_proto::{CloseCode, CloseFrame, DataKind};
+use ws_std::{Error, Message, WebSocket};
+
+/// Bound on any single wait: a read, the peer's port line, the server's report.
+const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bound on the whole Python client script.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(90);
+
+const MIB: usize = 1024 * 1024;
+
+/// The interpreter from `WS_INTEROP_PYTHON`; `None` (after saying so) when the test should be
+/// skipped. Panics when it is missing under CI.
+fn python() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("WS_INTEROP_PYTHON").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "WS_INTEROP_PYTHON={} is not a file; run interop/setup.sh",
+            path.display()
+        );
+        return Some(path);
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !in_ci,
+        "WS_INTEROP_PYTHON is not set and CI is: the Python interop tests must run in CI. \
+         Set it with: export WS_INTEROP_PYTHON=\"$(interop/setup.sh)\""
+    );
+    eprintln!(
+        "skipped: set WS_INTEROP_PYTHON to run the Python interop tests \
+         (export WS_INTEROP_PYTHON=\"$(interop/setup.sh)\")"
+    );
+    None
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../interop/python")
+        .join(name)
+}
+
+/// A running peer process, killed and reaped when dropped. Its stdout and stderr are
+/// collected by two threads (for error messages); stdout lines are also passed on one by one.
+struct Peer {
+    name: String,
+    child: Child,
+    /// Held open so that the echo server (run with `--exit-on-stdin-eof`) also exits if this
+    /// process dies without running destructors.
+    _stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    output: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Peer {
+    fn spawn(python: &Path, script_name: &str, args: &[&str], keep_stdin: bool) -> Peer {
+        let mut child = Command::new(python)
+            .arg("-u") // unbuffered: the port line must not wait in a buffer
+            .arg(script(script_name))
+            .args(args)
+            .stdin(if keep_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {} {script_name}: {e}", python.display()));
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let out = Arc::clone(&output);
+        let stdout_reader = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                out.lock().unwrap().push_str(&format!("[stdout] {line}\n"));
+                let _ = tx.send(line);
+            }
+        });
+        let out = Arc::clone(&output);
+        let stderr_reader = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            for line in text.lines() {
+                out.lock().unwrap().push_str(&format!("[stderr] {line}\n"));
+            }
+        });
+        Peer {
+            name: script_name.into(),
+            _stdin: child.stdin.take(),
+            child,
+            lines,
+            output,
+            readers: vec![stdout_reader, stderr_reader],
+        }
+    }
+
+    /// Everything the peer printed so far.
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// The next line of the peer's stdout, waiting at most `timeout`.
+    fn next_line(&self, timeout: Duration) -> String {
+        self.lines.recv_timeout(timeout).unwrap_or_else(|e| {
+            panic!(
+                "{}: no line on stdout within {timeout:?} ({e}); output:\n{}",
+                self.name,
+                self.output()
+            )
+        })
+    }
+
+    /// Waits for the peer to exit, at most `timeout` (then panics; the drop kills it), and
+    /// for its output to be collected.
+    fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} still running after {timeout:?}; output:\n{}",
+                self.name,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(20)); // polling interval, not synchronisation
+        };
+        // The pipes reach EOF now that the process is gone.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        status
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `echo_server.py` on a free port and returns it with its URL.
+fn python_echo_server(python: &Path) -> (Peer, String) {
+    let server = Peer::spawn(
+        python,
+        "echo_server.py",
+        &["0", "--exit-on-stdin-eof"],
+        true,
+    );
+    let line = server.next_line(STEP_TIMEOUT);
+    let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "echo_server.py: expected a port as the first line, got {line:?}; output:\n{}",
+            server.output()
+        )
+    });
+    (server, format!("ws://127.0.0.1:{port}/"))
+}
+
+fn connect(url: &str) -> WebSocket<std::net::TcpStream> {
+    let (mut ws, _response) = ws_std::connect(url).unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    ws.set_read_timeout(Some(STEP_TIMEOUT));
+    ws
+}
+
+/// Reads the next message; `what` names the step in the failure message.
+fn read(ws: &mut WebSocket<std::net::TcpStream>, peer: &Peer, what: &str) -> Message {
+    ws.read().unwrap_or_else(|e| {
+        panic!(
+            "{what}: read failed: {e:?}; peer output:\n{}",
+            peer.output()
+        )
+    })
+}
+
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }))
+}
+
+/// 1 MiB of UTF-8 mixing 1, 2, 3 and 4-byte characters (so some straddle read buffers).
+fn big_text() -> String {
+    let mut text = "aé€🎉".repeat(MIB / 10);
+    text.push_str(&"x".repeat(MIB % 10));
+    assert_eq!(text.len(), MIB);
+    text
+}
+
+/// 1 MiB of pseudo-random bytes (xorshift, fixed seed).
+fn big_binary() -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..MIB)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// The ws-std echo server used by the Python client: accepts one connection on
+/// 127.0.0.1:0, echoes data messages, and reports the Close frame it received (or an error).
+fn ws_std_echo_server() -> (String, Receiver<Result<Option<CloseFrame>, String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://{}/", listener.local_addr().expect("local_addr"));
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let result = (|| -> Result<Option<CloseFrame>, String> {
+            let (stream, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+            let mut ws = ws_std::accept(stream).map_err(|e| format!("handshake: {e}"))?;
+            ws.set_read_timeout(Some(STEP_TIMEOUT));
+            let mut received = 0;
+            loop {
+                let message = ws
+                    .read()
+                    .map_err(|e| format!("read after {received} messages: {e:?}"))?;
+                let sent = match message {
+                    Message::Text(t) => ws.send_text(&t),
+                    Message::Binary(b) => ws.send_binary(&b),
+                    Message::Close(frame) => return Ok(frame),
+                    _ => Ok(()), // Pings are answered by `read`
+                };
+                sent.map_err(|e| format!("echo of message {received}: {e:?}"))?;
+                received += 1;
+            }
+        })();
+        let _ = tx.send(result);
+    });
+    (url, rx)
+}
+
+/// (a) Python client against the ws-std server: the script checks every echo and exits 0;
+/// the server saw the client's Close frame with 4001 "bye".
+#[test]
+fn python_client_against_ws_std_server() {
+    let Some(python) = python() else { return };
+    let (url, server) = ws_std_echo_server();
+    let mut client = Peer::spawn(&python, "client_check.py", &[&url], false);
+    let status = client.wait(SCRIPT_TIMEOUT);
+    let close = server.recv_timeout(STEP_TIMEOUT);
+    assert!(
+        status.success(),
+        "client_check.py failed ({status}); server: {close:?}; output:\n{}",
+        client.output()
+    );
+    let close = close
+        .expect("the ws-std server did not finish")
+        .unwrap_or_else(|e| {
+            panic!(
+                "ws-std server failed: {e}; client output:\n{}",
+                client.output()
+            )
+        });
+    assert_eq!(
+        close,
+        Some(CloseFrame {
+            code: CloseCode::from(4001),
+            reason: "bye".into()
+        })
+    );
+}
+
+/// (b) ws-std client against the Python echo server: every kind of message comes back
+/// exactly, then the server closes with the code and reason we asked for.
+#[test]
+fn ws_std_client_against_python_server() {
+    let Some(python) = python() else { return };
+    let (server, url) = python_echo_server(&python);
+    let mut ws = connect(&url);
+    let peer = &server;
+
+    let texts = ["hello", "héllo wörld ✓ 日本語 🎉", ""];
+    for text in texts {
+        ws.send_text(text).expect("send text");
+        assert_eq!(read(&mut ws, peer, "text echo"), Message::Text(text.into()));
+    }
+    let binaries: [&[u8]; 3] = [&[0, 1, 2, 0xfe, 0xff], b"", &[0; 125]];
+    for binary in binaries {
+        ws.send_binary(binary).expect("send binary");
+        assert_eq!(
+            read(&mut ws, peer, "binary echo"),
+            Message::Binary(binary.to_vec())
+        );
+    }
+
+    // Fragmented text, with "€" (E2 82 AC) split across fragments and an empty last one.
+    for (data, last) in [
+        (&b"price: \xe2"[..], false),
+        (b"\x82", false),
+        (b"\xac 5", false),
+        (b"", true),
+    ] {
+        ws.send_fragment(DataKind::Text, data, last)
+            .expect("send text fragment");
+    }
+    assert_eq!(
+        read(&mut ws, peer, "fragmented text echo"),
+        Message::Text("price: € 5".into())
+    );
+    for (data, last) in [(&[1u8, 2][..], false), (&[], false), (&[3, 0xff], true)] {
+        ws.send_fragment(DataKind::Binary, data, last)
+            .expect("send binary fragment");
+    }
+    assert_eq!(
+        read(&mut ws, peer, "fragmented binary echo"),
+        Message::Binary(vec![1, 2, 3, 0xff])
+    );
+
+    let big = big_binary();
+    ws.send_binary(&big).expect("send 1 MiB binary");
+    let echoed = read(&mut ws, peer, "1 MiB binary echo");
+    assert!(echoed == Message::Binary(big), "1 MiB binary: echo differs");
+    let big = big_text();
+    ws.send_text(&big).expect("send 1 MiB text");
+    let echoed = read(&mut ws, peer, "1 MiB text echo");
+    assert!(echoed == Message::Text(big), "1 MiB text: echo differs");
+
+    // A 1 MiB message sent in fragments of 64 KiB.
+    let big = big_binary();
+    let pieces: Vec<&[u8]> = big.chunks(64 * 1024).collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        ws.send_fragment(DataKind::Binary, piece, i + 1 == pieces.len())
+            .expect("send fragment");
+    }
+    let echoed = read(&mut ws, peer, "1 MiB fragmented binary echo");
+    assert!(
+        echoed == Message::Binary(big),
+        "1 MiB fragmented binary: echo differs"
+    );
+
+    let payload = b"ping-payload \x00\xff";
+    ws.ping(payload).expect("ping");
+    assert_eq!(read(&mut ws, peer, "pong"), Message::Pong(payload.to_vec()));
+    let payload = [0xa5; 125]; // the largest control payload
+    ws.ping(&payload).expect("ping");
+    assert_eq!(
+        read(&mut ws, peer, "pong (125 bytes)"),
+        Message::Pong(payload.to_vec())
+    );
+
+    // The echo of "last words" is sent before the server's Close: `read` returns it first.
+    ws.send_text("last words").expect("send text");
+    ws.send_text("close-me 4002 server-bye")
+        .expect("send close-me");
+    assert_eq!(
+        read(&mut ws, peer, "echo sent before the server's close"),
+        Message::Text("last words".into())
+    );
+    assert_eq!(
+        read(&mut ws, peer, "server's close"),
+        close_frame(4002, "server-bye")
+    );
+    assert!(
+        matches!(ws.read(), Err(Error::ConnectionClosed)),
+        "read after the closing handshake must fail with ConnectionClosed"
+    );
+}
+
+/// (b) ws-std client closes: the server's Close frame echoes our code and reason.
+///
+/// (websockets answers a Close as soon as it parses it, before its handler has echoed the
+/// messages that came just ahead of it, so no echo is expected after our Close.)
+#[test]
+fn ws_std_client_close_is_echoed_by_python_server() {
+    let Some(python) = python() else { return };
+    let (server, url) = python_echo_server(&python);
+    let mut ws = connect(&url);
+
+    ws.send_text("hello").expect("send text");
+    assert_eq!(
+        read(&mut ws, &server, "text echo"),
+        Message::Text("hello".into())
+    );
+    ws.close(CloseCode::from(4003), "client-bye")
+        .expect("close");
+    assert_eq!(
+        read(&mut ws, &server, "server's close echo"),
+        close_frame(4003, "client-bye")
+    );
+    assert!(
+        matches!(ws.read(), Err(Error::ConnectionClosed)),
+        "read after the closing handshake must fail with ConnectionClosed"
+    );
+}
+
+/// (b) A close with status 1000 and no reason, the common case.
+#[test]
+fn ws_std_client_normal_close_with_python_server() {
+    let Some(python) = python() else { return };
+    let (server, url) = python_echo_server(&python);
+    let mut ws = connect(&url);
+
+    ws.close(CloseCode::NORMAL, "").expect("close");
+    assert_eq!(
+        read(&mut ws, &server, "server's close echo"),
+        close_frame(1000, "")
+    );
+}
+
+/// (b) The longest close reason (123 bytes, non-ASCII) is echoed verbatim; the URL has no
+/// path.
+#[test]
+fn ws_std_client_longest_close_reason_with_python_server() {
+    let Some(python) = python() else { return };
+    let (server, url) = python_echo_server(&python);
+    let mut ws = connect(url.trim_end_matches('/'));
+
+    let reason = format!("{}{}", "é".repeat(60), "abc");
+    assert_eq!(reason.len(), 123);
+    ws.close(CloseCode::from(3999), &reason).expect("close");
+    assert_eq!(
+        read(&mut ws, &server, "server's close echo"),
+        close_frame(3999, &reason)
+    );
+}
