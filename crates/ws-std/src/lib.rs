@@ -37,7 +37,8 @@ mod socket;
 
 pub use client::{connect, ClientBuilder};
 pub use error::Error;
-pub use server::{accept, accept_with, Reject, ServerBuilder};
+pub use server::{accept, accept_with, ServerBuilder};
+pub use ws_proto::handshake::Reject;
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
 

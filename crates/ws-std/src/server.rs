@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use ws_proto::handshake::{write_error_response, write_reject, Accept, Limits, Request};
+use ws_proto::handshake::{write_error_response, Accept, Limits, Reject, Request};
 use ws_proto::{Config, Connection, HandshakeError};
 
 use crate::handshake_io::read_head;
@@ -56,42 +56,6 @@ where
     F: FnOnce(&Request) -> Result<Accept, Reject>,
 {
     ServerBuilder::new().accept_with(stream, callback)
-}
-
-/// An HTTP answer that refuses a WebSocket request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reject {
-    /// A rejection with this status (400-599, or 3xx for a redirect).
-    pub fn new(status: u16) -> Reject {
-        Reject {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Adds a header (for example `WWW-Authenticate` with 401, or `Location` with 302).
-    pub fn header(mut self, name: &str, value: &str) -> Reject {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Reject {
-        self.body = body.into();
-        self
-    }
-
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
 }
 
 /// Settings for accepting connections.
@@ -171,21 +135,15 @@ impl ServerBuilder {
         let accept = match callback(&request) {
             Ok(accept) => accept,
             Err(reject) => {
-                let headers: Vec<(&str, &str)> = reject
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
                 let mut response = Vec::new();
-                if let Err(e) = write_reject(reject.status, &headers, &reject.body, &mut response) {
-                    // The application built an invalid rejection: answer 500 instead.
-                    response.clear();
-                    write_error_response(&HandshakeError::Rejected(500), &mut response);
-                    answer_and_close(&mut stream, &response);
-                    return Err(Error::Handshake(e));
-                }
+                let written = reject.write(&mut response);
                 answer_and_close(&mut stream, &response);
-                return Err(Error::Handshake(HandshakeError::Rejected(reject.status)));
+                // An invalid rejection was answered with a 500: report the application's
+                // mistake.
+                let error = written
+                    .err()
+                    .unwrap_or(HandshakeError::Rejected(reject.status()));
+                return Err(Error::Handshake(error));
             }
         };
         let mut response = Vec::new();

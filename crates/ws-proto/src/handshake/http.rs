@@ -4,18 +4,9 @@ use alloc::string::String;
 use alloc::vec;
 
 use super::headers::Headers;
+use super::http_request::HttpRequest;
 use super::{Limits, Status};
 use crate::error::HandshakeError;
-
-/// An owned request line and header block.
-#[derive(Debug)]
-pub(super) struct RequestHead {
-    pub(super) method: String,
-    pub(super) target: String,
-    /// The minor HTTP version: 1 for `HTTP/1.1`.
-    pub(super) minor_version: u8,
-    pub(super) headers: Headers,
-}
 
 /// An owned status line and header block.
 #[derive(Debug)]
@@ -29,7 +20,7 @@ pub(super) struct ResponseHead {
 pub(super) fn parse_request(
     input: &[u8],
     limits: Limits,
-) -> Result<Status<(RequestHead, usize)>, HandshakeError> {
+) -> Result<Status<(HttpRequest, usize)>, HandshakeError> {
     let window = limit_window(input, limits);
     let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut request = httparse::Request::new(&mut slots);
@@ -41,7 +32,7 @@ pub(super) fn parse_request(
                 headers.push(header.name, header.value);
             }
             // httparse fills every field before reporting `Complete`.
-            let head = RequestHead {
+            let head = HttpRequest {
                 method: String::from(request.method.unwrap_or_default()),
                 target: String::from(request.path.unwrap_or_default()),
                 minor_version: request.version.unwrap_or_default(),

@@ -19,8 +19,13 @@
 //!    [`Status::Complete`] (or an error: answer it with [`write_error_response`] and close).
 //! 2. Inspect the [`Request`] (path, origin, offered subprotocols and extensions), then either
 //!    accept it with [`Request::accept`] and [`Accept::write_response`], or refuse it with
-//!    [`write_reject`].
+//!    [`write_reject`] (or the [`Reject`] builder).
 //! 3. The bytes after the consumed header block belong to the frame layer.
+//!
+//! A server that also answers plain HTTP on the same port (a page at `GET /`, say) reads the
+//! head with [`HttpRequest::parse`] instead, answers it itself when
+//! [`HttpRequest::is_upgrade`] is false (with an [`HttpResponse`]), and otherwise validates it
+//! with [`Request::from_http`].
 //!
 //! Both parsers consume nothing on partial input, so the caller can simply keep appending to one
 //! buffer and retry; [`Limits`] bound how much it has to buffer.
@@ -29,6 +34,8 @@ mod client;
 mod extensions;
 mod headers;
 mod http;
+mod http_request;
+mod reject;
 mod server;
 mod url;
 
@@ -40,6 +47,8 @@ use sha1::{Digest, Sha1};
 pub use client::{ClientHandshake, Response};
 pub use extensions::{parse_extensions, write_extensions, ExtensionOffer};
 pub use headers::{header_contains_token, Headers};
+pub use http_request::HttpRequest;
+pub use reject::{HttpResponse, Reject};
 pub use server::{write_error_response, write_reject, Accept, Request};
 pub use url::Url;
 

@@ -12,7 +12,8 @@ use super::extensions::{parse_extensions, write_extensions, ExtensionOffer};
 use super::headers::{
     check_header, is_token, list_elements, require_token, single, trim_ows, write_header, Headers,
 };
-use super::http::{parse_request, reason_phrase};
+use super::http::reason_phrase;
+use super::http_request::HttpRequest;
 use super::{accept_key, Limits, Status, VERSION};
 use crate::error::HandshakeError;
 
@@ -125,10 +126,21 @@ impl Request {
     ///
     /// Other headers are kept but not interpreted ("Unknown header fields are ignored").
     pub fn parse(input: &[u8], limits: Limits) -> Result<Status<(Request, usize)>, HandshakeError> {
-        let (head, consumed) = match parse_request(input, limits)? {
-            Status::Partial => return Ok(Status::Partial),
-            Status::Complete(complete) => complete,
-        };
+        match HttpRequest::parse(input, limits)? {
+            Status::Partial => Ok(Status::Partial),
+            Status::Complete((head, consumed)) => {
+                Ok(Status::Complete((Request::from_http(head)?, consumed)))
+            }
+        }
+    }
+
+    /// Validates a request head that [`HttpRequest::parse`] has already read as an opening
+    /// handshake: every check of [`Request::parse`] after the header block limits.
+    ///
+    /// A server that also answers plain HTTP requests parses the head once with
+    /// [`HttpRequest::parse`], serves it itself when [`HttpRequest::is_upgrade`] is false, and
+    /// otherwise validates it here.
+    pub fn from_http(head: HttpRequest) -> Result<Request, HandshakeError> {
         // 1. "An HTTP/1.1 or higher GET request, including a "Request-URI" [RFC2616] that
         // should be interpreted as a /resource name/ defined in Section 3 (or an absolute
         // HTTP/HTTPS URI containing the /resource name/)."
@@ -202,7 +214,7 @@ impl Request {
             extensions,
             headers,
         };
-        Ok(Status::Complete((request, consumed)))
+        Ok(request)
     }
 
     /// The /resource name/: the path and, if present, `?` and the query, as requested (from an
