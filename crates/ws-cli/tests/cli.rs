@@ -1,0 +1,465 @@
+//! The `ws` binary, run as a child process over loopback TCP.
+//!
+//! Every child is killed on every path (the `Child` guard kills it on drop) and every wait is
+//! bounded by [`DEADLINE`].
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ws_proto::CloseCode;
+use ws_std::{Message, Reject};
+
+/// How long any child process or helper thread may take.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A child process that is killed (and reaped) when dropped.
+struct Guard {
+    child: Child,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Guard {
+    /// Waits for the process to exit, at most [`DEADLINE`] (a bounded poll of `try_wait`).
+    fn wait(&mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "`ws` still running after {DEADLINE:?}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn ws() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ws"))
+}
+
+/// Reads a pipe to its end on a thread; the receiver gets the bytes.
+fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = pipe.read_to_end(&mut all);
+        let _ = tx.send(all);
+    });
+    rx
+}
+
+/// `ws serve 127.0.0.1:0 --echo`, and the address from its first stdout line.
+fn serve() -> (Guard, SocketAddr) {
+    let mut child = ws()
+        .args(["serve", "127.0.0.1:0", "--echo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ws serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let guard = Guard { child };
+    let (tx, first_line) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep draining until the process is killed, so it never blocks on a full pipe.
+        let _ = io::copy(&mut reader, &mut io::sink());
+    });
+    let line = first_line
+        .recv_timeout(DEADLINE)
+        .expect("`ws serve` printed its address");
+    let addr = line
+        .strip_prefix("listening on ws://")
+        .and_then(|rest| rest.trim_end().strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let addr: SocketAddr = addr.parse().expect("a socket address");
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    assert_ne!(addr.port(), 0, "port 0 must be replaced by the bound port");
+    (guard, addr)
+}
+
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// A running `ws connect`: its standard input, and its standard output line by line.
+struct Client {
+    guard: Guard,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    stdout: String,
+    stderr: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Client {
+    fn spawn(args: &[&str]) -> Client {
+        let mut child = ws()
+            .arg("connect")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ws connect");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = drain(child.stderr.take().expect("stderr"));
+        let stdin = child.stdin.take();
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Client {
+            guard: Guard { child },
+            stdin,
+            lines,
+            stdout: String::new(),
+            stderr,
+        }
+    }
+
+    /// Writes to standard input. A few bytes fit in the pipe buffer, so this cannot block;
+    /// the process may already have exited (closed port), so a broken pipe is ignored.
+    fn write(&mut self, input: &str) {
+        if let Some(pipe) = self.stdin.as_mut() {
+            let _ = pipe.write_all(input.as_bytes());
+            let _ = pipe.flush();
+        }
+    }
+
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// The next line printed on standard output (within [`DEADLINE`]).
+    fn next_line(&mut self) -> String {
+        let line = self
+            .lines
+            .recv_timeout(DEADLINE)
+            .expect("`ws connect` printed a line");
+        self.stdout.push_str(&line);
+        line
+    }
+
+    /// Waits for the exit and collects everything printed.
+    fn finish(mut self) -> Run {
+        let status = self.guard.wait();
+        self.close_stdin();
+        // The output thread ends at end of stream, which follows the exit.
+        while let Ok(line) = self.lines.recv_timeout(DEADLINE) {
+            self.stdout.push_str(&line);
+        }
+        let stderr = self.stderr.recv_timeout(DEADLINE).expect("stderr drained");
+        Run {
+            status,
+            stdout: self.stdout,
+            stderr: String::from_utf8(stderr).expect("UTF-8"),
+        }
+    }
+}
+
+/// Runs `ws connect ARGS...`, writes `input` to its standard input, closes it when
+/// `close_stdin` (otherwise it stays open until the process exits), and collects the outcome.
+fn connect(args: &[&str], input: &str, close_stdin: bool) -> Run {
+    let mut client = Client::spawn(args);
+    client.write(input);
+    if close_stdin {
+        client.close_stdin();
+    }
+    client.finish()
+}
+
+/// Runs `f` on the first WebSocket accepted by an in-process ws-std server (with a
+/// deadline); returns the address and a receiver for `f`'s result.
+fn ws_std_server<T, F>(f: F) -> (SocketAddr, mpsc::Receiver<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(TcpStream) -> T + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if start.elapsed() > DEADLINE {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = tx.send(f(stream));
+    });
+    (addr, rx)
+}
+
+#[test]
+fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
+    let (_server, addr) = serve();
+    let url = format!("ws://{addr}/");
+    let mut client = Client::spawn(&[&url]);
+    client.write("hello\nκόσμε\n");
+    assert_eq!(client.next_line(), "hello\n");
+    assert_eq!(client.next_line(), "κόσμε\n");
+    // End of input once the echoes are back: `ws connect` closes and exits.
+    client.close_stdin();
+    let run = client.finish();
+    assert!(
+        run.status.success(),
+        "{:?}, stderr {:?}",
+        run.status,
+        run.stderr
+    );
+    assert_eq!(run.stdout, "hello\nκόσμε\n");
+    assert_eq!(run.stderr, format!("connected to {url}\n"));
+}
+
+/// BUG, seen through the CLI (see `message_arriving_with_the_peers_close_can_still_be_answered`
+/// in crates/ws-std/tests/loopback.rs): with the input piped in at once, `ws connect` sends
+/// the lines and its Close frame back to back. When they reach `ws serve` in one TCP read, the
+/// server's echo fails with "cannot send: a close frame was already sent", the server drops
+/// the connection with its Close reply unsent, and the client prints nothing and exits 1 with
+/// "ws: the peer closed the connection without a close frame". About half the runs fail.
+#[test]
+#[ignore = "BUG: ws serve cannot echo lines that arrive together with the client's Close (flaky)"]
+fn connect_echoes_stdin_piped_in_at_once() {
+    let (_server, addr) = serve();
+    for _ in 0..5 {
+        let run = connect(&[&format!("ws://{addr}/")], "hello\nκόσμε\n", true);
+        assert!(
+            run.status.success(),
+            "{:?}, stderr {:?}",
+            run.status,
+            run.stderr
+        );
+        assert_eq!(run.stdout, "hello\nκόσμε\n");
+        assert_eq!(run.stderr, format!("connected to ws://{addr}/\n"));
+    }
+}
+
+#[test]
+fn serve_echoes_for_a_ws_std_client_too() {
+    let (_server, addr) = serve();
+    let (mut ws, _) = ws_std::connect(&format!("ws://{addr}/any/path?q=1")).expect("connect");
+    ws.set_read_timeout(Some(Duration::from_secs(5)));
+    ws.send_binary(&[0, 1, 2, 255]).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Binary(vec![0, 1, 2, 255]));
+    ws.send_text("κόσμε").unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Text("κόσμε".into()));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Ok(Message::Close(Some(f))) if f.code == CloseCode::NORMAL));
+}
+
+#[test]
+fn connect_with_empty_stdin_closes_cleanly() {
+    let (_server, addr) = serve();
+    let run = connect(&[&format!("ws://{addr}/")], "", true);
+    assert!(
+        run.status.success(),
+        "{:?}, stderr {:?}",
+        run.status,
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn connect_to_a_closed_port_fails_with_a_one_line_reason() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("ws://127.0.0.1:{port}/");
+    let run = connect(&[&url], "hello\n", true);
+    assert!(!run.status.success(), "{:?}", run.status);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
+    assert!(run.stderr.ends_with('\n'), "{:?}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("ws: {url}: ")),
+        "{:?}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("refused"),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn connect_sends_protocols_and_headers_and_prints_messages() {
+    let (addr, seen) = ws_std_server(|stream| {
+        let mut request_seen = None;
+        let mut ws = ws_std::accept_with(stream, |request| {
+            request_seen = Some((
+                request.protocols().to_vec(),
+                request.header("X-Token").map(<[u8]>::to_vec),
+                request.header("Authorization").map(<[u8]>::to_vec),
+            ));
+            Ok(request.accept().protocol("chat.v2").expect("offered"))
+        })
+        .expect("handshake");
+        ws.set_read_timeout(Some(Duration::from_secs(5)));
+        // Sent before anything is read, so it precedes our reply to the client's Close.
+        ws.send_text("welcome").unwrap();
+        ws.send_binary(&[1, 2, 3]).unwrap();
+        let close = loop {
+            if let Message::Close(frame) = ws.read().expect("server read") {
+                break frame;
+            }
+        };
+        (request_seen.expect("callback ran"), close)
+    });
+    let url = format!("ws://{addr}/");
+    let run = connect(
+        &[
+            &url,
+            "--protocol",
+            "chat.v1",
+            "--protocol",
+            "chat.v2",
+            "--header",
+            "X-Token: abc 123",
+            "--header",
+            "Authorization:Bearer t",
+        ],
+        "",
+        true,
+    );
+    assert!(
+        run.status.success(),
+        "{:?}, stderr {:?}",
+        run.status,
+        run.stderr
+    );
+    assert_eq!(run.stdout, "welcome\n<binary message, 3 bytes>\n");
+    assert_eq!(
+        run.stderr,
+        format!("connected to {url} (subprotocol chat.v2)\n")
+    );
+    let ((protocols, token, authorization), close) =
+        seen.recv_timeout(DEADLINE).expect("server finished");
+    assert_eq!(protocols, ["chat.v1", "chat.v2"]);
+    assert_eq!(token.as_deref(), Some(&b"abc 123"[..]));
+    assert_eq!(authorization.as_deref(), Some(&b"Bearer t"[..]));
+    assert_eq!(close.map(|f| f.code), Some(CloseCode::NORMAL));
+}
+
+#[test]
+fn connect_reports_an_abnormal_close_from_the_server() {
+    let (addr, done) = ws_std_server(|stream| {
+        let mut ws = ws_std::accept(stream).expect("handshake");
+        ws.set_read_timeout(Some(Duration::from_secs(5)));
+        ws.close(CloseCode::POLICY_VIOLATION, "go away").unwrap();
+        loop {
+            match ws.read() {
+                Ok(Message::Close(frame)) => break frame,
+                Ok(_) => {}
+                Err(e) => panic!("server read: {e}"),
+            }
+        }
+    });
+    // Standard input stays open: the close comes from the server alone.
+    let run = connect(&[&format!("ws://{addr}/")], "", false);
+    assert_eq!(run.status.code(), Some(1), "stderr {:?}", run.stderr);
+    assert_eq!(run.stdout, "");
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert_eq!(last, "ws: server closed the connection: 1008 go away");
+    let reply = done.recv_timeout(DEADLINE).expect("server finished");
+    assert_eq!(reply.map(|f| f.code), Some(CloseCode::POLICY_VIOLATION));
+}
+
+#[test]
+fn connect_reports_a_rejected_handshake() {
+    let (addr, done) = ws_std_server(|stream| {
+        ws_std::accept_with(stream, |_| Err(Reject::new(403).body("forbidden"))).is_err()
+    });
+    let url = format!("ws://{addr}/");
+    let run = connect(&[&url], "", true);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("ws: {url}: ")),
+        "{:?}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("403"), "{:?}", run.stderr);
+    assert!(done.recv_timeout(DEADLINE).expect("server finished"));
+}
+
+#[test]
+fn connect_refuses_a_malformed_header_argument() {
+    let run = connect(
+        &["ws://127.0.0.1:9/", "--header", "no-colon-here"],
+        "",
+        true,
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
+    assert!(run.stderr.contains("no-colon-here"), "{:?}", run.stderr);
+}
+
+#[test]
+fn serve_on_an_address_in_use_fails() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let child = ws()
+        .args(["serve", &addr.to_string(), "--echo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ws serve");
+    let mut guard = Guard { child };
+    let stdout = drain(guard.child.stdout.take().unwrap());
+    let stderr = drain(guard.child.stderr.take().unwrap());
+    let status = guard.wait();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stdout.recv_timeout(DEADLINE).unwrap(), b"");
+    let stderr = String::from_utf8(stderr.recv_timeout(DEADLINE).unwrap()).unwrap();
+    assert!(
+        stderr.starts_with(&format!("ws: cannot listen on {addr}: ")),
+        "{stderr:?}"
+    );
+}
