@@ -60,6 +60,14 @@ pub struct Config {
     /// After a keepalive Ping, fail the connection with 1011 if nothing arrives from the peer
     /// within this time. Only used when `keepalive_interval` is set. Default: 20 s.
     pub keepalive_timeout: Option<Duration>,
+    /// permessage-deflate (RFC 7692): what a client offers, what a server accepts, and how
+    /// messages are compressed. Adapters negotiate with it; a connection compresses once built
+    /// with [`Connection::with_deflate`](crate::Connection::with_deflate).
+    ///
+    /// Default: [`DeflateConfig::default`](crate::extensions::deflate::DeflateConfig), enabled.
+    /// Memory: see [`DeflateConfig`](crate::extensions::deflate::DeflateConfig).
+    #[cfg(feature = "deflate")]
+    pub deflate: crate::extensions::deflate::DeflateConfig,
 }
 
 impl Default for Config {
@@ -72,6 +80,8 @@ impl Default for Config {
             close_timeout: Some(Duration::from_secs(10)),
             keepalive_interval: None,
             keepalive_timeout: Some(Duration::from_secs(20)),
+            #[cfg(feature = "deflate")]
+            deflate: crate::extensions::deflate::DeflateConfig::default(),
         }
     }
 }

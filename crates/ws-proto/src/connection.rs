@@ -9,7 +9,11 @@ use core::time::Duration;
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Config;
 use crate::error::{ProtocolError, SendError};
+#[cfg(feature = "deflate")]
+use crate::extensions::deflate::{DeflateParams, DeflateState};
 use crate::frame::mask::{apply_mask, MaskKeySource};
+#[cfg(feature = "deflate")]
+use crate::frame::RSV1;
 use crate::frame::{
     decode_header, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
@@ -144,6 +148,9 @@ pub struct Connection {
     mask_keys: Option<Box<dyn MaskKeySource>>,
     /// RSV bits claimed by negotiated extensions.
     allowed_rsv: u8,
+    /// permessage-deflate, when negotiated (RFC 7692).
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<DeflateState>>,
 
     // Receiving.
     rx: Rx,
@@ -209,6 +216,8 @@ impl Connection {
             config,
             mask_keys,
             allowed_rsv: 0,
+            #[cfg(feature = "deflate")]
+            deflate: None,
             rx: Rx::Header { len: 0 },
             header_buf: [0; MAX_HEADER_LEN],
             control: Vec::new(),
@@ -228,6 +237,41 @@ impl Connection {
             keepalive_timer,
             pong_timer: Timer::Off,
         }
+    }
+
+    /// Applies the permessage-deflate parameters agreed in the handshake (RFC 7692): from
+    /// here on, data messages are compressed as [`Config::deflate`] says, and RSV1 marks
+    /// compressed messages from the peer. Call it before any other method.
+    ///
+    /// The parameters come from
+    /// [`DeflateConfig::client_agreed`](crate::extensions::deflate::DeflateConfig::client_agreed)
+    /// or [`DeflateConfig::server_accept`](crate::extensions::deflate::DeflateConfig::server_accept).
+    ///
+    /// ```
+    /// use ws_proto::extensions::deflate::DeflateParams;
+    /// use ws_proto::{Config, Connection};
+    /// let mut params = DeflateParams::default();
+    /// params.server_no_context_takeover = true;
+    /// let server = Connection::server(Config::default()).with_deflate(params);
+    /// assert_eq!(server.deflate_params(), Some(&params));
+    /// ```
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, params: DeflateParams) -> Connection {
+        self.deflate = Some(Box::new(DeflateState::new(
+            self.role,
+            params,
+            &self.config.deflate,
+        )));
+        // "This extension ... uses the RSV1 bit ... of the WebSocket header" (RFC 7692
+        // section 6).
+        self.allowed_rsv |= RSV1;
+        self
+    }
+
+    /// The permessage-deflate parameters in force, if it was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate_params(&self) -> Option<&DeflateParams> {
+        self.deflate.as_ref().map(|d| &d.params)
     }
 
     /// This end's role.
@@ -386,10 +430,43 @@ impl Connection {
         self.send_message(OpCode::Binary, data)
     }
 
+    /// Queues a message in one frame without compressing it, even when permessage-deflate is
+    /// in use (for data that is already compressed, say). Without the extension this is
+    /// [`send_text`](Self::send_text) or [`send_binary`](Self::send_binary); for text, `data`
+    /// must be valid UTF-8.
+    ///
+    /// Next: [`poll_transmit`](Self::poll_transmit).
+    pub fn send_uncompressed(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendError> {
+        let opcode = match kind {
+            DataKind::Text => OpCode::Text,
+            DataKind::Binary => OpCode::Binary,
+        };
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentOutOfOrder);
+        }
+        self.write_frame(opcode, true, data);
+        Ok(())
+    }
+
     fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.sending.is_some() {
             return Err(SendError::FragmentOutOfOrder);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(mut deflate) = self.deflate.take() {
+            let compress = deflate.compresses(data.len());
+            if compress {
+                // "set the 'Per-Message Compressed' bit of the first frame" (RFC 7692
+                // section 6).
+                let payload = deflate.compress(data, true, true);
+                self.write_frame_rsv(opcode, true, RSV1, payload);
+            }
+            self.deflate = Some(deflate);
+            if compress {
+                return Ok(());
+            }
         }
         self.write_frame(opcode, true, data);
         Ok(())
@@ -427,7 +504,7 @@ impl Connection {
             Some(k) if k == kind => OpCode::Continuation,
             Some(_) => return Err(SendError::FragmentOutOfOrder),
         };
-        self.write_frame(opcode, is_final, data);
+        self.write_data_fragment(opcode, is_final, data);
         self.sending = if is_final { None } else { Some(kind) };
         Ok(())
     }
@@ -573,12 +650,36 @@ impl Connection {
         self.close_timer = Timer::arm(self.config.close_timeout);
     }
 
+    /// Writes one fragment of a data message, compressed when permessage-deflate is in use
+    /// (the whole fragmented message forms one DEFLATE stream, RFC 7692 section 6.1).
+    fn write_data_fragment(&mut self, opcode: OpCode, fin: bool, data: &[u8]) {
+        #[cfg(feature = "deflate")]
+        if let Some(mut deflate) = self.deflate.take() {
+            let first = opcode != OpCode::Continuation;
+            if first || deflate.sending_compressed() {
+                let payload = deflate.compress(data, first, fin);
+                // RSV1 on the first frame only (RFC 7692 section 6).
+                let rsv = if first { RSV1 } else { 0 };
+                self.write_frame_rsv(opcode, fin, rsv, payload);
+                self.deflate = Some(deflate);
+                return;
+            }
+            self.deflate = Some(deflate);
+        }
+        self.write_frame(opcode, fin, data);
+    }
+
     /// Encodes a frame into the output buffer, masking it on the client side.
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv(opcode, fin, 0, payload);
+    }
+
+    /// Encodes a frame with the given RSV bits.
+    fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,
@@ -646,6 +747,15 @@ impl Connection {
             (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
             _ => {}
         }
+        // "An endpoint MUST NOT set the 'Per-Message Compressed' bit of control frames and
+        // non-first fragments of a data message." (RFC 7692 section 6.1)
+        #[cfg(feature = "deflate")]
+        if self.deflate.is_some()
+            && h.rsv & RSV1 != 0
+            && (h.opcode.is_control() || h.opcode == OpCode::Continuation)
+        {
+            return Err(ProtocolError::InvalidCompressionBit);
+        }
         if h.opcode.is_control() {
             // "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
             // be fragmented." (section 5.5)
@@ -668,7 +778,7 @@ impl Connection {
             return Err(ProtocolError::FrameTooLarge);
         }
         let total = if h.opcode == OpCode::Continuation {
-            self.message.size()
+            self.received_wire_size()
         } else {
             0
         };
@@ -680,7 +790,25 @@ impl Connection {
             OpCode::Binary => self.message.start(DataKind::Binary),
             _ => {}
         }
+        #[cfg(feature = "deflate")]
+        if h.opcode != OpCode::Continuation {
+            if let Some(deflate) = self.deflate.as_deref_mut() {
+                deflate.start_message(h.rsv & RSV1 != 0);
+            }
+        }
         Ok(())
+    }
+
+    /// Payload bytes received so far of the data message in progress, as sent on the wire
+    /// (compressed, for a compressed message).
+    fn received_wire_size(&self) -> u64 {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref() {
+            if deflate.receiving_compressed() {
+                return deflate.received_wire_size();
+            }
+        }
+        self.message.size()
     }
 
     /// Consumes payload bytes of the current frame.
@@ -700,7 +828,7 @@ impl Connection {
                 apply_mask(&mut self.control[start..], key, received as usize);
             }
         } else {
-            self.message.push(piece, header.mask, received)?;
+            self.push_data(piece, header.mask, received)?;
         }
         let received = received + n as u64;
         self.rx = Rx::Payload { header, received };
@@ -713,6 +841,24 @@ impl Connection {
             }
         }
         Ok(n)
+    }
+
+    /// Adds a piece of data frame payload to the message in progress, inflating it if the
+    /// message is compressed.
+    fn push_data(
+        &mut self,
+        piece: &[u8],
+        mask: Option<[u8; 4]>,
+        offset: u64,
+    ) -> Result<(), ProtocolError> {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref_mut() {
+            if deflate.receiving_compressed() {
+                let limit = self.config.max_message_size;
+                return deflate.receive(piece, mask, offset, &mut self.message, limit);
+            }
+        }
+        self.message.push(piece, mask, offset)
     }
 
     /// Handles a frame whose payload has been fully received.
@@ -738,6 +884,15 @@ impl Connection {
                 self.receive_close(frame);
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                #[cfg(feature = "deflate")]
+                if header.fin {
+                    if let Some(deflate) = self.deflate.as_deref_mut() {
+                        if deflate.receiving_compressed() {
+                            deflate
+                                .finish_message(&mut self.message, self.config.max_message_size)?;
+                        }
+                    }
+                }
                 if let Some(event) = self.message.flush(self.config.message_mode, header.fin)? {
                     self.events.push_back(event);
                 }

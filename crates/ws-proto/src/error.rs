@@ -94,6 +94,9 @@ pub enum ProtocolError {
     MessageTooLarge,
     /// A compressed message could not be inflated (RFC 7692 section 7.2.2).
     InvalidCompressedData,
+    /// RSV1 (the "Per-Message Compressed" bit) was set on a control frame or a continuation
+    /// frame (RFC 7692 section 6.1).
+    InvalidCompressionBit,
     /// No Pong arrived within [`Config::keepalive_timeout`](crate::Config::keepalive_timeout).
     KeepaliveTimeout,
     /// The peer did not answer our Close frame within
@@ -143,6 +146,7 @@ impl ProtocolError {
             ProtocolError::FrameTooLarge => "frame exceeds the size limit",
             ProtocolError::MessageTooLarge => "message exceeds the size limit",
             ProtocolError::InvalidCompressedData => "invalid compressed data",
+            ProtocolError::InvalidCompressionBit => "RSV1 set on a control or continuation frame",
             ProtocolError::KeepaliveTimeout => "no pong received in time",
             ProtocolError::CloseTimeout => "closing handshake timed out",
             ProtocolError::UnexpectedEof => "connection closed without a close frame",
@@ -197,6 +201,10 @@ pub enum HandshakeError {
     UnofferedSubprotocol,
     /// The server selected an extension the client did not offer, or answered it invalidly.
     UnofferedExtension,
+    /// The server's answer to an extension offer breaks the extension's rules (for
+    /// permessage-deflate, RFC 7692 section 7.1); the detail says how. The client fails the
+    /// connection.
+    Extension(&'static str),
     /// The application rejected the request.
     Rejected(u16),
     /// A `ws://` or `wss://` URL is invalid (RFC 6455 section 3); the detail says why.
@@ -249,6 +257,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnofferedExtension => {
                 f.write_str("server chose an unoffered extension")
             }
+            HandshakeError::Extension(why) => write!(f, "extension negotiation failed: {why}"),
             HandshakeError::Rejected(s) => write!(f, "rejected with status {s}"),
             HandshakeError::InvalidUrl(why) => write!(f, "invalid WebSocket URL: {why}"),
             HandshakeError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),

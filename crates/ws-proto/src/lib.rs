@@ -16,6 +16,10 @@
 //!    fail the connection through one path (RFC 6455 section 7.1.7). Local misuse is a
 //!    [`SendError`].
 //!
+//! Extensions ([`extensions`]) span both: permessage-deflate (RFC 7692, the `deflate` feature,
+//! on by default) is negotiated with helpers that take the handshake types and then applied
+//! to the connection with [`Connection::with_deflate`](Connection).
+//!
 //! ```
 //! use ws_proto::handshake::{Limits, Request, Status};
 //! use ws_proto::{Config, Connection, Event, Message, Transmit};
@@ -54,6 +58,7 @@ mod close;
 mod config;
 mod connection;
 mod error;
+pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;

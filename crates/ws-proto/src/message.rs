@@ -133,6 +133,48 @@ impl Assembler {
         Ok(())
     }
 
+    /// Appends bytes that `fill` (a decompressor) writes into the room it is handed, until it
+    /// reports that it is done, validating text as it goes.
+    ///
+    /// `fill` returns the number of bytes it wrote and whether it is done. The message may hold
+    /// at most `limit` bytes: one byte more fails with [`ProtocolError::MessageTooLarge`] at
+    /// once, and no more than `limit + 1` bytes are ever allocated for it.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn push_produced(
+        &mut self,
+        limit: usize,
+        mut fill: impl FnMut(&mut [u8]) -> Result<(usize, bool), ProtocolError>,
+    ) -> Result<(), ProtocolError> {
+        let mut room = 4 * 1024;
+        loop {
+            let budget = (limit as u64).saturating_sub(self.size) as usize;
+            let len = self.buf.len();
+            let step = room.min(budget.saturating_add(1));
+            if self.buf.capacity() < len + step {
+                let cap = (len + step)
+                    .max(self.buf.capacity().saturating_mul(2))
+                    .min(len + budget.saturating_add(1));
+                self.buf.reserve_exact(cap - len);
+            }
+            self.buf.resize(len + step, 0);
+            let (produced, done) = fill(&mut self.buf[len..])?;
+            self.buf.truncate(len + produced);
+            self.size += produced as u64;
+            if self.size > limit as u64 {
+                return Err(ProtocolError::MessageTooLarge);
+            }
+            if self.kind == Some(DataKind::Text) {
+                self.utf8
+                    .feed(&self.buf[len..])
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            if done {
+                return Ok(());
+            }
+            room = (room * 2).min(256 * 1024);
+        }
+    }
+
     /// Called at the end of each received stretch of a data frame: in stream mode, hands out
     /// what has arrived; at the end of the message, hands out the message.
     pub(crate) fn flush(

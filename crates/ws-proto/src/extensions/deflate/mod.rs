@@ -1,0 +1,290 @@
+//! `permessage-deflate` (RFC 7692): negotiation and per-message compression.
+//!
+//! # Negotiation
+//!
+//! [`DeflateConfig`] (in [`Config::deflate`](crate::Config::deflate)) holds both roles'
+//! settings:
+//!
+//! * a client adds its [`offers`](DeflateConfig::offers) to the handshake with
+//!   [`DeflateConfig::offer`], then checks the server's answer with
+//!   [`DeflateConfig::client_agreed`];
+//! * a server picks an offer with [`DeflateConfig::server_accept`] and answers with
+//!   [`DeflateParams::to_extension`].
+//!
+//! Either way the result is the [`DeflateParams`] in force, which
+//! [`Connection::with_deflate`](crate::Connection::with_deflate) applies.
+//!
+//! # Compression
+//!
+//! Each data message is compressed on its own (RSV1 set on its first frame), unless it is
+//! shorter than [`DeflateConfig::min_size`] or sent with
+//! [`Connection::send_uncompressed`](crate::Connection::send_uncompressed). Received messages
+//! are inflated as their frames arrive, never beyond
+//! [`Config::max_message_size`](crate::Config::max_message_size) (a deflate bomb fails the
+//! connection with 1009), and text is validated as UTF-8 as it is inflated.
+//!
+//! # Window sizes
+//!
+//! Windows of 2^9 to 2^15 bytes are used as agreed in both directions. For 2^8, which a zlib
+//! deflater cannot make (it silently uses 2^9), this implementation's deflater emits
+//! run-length matches only (each refers exactly one byte back), which are valid within any
+//! window; its inflater accepts a 2^9 window from a peer that agreed to 2^8, since such peers
+//! are zlib-based.
+//!
+//! # Example
+//!
+//! ```
+//! use ws_proto::extensions::deflate::DeflateParams;
+//! use ws_proto::{Config, Connection, Event, Message, Transmit};
+//!
+//! let mut config = Config::default();
+//! config.deflate.min_size = 0;
+//! let mut server = Connection::server(config).with_deflate(DeflateParams::default());
+//! // "Hello", compressed, from a client (RFC 7692 section 7.2.3.1, masked with zero keys).
+//! server.receive_data(&[0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])?;
+//! assert_eq!(server.poll_event(), Some(Event::Message(Message::Text("Hello".into()))));
+//! server.send_text("Hello").unwrap();
+//! let mut out = Vec::new();
+//! server.poll_transmit(&mut out);
+//! assert_eq!(out, [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+//! # Ok::<(), ws_proto::ProtocolError>(())
+//! ```
+
+mod codec;
+mod params;
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+pub use params::{
+    ClientMaxWindowBits, DeflateOffer, DeflateParams, EXTENSION_NAME, MAX_WINDOW_BITS,
+    MIN_WINDOW_BITS,
+};
+
+use crate::connection::Role;
+use crate::error::ProtocolError;
+use crate::message::Assembler;
+use codec::{Deflater, Inflater, TRAILER};
+
+/// permessage-deflate settings for both roles: what a client offers, what a server accepts,
+/// and how messages are compressed.
+///
+/// Part of [`Config`](crate::Config) as [`Config::deflate`](crate::Config::deflate). Assign the
+/// fields to change.
+///
+/// Memory: with context takeover in a direction, each connection keeps that direction's
+/// DEFLATE state between messages, about 256 KiB for the compressor (window 2^15) and 40 KiB
+/// for the decompressor; without it, the state is freed after each message. Limit it with
+/// [`server_no_context_takeover`](Self::server_no_context_takeover) and
+/// [`client_no_context_takeover`](Self::client_no_context_takeover) (see `docs/deflate.md`).
+///
+/// ```
+/// use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
+/// let mut deflate = DeflateConfig::default();
+/// deflate.level = 1;
+/// deflate.min_size = 256;
+/// // Client: prefer a small server window without context takeover, else the default offer.
+/// let mut small = DeflateOffer::default();
+/// small.server_max_window_bits = Some(10);
+/// small.server_no_context_takeover = true;
+/// deflate.offers = vec![small, DeflateOffer::default()];
+/// // Server: never keep the client's window between messages.
+/// deflate.client_no_context_takeover = true;
+/// assert_eq!(deflate.offers().len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeflateConfig {
+    /// Offer (client) or accept (server) permessage-deflate. Default: `true`, as browsers do.
+    pub enabled: bool,
+    /// Compression level, 0 (stored, no compression) to 9 (best). Default: 6.
+    pub level: u8,
+    /// Messages shorter than this many bytes are sent uncompressed. Fragmented messages sent
+    /// with [`Connection::send_fragment`](crate::Connection::send_fragment) are always
+    /// compressed. Default: 16.
+    pub min_size: usize,
+    /// Client: the offers, most preferred first. Default: one offer,
+    /// `permessage-deflate; client_max_window_bits`.
+    pub offers: Vec<DeflateOffer>,
+    /// Server: answer `server_no_context_takeover` even when not asked, so that no compression
+    /// state is kept between messages. Default: `false`.
+    pub server_no_context_takeover: bool,
+    /// Server: answer `client_no_context_takeover`, so that no decompression state is kept
+    /// between messages. Default: `false`.
+    pub client_no_context_takeover: bool,
+    /// Server: the largest window (as bits, 8..=15) the server compresses with; a smaller one
+    /// is answered as `server_max_window_bits`. Default: 15.
+    pub server_max_window_bits: u8,
+    /// Server: the largest window (as bits, 8..=15) the client may use, answered as
+    /// `client_max_window_bits` when the offer allows it. Default: 15.
+    pub client_max_window_bits: u8,
+    /// Server: decline offers without `client_max_window_bits` when
+    /// [`client_max_window_bits`](Self::client_max_window_bits) is below 15 (otherwise they are
+    /// accepted and the client uses up to 2^15). Default: `false`.
+    pub require_client_max_window_bits: bool,
+    /// Server: decline offers that ask for a server window smaller than 2^N. Default: 8 (every
+    /// size is accepted).
+    pub min_server_max_window_bits: u8,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> Self {
+        DeflateConfig {
+            enabled: true,
+            level: 6,
+            min_size: 16,
+            offers: vec![DeflateOffer::default()],
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: MAX_WINDOW_BITS,
+            client_max_window_bits: MAX_WINDOW_BITS,
+            require_client_max_window_bits: false,
+            min_server_max_window_bits: MIN_WINDOW_BITS,
+        }
+    }
+}
+
+/// The extension's state on one connection.
+pub(crate) struct DeflateState {
+    pub(crate) params: DeflateParams,
+    min_size: usize,
+    deflater: Deflater,
+    inflater: Inflater,
+    /// The message being received is compressed.
+    rx_compressed: bool,
+    /// Compressed payload bytes of the message being received.
+    rx_wire_size: u64,
+    /// The fragmented message being sent is compressed.
+    tx_compressed: bool,
+    /// Unmasked compressed input, and compressed output, reused between frames.
+    scratch: Vec<u8>,
+}
+
+impl DeflateState {
+    pub(crate) fn new(role: Role, params: DeflateParams, config: &DeflateConfig) -> DeflateState {
+        let server = (
+            params::clamp_bits(params.server_window_bits()),
+            params.server_no_context_takeover,
+        );
+        let client = (
+            params::clamp_bits(params.client_window_bits()),
+            params.client_no_context_takeover,
+        );
+        let (own, peer) = match role {
+            Role::Server => (server, client),
+            Role::Client => (client, server),
+        };
+        DeflateState {
+            params,
+            min_size: config.min_size,
+            deflater: Deflater::new(config.level, own.0, own.1),
+            inflater: Inflater::new(peer.0, peer.1),
+            rx_compressed: false,
+            rx_wire_size: 0,
+            tx_compressed: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Whether a whole message of `len` bytes is compressed.
+    pub(crate) fn compresses(&self, len: usize) -> bool {
+        len >= self.min_size
+    }
+
+    /// Compresses one frame's worth of a message into the scratch buffer and returns it; the
+    /// caller writes it as the frame payload. `first` starts a message, `fin` ends it.
+    pub(crate) fn compress(&mut self, data: &[u8], first: bool, fin: bool) -> &[u8] {
+        if first {
+            self.tx_compressed = true;
+        }
+        if fin {
+            self.tx_compressed = false;
+        }
+        self.scratch.clear();
+        self.deflater.compress(data, fin, &mut self.scratch);
+        &self.scratch
+    }
+
+    /// Whether the fragmented message being sent is compressed.
+    pub(crate) fn sending_compressed(&self) -> bool {
+        self.tx_compressed
+    }
+
+    /// A data frame with RSV1 = `compressed` starts a message.
+    pub(crate) fn start_message(&mut self, compressed: bool) {
+        self.rx_compressed = compressed;
+        self.rx_wire_size = 0;
+    }
+
+    /// Whether the message being received is compressed.
+    pub(crate) fn receiving_compressed(&self) -> bool {
+        self.rx_compressed
+    }
+
+    /// Compressed bytes received so far of the message being received.
+    pub(crate) fn received_wire_size(&self) -> u64 {
+        self.rx_wire_size
+    }
+
+    /// Inflates a piece of compressed frame payload into `message` (`offset` is the position
+    /// of `data[0]` in the frame, for unmasking), within `limit` bytes of message.
+    pub(crate) fn receive(
+        &mut self,
+        data: &[u8],
+        mask: Option<[u8; 4]>,
+        offset: u64,
+        message: &mut Assembler,
+        limit: usize,
+    ) -> Result<(), ProtocolError> {
+        self.rx_wire_size += data.len() as u64;
+        let input = match mask {
+            Some(key) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(data);
+                crate::frame::mask::apply_mask(&mut self.scratch, key, offset as usize);
+                &self.scratch[..]
+            }
+            None => data,
+        };
+        inflate_into(&mut self.inflater, input, message, limit)
+    }
+
+    /// Ends the compressed message being received: inflates the trailer the sender removed
+    /// (section 7.2.2).
+    pub(crate) fn finish_message(
+        &mut self,
+        message: &mut Assembler,
+        limit: usize,
+    ) -> Result<(), ProtocolError> {
+        inflate_into(&mut self.inflater, &TRAILER, message, limit)?;
+        self.inflater.end_message();
+        self.rx_compressed = false;
+        Ok(())
+    }
+
+    /// Whether compression and decompression state is held now (for tests and memory figures).
+    #[allow(dead_code)]
+    pub(crate) fn allocated(&self) -> (bool, bool) {
+        (self.deflater.is_allocated(), self.inflater.is_allocated())
+    }
+}
+
+fn inflate_into(
+    inflater: &mut Inflater,
+    mut input: &[u8],
+    message: &mut Assembler,
+    limit: usize,
+) -> Result<(), ProtocolError> {
+    message.push_produced(limit, |output| {
+        let (consumed, produced) = inflater.step(input, output)?;
+        input = &input[consumed..];
+        // Done once all input is consumed and the output had room to spare (nothing is
+        // pending), or when no progress is possible.
+        let done =
+            (input.is_empty() && produced < output.len()) || (consumed == 0 && produced == 0);
+        Ok((produced, done))
+    })
+}
+
+#[cfg(test)]
+mod tests;

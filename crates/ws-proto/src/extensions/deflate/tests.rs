@@ -1,0 +1,439 @@
+//! Tests by RFC 7692 section.
+
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::codec::{Deflater, Inflater, TRAILER};
+use super::*;
+use crate::handshake::{parse_extensions, ExtensionOffer};
+use crate::HandshakeError;
+
+fn elements(header: &str) -> Vec<ExtensionOffer> {
+    parse_extensions([header.as_bytes()]).unwrap()
+}
+
+fn inflate_all(inflater: &mut Inflater, compressed: &[u8]) -> Vec<u8> {
+    let mut input = Vec::from(compressed);
+    input.extend_from_slice(&TRAILER);
+    let mut rest = &input[..];
+    let mut out = Vec::new();
+    loop {
+        let mut buf = [0u8; 64];
+        let (consumed, produced) = inflater.step(rest, &mut buf).unwrap();
+        out.extend_from_slice(&buf[..produced]);
+        rest = &rest[consumed..];
+        if rest.is_empty() && produced < buf.len() {
+            break;
+        }
+    }
+    inflater.end_message();
+    out
+}
+
+mod section_5_negotiation {
+    use super::*;
+
+    #[test]
+    fn default_client_offer_is_what_browsers_send() {
+        let config = DeflateConfig::default();
+        assert_eq!(
+            config.offers(),
+            [
+                ExtensionOffer::new("permessage-deflate")
+                    .with_param("client_max_window_bits", None)
+            ]
+        );
+        let mut disabled = config.clone();
+        disabled.enabled = false;
+        assert!(disabled.offers().is_empty());
+        assert_eq!(
+            disabled.server_accept_from(&elements("permessage-deflate")),
+            None
+        );
+    }
+
+    #[test]
+    fn server_accepts_the_first_valid_acceptable_offer() {
+        let config = DeflateConfig::default();
+        let offers = elements(
+            "x-other, permessage-deflate; bogus, permessage-deflate; server_max_window_bits=08, \
+             permessage-deflate; server_no_context_takeover; server_no_context_takeover, \
+             permessage-deflate; client_max_window_bits; server_max_window_bits=10, \
+             permessage-deflate",
+        );
+        let params = config.server_accept_from(&offers).unwrap();
+        assert_eq!(
+            params.to_extension().to_string(),
+            "permessage-deflate; server_max_window_bits=10"
+        );
+        assert_eq!(config.server_accept_from(&elements("x-other")), None);
+    }
+
+    #[test]
+    fn server_policy_is_applied() {
+        let mut config = DeflateConfig {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: 12,
+            client_max_window_bits: 11,
+            ..DeflateConfig::default()
+        };
+        let answer = |offer: &str| {
+            config
+                .server_accept_from(&elements(offer))
+                .map(|p| p.to_extension().to_string())
+        };
+        assert_eq!(
+            answer("permessage-deflate; client_max_window_bits").as_deref(),
+            Some(
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+                 server_max_window_bits=12; client_max_window_bits=11"
+            )
+        );
+        // Asked for less than the server's own limit: the smaller value.
+        assert_eq!(
+            answer("permessage-deflate; server_max_window_bits=9; client_max_window_bits=10")
+                .as_deref(),
+            Some(
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+                 server_max_window_bits=9; client_max_window_bits=10"
+            )
+        );
+        // Without client_max_window_bits in the offer, the server must not answer it.
+        assert_eq!(
+            answer("permessage-deflate").as_deref(),
+            Some(
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+                 server_max_window_bits=12"
+            )
+        );
+        config.require_client_max_window_bits = true;
+        config.min_server_max_window_bits = 10;
+        let answer = |offer: &str| config.server_accept_from(&elements(offer));
+        assert_eq!(answer("permessage-deflate"), None);
+        assert_eq!(
+            answer("permessage-deflate; client_max_window_bits; server_max_window_bits=9"),
+            None
+        );
+        assert!(
+            answer("permessage-deflate; client_max_window_bits; server_max_window_bits=10")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn server_echoes_what_the_offer_requires() {
+        let config = DeflateConfig::default();
+        let params = config
+            .server_accept_from(&elements(
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+                 server_max_window_bits=8; client_max_window_bits=9",
+            ))
+            .unwrap();
+        assert!(params.server_no_context_takeover);
+        assert_eq!(params.server_max_window_bits, Some(8));
+        assert_eq!(params.client_max_window_bits, Some(9));
+        // The client's hint is not turned into a requirement.
+        assert!(!params.client_no_context_takeover);
+    }
+}
+
+mod section_7_1_parameters {
+    use super::*;
+
+    fn offer(s: &str) -> Result<DeflateOffer, &'static str> {
+        DeflateOffer::parse(&elements(s)[0])
+    }
+
+    #[test]
+    fn every_combination_of_offer_parameters_round_trips() {
+        for mask in 0..16u8 {
+            for server_bits in [None, Some(8), Some(9), Some(15)] {
+                for client_bits in [
+                    ClientMaxWindowBits::Absent,
+                    ClientMaxWindowBits::NoValue,
+                    ClientMaxWindowBits::Value(8),
+                    ClientMaxWindowBits::Value(12),
+                ] {
+                    let o = DeflateOffer {
+                        server_no_context_takeover: mask & 1 != 0,
+                        client_no_context_takeover: mask & 2 != 0,
+                        server_max_window_bits: server_bits,
+                        client_max_window_bits: client_bits,
+                    };
+                    let text = o.to_extension().to_string();
+                    assert_eq!(offer(&text), Ok(o), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_offers_are_refused() {
+        for bad in [
+            "permessage-deflate; foo",
+            "permessage-deflate; server_no_context_takeover=1",
+            "permessage-deflate; client_no_context_takeover=\"x\"",
+            "permessage-deflate; server_max_window_bits",
+            "permessage-deflate; server_max_window_bits=7",
+            "permessage-deflate; server_max_window_bits=16",
+            "permessage-deflate; server_max_window_bits=08",
+            "permessage-deflate; server_max_window_bits=010",
+            "permessage-deflate; server_max_window_bits=+9",
+            "permessage-deflate; client_max_window_bits=1a",
+            "permessage-deflate; client_max_window_bits=255",
+            "permessage-deflate; client_max_window_bits; client_max_window_bits",
+            "permessage-deflate; server_max_window_bits=9; server_max_window_bits=9",
+            "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+            "x-deflate",
+        ] {
+            assert!(offer(bad).is_err(), "{bad} should be refused");
+        }
+        // Quoted values unquote to the same token (RFC 6455 section 9.1).
+        assert_eq!(
+            offer("permessage-deflate; server_max_window_bits=\"10\"")
+                .unwrap()
+                .server_max_window_bits,
+            Some(10)
+        );
+    }
+
+    fn client(offers: &[&str]) -> DeflateConfig {
+        DeflateConfig {
+            offers: offers.iter().map(|o| offer(o).unwrap()).collect(),
+            ..DeflateConfig::default()
+        }
+    }
+
+    fn agreed(
+        config: &DeflateConfig,
+        response: &str,
+    ) -> Result<Option<DeflateParams>, HandshakeError> {
+        config.client_agreed_from(&elements(response))
+    }
+
+    #[test]
+    fn client_accepts_valid_responses() {
+        let config = client(&["permessage-deflate; client_max_window_bits"]);
+        assert_eq!(agreed(&config, "x-other"), Ok(None));
+        let p = agreed(&config, "permessage-deflate").unwrap().unwrap();
+        assert_eq!(p, DeflateParams::default());
+        let p = agreed(
+            &config,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             server_max_window_bits=8; client_max_window_bits=9",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(p.server_no_context_takeover && p.client_no_context_takeover);
+        assert_eq!((p.server_window_bits(), p.client_window_bits()), (8, 9));
+    }
+
+    #[test]
+    fn client_keeps_its_own_promises() {
+        let config =
+            client(&["permessage-deflate; client_no_context_takeover; client_max_window_bits=10"]);
+        let p = agreed(&config, "permessage-deflate").unwrap().unwrap();
+        assert!(p.client_no_context_takeover);
+        assert_eq!(p.client_max_window_bits, Some(10));
+        let p = agreed(&config, "permessage-deflate; client_max_window_bits=9")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.client_max_window_bits, Some(9));
+    }
+
+    #[test]
+    fn client_fails_invalid_responses() {
+        let config = client(&[
+            "permessage-deflate; server_max_window_bits=10",
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=12",
+        ]);
+        for bad in [
+            // Unknown, repeated and out-of-range parameters.
+            "permessage-deflate; server_max_window_bits=10; foo",
+            "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10",
+            "permessage-deflate; server_max_window_bits=16",
+            "permessage-deflate; server_max_window_bits=7",
+            // client_max_window_bits needs a value in a response.
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits",
+            // Above the value offered (first offer) and not offered at all (first offer) or
+            // above the offered client value (second offer).
+            "permessage-deflate; server_max_window_bits=11",
+            "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10",
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=13",
+            // The second offer required server_no_context_takeover, the first a window limit.
+            "permessage-deflate",
+            // Answered twice.
+            "permessage-deflate; server_max_window_bits=9, permessage-deflate; server_max_window_bits=9",
+        ] {
+            assert!(
+                matches!(agreed(&config, bad), Err(HandshakeError::Extension(_))),
+                "{bad} should fail the connection"
+            );
+        }
+        // The second offer answered correctly.
+        let p = agreed(
+            &config,
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=11",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.client_max_window_bits, Some(11));
+        // Not offered at all.
+        let mut none = config.clone();
+        none.enabled = false;
+        assert!(matches!(
+            agreed(&none, "permessage-deflate"),
+            Err(HandshakeError::Extension(_))
+        ));
+    }
+
+    #[test]
+    fn offers_with_bad_window_sizes_are_not_sent() {
+        let mut config = DeflateConfig::default();
+        config.offers[0].server_max_window_bits = Some(16);
+        let handshake = crate::handshake::ClientHandshake::from_parts("h", "/", [1; 16]).unwrap();
+        assert!(matches!(
+            config.offer(handshake),
+            Err(HandshakeError::InvalidArgument(_))
+        ));
+    }
+}
+
+mod section_7_2_transformation {
+    use super::*;
+
+    fn compress(deflater: &mut Deflater, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        deflater.compress(data, true, &mut out);
+        out
+    }
+
+    #[test]
+    fn rfc_example_hello() {
+        // 7.2.3.1: "Hello" compresses to f2 48 cd c9 c9 07 00.
+        let mut d = Deflater::new(6, 15, false);
+        assert_eq!(
+            compress(&mut d, b"Hello"),
+            [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+        );
+        // 7.2.3.2: with context takeover the second "Hello" refers to the first.
+        assert_eq!(compress(&mut d, b"Hello"), [0xf2, 0x00, 0x11, 0x00, 0x00]);
+        // Without it, each message starts afresh.
+        let mut d = Deflater::new(6, 15, true);
+        for _ in 0..3 {
+            assert_eq!(
+                compress(&mut d, b"Hello"),
+                [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]
+            );
+            assert!(!d.is_allocated());
+        }
+    }
+
+    #[test]
+    fn rfc_examples_inflate() {
+        let mut i = Inflater::new(15, false);
+        assert_eq!(
+            inflate_all(&mut i, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+            b"Hello"
+        );
+        assert_eq!(
+            inflate_all(&mut i, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+            b"Hello"
+        );
+        // 7.2.3.3: a stored block.
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        assert_eq!(inflate_all(&mut i, &stored), b"Hello");
+        // 7.2.3.5: a final block; the next message starts a new stream.
+        let bfinal = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        assert_eq!(inflate_all(&mut i, &bfinal), b"Hello");
+        assert!(!i.is_allocated());
+        assert_eq!(inflate_all(&mut i, &bfinal), b"Hello");
+        assert_eq!(
+            inflate_all(&mut i, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+            b"Hello"
+        );
+    }
+
+    #[test]
+    fn empty_message_is_one_octet() {
+        // 7.2.3.6: "an empty message ... 0x00".
+        let mut d = Deflater::new(6, 15, true);
+        assert_eq!(compress(&mut d, b""), [0x00]);
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate_all(&mut i, &[0x00]), b"");
+    }
+
+    #[test]
+    fn fragments_form_one_stream() {
+        let mut d = Deflater::new(6, 15, false);
+        let mut out = Vec::new();
+        d.compress(b"Hel", false, &mut out);
+        assert!(out.ends_with(&TRAILER), "a non-final piece keeps its flush");
+        d.compress(b"lo", true, &mut out);
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate_all(&mut i, &out), b"Hello");
+    }
+
+    /// Inflates with a wrapping output buffer of exactly 2^bits bytes, which is then the whole
+    /// window: a back reference further than 2^bits reads the wrong bytes, so the output only
+    /// equals `expected` if the stream kept within the window. (zlib-rs's own inflater cannot
+    /// serve as this check: it serves distances beyond its configured window.)
+    fn inflates_with_window(data: &[u8], bits: u8, expected: &[u8]) -> bool {
+        use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+        use miniz_oxide::inflate::TINFLStatus;
+        let mut input = Vec::from(data);
+        input.extend_from_slice(&TRAILER);
+        let mut window = vec![0u8; 1 << bits];
+        let mut r = DecompressorOxide::new();
+        let (mut rest, mut pos, mut out) = (&input[..], 0usize, Vec::new());
+        loop {
+            let (status, consumed, written) = decompress(
+                &mut r,
+                rest,
+                &mut window,
+                pos,
+                inflate_flags::TINFL_FLAG_HAS_MORE_INPUT,
+            );
+            out.extend_from_slice(&window[pos..pos + written]);
+            pos = (pos + written) & ((1 << bits) - 1);
+            rest = &rest[consumed..];
+            match status {
+                TINFLStatus::HasMoreOutput => {}
+                TINFLStatus::NeedsMoreInput if rest.is_empty() => return out == expected,
+                TINFLStatus::NeedsMoreInput => {}
+                _ => return false,
+            }
+        }
+    }
+
+    #[test]
+    fn every_window_size_is_honoured() {
+        // Text with repeats at every distance up to 32 KiB.
+        let mut text = Vec::new();
+        let mut x = 1u32;
+        while text.len() < 100_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let word = ["alpha ", "beta ", "gamma ", "delta\n", "epsilon "][(x >> 16) as usize % 5];
+            text.extend_from_slice(word.as_bytes());
+            text.extend_from_slice(&(x % 4096).to_le_bytes()[..2]);
+        }
+        for bits in 8..=15u8 {
+            let mut d = Deflater::new(9, bits, false);
+            let out = compress(&mut d, &text);
+            assert!(out.len() < text.len(), "window {bits} still compresses");
+            assert!(
+                inflates_with_window(&out, bits, &text),
+                "window {bits} is honoured"
+            );
+            let mut i = Inflater::new(bits, false);
+            assert_eq!(inflate_all(&mut i, &out), text);
+        }
+        // And a 2^15 window is really used when agreed (the check above is meaningful).
+        let mut d = Deflater::new(9, 15, false);
+        assert!(!inflates_with_window(&compress(&mut d, &text), 9, &text));
+    }
+}
