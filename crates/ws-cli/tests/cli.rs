@@ -258,7 +258,6 @@ fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
 /// the connection with its Close reply unsent, and the client prints nothing and exits 1 with
 /// "ws: the peer closed the connection without a close frame". About half the runs fail.
 #[test]
-#[ignore = "BUG: ws serve cannot echo lines that arrive together with the client's Close (flaky)"]
 fn connect_echoes_stdin_piped_in_at_once() {
     let (_server, addr) = serve();
     for _ in 0..5 {

@@ -172,6 +172,14 @@ pub struct Connection {
     /// The connection failed; its Close frame is written once the events before the failure
     /// have been taken.
     failure_pending: bool,
+    /// The peer's Close frame arrived; the reply is written once the events before it have
+    /// been taken.
+    close_reply_pending: bool,
+    /// The code of the peer's Close frame, echoed in the reply.
+    close_reply_code: Option<CloseCode>,
+    /// `poll_event` has returned `None` since the last event was queued: the application has
+    /// seen every event.
+    events_seen: bool,
     /// The transport should be closed once the output is written.
     shutdown: bool,
     shutdown_reported: bool,
@@ -229,6 +237,9 @@ impl Connection {
             close_received: false,
             input_done: false,
             failure_pending: false,
+            close_reply_pending: false,
+            close_reply_code: None,
+            events_seen: true,
             shutdown: false,
             shutdown_reported: false,
             eof_received: false,
@@ -565,21 +576,35 @@ impl Connection {
     // ----- Outputs ------------------------------------------------------------------------
 
     /// Takes the next event, if any.
+    ///
+    /// Call it until it returns `None`: that `None` tells the connection the application has
+    /// seen every event so far, which releases a pending Close frame (see
+    /// [`poll_transmit`](Self::poll_transmit)).
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() {
+            self.events_seen = true;
+        }
+        event
     }
 
     /// Appends the bytes to send to `out`.
     ///
-    /// After a protocol error, the Close frame that fails the connection is written here once
-    /// [`poll_event`](Self::poll_event) has handed out every event decoded before the error;
-    /// until then the application may still send (for example, replies to those events).
+    /// After a protocol error, and after the peer's Close frame, our Close frame is written
+    /// here only once [`poll_event`](Self::poll_event) has returned `None`, that is once the
+    /// application has seen every event decoded before it. Until then the application may
+    /// still send, for example replies to those events, and they go out first (section 5.5.1:
+    /// an endpoint "MAY delay sending a Close frame until its current message is sent").
     ///
     /// Returns [`Transmit::Data`] with the number of bytes appended, then, when the
     /// connection is done, [`Transmit::Shutdown`] once, then `None`. The caller may write
     /// `out` partially and keep the rest for later (drain what was written).
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<Transmit> {
-        if self.failure_pending && self.events.is_empty() {
+        if self.close_reply_pending && self.events_seen {
+            self.close_reply_pending = false;
+            self.reply_to_close();
+        }
+        if self.failure_pending && self.events_seen {
             self.failure_pending = false;
             if let Some(error) = self.error {
                 let code = error.close_code();
@@ -837,7 +862,7 @@ impl Connection {
         } else if !header.opcode.is_control() {
             // Stream mode hands out what has arrived so far.
             if let Some(event) = self.message.flush(self.config.message_mode, false)? {
-                self.events.push_back(event);
+                self.push_event(event);
             }
         }
         Ok(n)
@@ -872,11 +897,11 @@ impl Connection {
                 if self.config.auto_pong && !self.close_sent {
                     self.write_frame(OpCode::Pong, true, &payload);
                 }
-                self.events.push_back(Event::Ping(payload));
+                self.push_event(Event::Ping(payload));
             }
             OpCode::Pong => {
                 let payload = core::mem::take(&mut self.control);
-                self.events.push_back(Event::Pong(payload));
+                self.push_event(Event::Pong(payload));
             }
             OpCode::Close => {
                 let frame = CloseFrame::parse(&self.control)?;
@@ -894,7 +919,7 @@ impl Connection {
                     }
                 }
                 if let Some(event) = self.message.flush(self.config.message_mode, header.fin)? {
-                    self.events.push_back(event);
+                    self.push_event(event);
                 }
             }
         }
@@ -904,14 +929,20 @@ impl Connection {
     fn receive_close(&mut self, frame: Option<CloseFrame>) {
         self.close_received = true;
         self.input_done = true;
+        self.close_reply_code = frame.as_ref().map(|f| f.code);
+        self.push_event(Event::Close(frame));
+        self.close_reply_pending = true;
+    }
+
+    /// Answers the peer's Close frame (written once the application has seen it), then
+    /// closes or waits for the transport to close.
+    fn reply_to_close(&mut self) {
         if !self.close_sent {
             // "If an endpoint receives a Close frame and did not previously send a Close frame,
             // the endpoint MUST send a Close frame in response ... typically echoing the status
             // code it received." (section 5.5.1)
-            let code = frame.as_ref().map(|f| f.code);
-            self.send_close(code, "");
+            self.send_close(self.close_reply_code, "");
         }
-        self.events.push_back(Event::Close(frame));
         match self.role {
             // "The server MUST close the underlying TCP connection immediately" once the
             // closing handshake is complete (section 7.1.1).
@@ -923,5 +954,11 @@ impl Connection {
             // close timeout.
             Role::Client => self.close_timer = Timer::arm(self.config.close_timeout),
         }
+    }
+
+    /// Queues an event for [`poll_event`](Self::poll_event).
+    fn push_event(&mut self, event: Event) {
+        self.events.push_back(event);
+        self.events_seen = false;
     }
 }

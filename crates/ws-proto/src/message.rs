@@ -59,8 +59,10 @@ pub enum Event {
     Ping(Vec<u8>),
     /// A Pong with its payload.
     Pong(Vec<u8>),
-    /// The peer's Close frame: `None` when it carried no status code (report 1005). The reply
-    /// has been queued if this side had not sent a Close frame yet.
+    /// The peer's Close frame: `None` when it carried no status code (report 1005). If this
+    /// side had not sent a Close frame yet, the reply (echoing the code) is written by
+    /// [`Connection::poll_transmit`](crate::Connection::poll_transmit) once
+    /// [`Connection::poll_event`](crate::Connection::poll_event) has returned `None`.
     Close(Option<CloseFrame>),
 }
 

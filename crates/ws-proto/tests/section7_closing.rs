@@ -134,6 +134,53 @@ mod section_7_1_closing_handshake {
     }
 
     #[test]
+    fn a_message_that_arrives_with_the_close_can_still_be_answered() {
+        let mut s = server();
+        let mut bytes = masked(true, OpCode::Text, b"last words");
+        bytes.extend(masked(true, OpCode::Close, &close_payload(1000, b"")));
+        assert_eq!(s.receive_data(&bytes), Ok(()));
+        assert_eq!(
+            s.poll_event(),
+            Some(Event::Message(Message::Text("last words".into())))
+        );
+        // The application answers before it has seen the Close: allowed, and sent first.
+        s.send_text("echo").unwrap();
+        assert!(matches!(s.poll_event(), Some(Event::Close(_))));
+        let out = drain(&mut s);
+        let frames = out.frames();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(
+            (frames[0].0.opcode, frames[0].1.as_slice()),
+            (OpCode::Text, &b"echo"[..])
+        );
+        assert_eq!(out.close_code(), Some(1000));
+        assert!(out.shutdown);
+        assert_eq!(s.send_text("too late"), Err(SendError::Closed));
+    }
+
+    #[test]
+    fn close_reply_waits_until_the_application_has_seen_the_events() {
+        let mut s = server();
+        assert_eq!(
+            s.receive_data(&masked(true, OpCode::Close, &close_payload(1001, b""))),
+            Ok(())
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            s.poll_transmit(&mut out),
+            None,
+            "the Close event has not been taken yet"
+        );
+        assert!(matches!(s.poll_event(), Some(Event::Close(_))));
+        assert_eq!(s.poll_event(), None);
+        assert!(matches!(
+            s.poll_transmit(&mut out),
+            Some(ws_proto::Transmit::Data(4))
+        ));
+        assert_eq!(out, [0x88, 0x02, 0x03, 0xe9]);
+    }
+
+    #[test]
     fn ping_after_sending_close_is_not_answered() {
         let mut s = server();
         s.close(CloseCode::NORMAL, "").unwrap();

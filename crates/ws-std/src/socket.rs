@@ -228,9 +228,10 @@ impl<S: Transport> WebSocket<S> {
         let started = StdInstant::now();
         loop {
             if let Some(event) = self.conn.poll_event() {
-                // Automatic Pongs go out on the next read or send, not here: if the peer broke
-                // the protocol after this message, the application's reply to it must precede
-                // the Close frame that fails the connection.
+                // Send the automatic Pong now, so the peer is not kept waiting. (A Close frame
+                // that fails the connection is not released until `poll_event` returns `None`,
+                // so the application's reply to this event still goes out before it.)
+                self.flush_output()?;
                 if matches!(event, Event::Close(_)) {
                     self.finish_close()?;
                 }
@@ -255,6 +256,8 @@ impl<S: Transport> WebSocket<S> {
 
     /// After the peer's Close frame: wait until the connection is fully closed.
     fn finish_close(&mut self) -> Result<(), Error> {
+        // Nothing follows a Close frame; this `None` releases our reply to it.
+        while self.conn.poll_event().is_some() {}
         while self.conn.state() != State::Closed {
             self.flush_output()?;
             if self.conn.state() == State::Closed {
@@ -285,9 +288,6 @@ impl<S: Transport> WebSocket<S> {
         }
         let timer_wait = timer.map(|t| t.saturating_duration_since(now));
         let user_wait = user_deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
-        if user_wait == Some(Duration::ZERO) {
-            return Err(Error::Io(io::ErrorKind::TimedOut.into()));
-        }
         let (wait, timer_first) = match (timer_wait, user_wait) {
             (Some(t), Some(u)) => (Some(t.min(u)), t <= u),
             (Some(t), None) => (Some(t), true),

@@ -1433,7 +1433,6 @@ fn localhost_url_reaches_an_ipv4_listener() {
 /// The doc says the timeout "limits how long one read may block waiting for data": data that
 /// is already there needs no waiting.
 #[test]
-#[ignore = "BUG: read() with a zero read timeout never reads data that is already available"]
 fn zero_read_timeout_still_returns_a_message_that_is_already_there() {
     let (addr, server) = ws_server(ServerBuilder::new(), |mut ws| {
         ws.send_text("waiting").unwrap();
@@ -1468,7 +1467,6 @@ fn zero_read_timeout_still_returns_a_message_that_is_already_there() {
 /// A knock-on effect: an echo server that stops on that send error (`ws serve`) drops the
 /// connection with the Close reply still queued, so the client sees 1006 (no Close frame).
 #[test]
-#[ignore = "BUG: a message that arrives together with the peer's Close cannot be answered (AlreadyClosing)"]
 fn message_arriving_with_the_peers_close_can_still_be_answered() {
     let (addr, server) = ws_server(ServerBuilder::new(), |mut ws| {
         let first = ws.read();
@@ -1502,7 +1500,6 @@ fn message_arriving_with_the_peers_close_can_still_be_answered() {
 /// leaves the Pong unsent, and the peer's keepalive can time out. Either the docs or the
 /// behaviour should change (flushing the Pong is safe when no protocol failure is pending).
 #[test]
-#[ignore = "BUG: read() returns a Ping before its automatic Pong has been sent, contrary to the docs"]
 fn ping_is_answered_by_the_time_read_returns_it() {
     let (tx, done) = mpsc::channel::<()>();
     let (addr, server) = ws_server(ServerBuilder::new(), move |mut ws| {
