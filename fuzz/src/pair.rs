@@ -1,0 +1,757 @@
+//! A client and a server `Connection` wired together through in-memory pipes, with a simulated
+//! clock, driven by an arbitrary script of operations (the `connection_pair` target).
+//!
+//! The harness is the adapter of the calling contract: after every input or command it takes
+//! the events, then the output, then runs any timer that is due. It keeps a model of what
+//! each end sent and checks what the other end receives:
+//!
+//! * data messages arrive complete, intact and in order, within the receiver's limits;
+//! * application Pings arrive in order (keepalive Pings, which are empty, may come between);
+//! * a Close event carries the code the sender wrote (its application's code, the code of the
+//!   error that failed it, or the echo of the receiver's own code), and everything sent before
+//!   it has arrived;
+//! * between two well-behaved ends the only errors are the ones the script can cause: a
+//!   message over the receiver's limit (1009), timeouts, and end of stream after the other end
+//!   failed;
+//! * commands succeed exactly when the state allows them, and a refused command queues nothing;
+//! * once all bytes are delivered and the timers have run, a connection whose closing
+//!   handshake started is closed at both ends.
+//!
+//! `Op::Inject` lets an end write raw bytes, which turns the checks of that direction off.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use arbitrary::Arbitrary;
+use ws_proto::{
+    CloseCode, CloseFrame, Config, Connection, DataKind, Event, Instant, Message, MessageMode,
+    ProtocolError, SendError, State, Transmit,
+};
+
+use crate::{check_event, counter_keys};
+
+/// Which end an operation applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
+pub enum Side {
+    /// The client connection.
+    Client,
+    /// The server connection.
+    Server,
+}
+
+/// Per-end settings drawn from the input.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct PeerConfig {
+    max_message: Option<u16>,
+    max_frame: Option<u16>,
+    stream: bool,
+    auto_pong: bool,
+    keepalive_ms: Option<u16>,
+    keepalive_timeout_ms: Option<u16>,
+    close_timeout_ms: Option<u16>,
+}
+
+impl PeerConfig {
+    fn config(&self) -> Config {
+        let mut c = Config::default();
+        if let Some(m) = self.max_message {
+            c.max_message_size = usize::from(m);
+        }
+        if let Some(f) = self.max_frame {
+            c.max_frame_size = usize::from(f);
+        }
+        if self.stream {
+            c.message_mode = MessageMode::Stream;
+        }
+        c.auto_pong = self.auto_pong;
+        c.keepalive_interval = self.keepalive_ms.map(|ms| ms_to_duration(ms.into()));
+        c.keepalive_timeout = self
+            .keepalive_timeout_ms
+            .map(|ms| ms_to_duration(ms.into()));
+        c.close_timeout = self.close_timeout_ms.map(|ms| ms_to_duration(ms.into()));
+        c
+    }
+}
+
+fn ms_to_duration(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// One step of the script.
+#[derive(Debug, Clone, Arbitrary)]
+pub enum Op {
+    /// Deliver up to this many bytes of what the client wrote to the server.
+    ServerRecvChunk(u16),
+    /// Deliver up to this many bytes of what the server wrote to the client.
+    ClientRecvChunk(u16),
+    /// The application sends a text message.
+    SendText(Side, String),
+    /// The application sends a binary message.
+    SendBinary(Side, Vec<u8>),
+    /// The application sends one fragment. Text fragments carry the (lossily decoded) text
+    /// up to byte `cut`, which may fall inside a character; the rest goes with later
+    /// fragments, so every whole message is valid UTF-8.
+    SendFragment {
+        /// The sending end.
+        side: Side,
+        /// Text (else binary).
+        text: bool,
+        /// The payload.
+        data: Vec<u8>,
+        /// Where to cut a text fragment.
+        cut: u16,
+        /// Whether this ends the message.
+        fin: bool,
+    },
+    /// The application sends a Ping.
+    Ping(Side, Vec<u8>),
+    /// The application sends a Pong.
+    Pong(Side, Vec<u8>),
+    /// The application starts the closing handshake.
+    Close(Side, u16, String),
+    /// The clock moves forward this many milliseconds (at most about a minute).
+    AdvanceTime(u32),
+    /// The end writes raw bytes to its peer: a misbehaving peer.
+    Inject(Side, Vec<u8>),
+}
+
+/// The whole input of the target.
+#[derive(Debug, Clone, Arbitrary)]
+pub struct Script {
+    /// Client settings.
+    pub client: PeerConfig,
+    /// Server settings.
+    pub server: PeerConfig,
+    /// The operations, in order.
+    pub ops: Vec<Op>,
+}
+
+/// How a run ended, for tests of the harness itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Data messages checked against the sender's model, both directions.
+    pub delivered: usize,
+    /// Final states of the client and the server.
+    pub states: [State; 2],
+    /// Errors of the client and the server.
+    pub errors: [Option<ProtocolError>; 2],
+}
+
+/// How an end's Close frame came to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CloseSent {
+    /// By the application.
+    App(CloseFrame),
+    /// To fail the connection.
+    Failure(CloseCode),
+    /// In reply to the peer's Close frame.
+    Echo(Option<CloseCode>),
+}
+
+/// One end: the connection, the bytes it wrote that the peer has not read, and the model of
+/// what it sent.
+struct End {
+    conn: Connection,
+    config: Config,
+    /// Written by this end, not yet delivered to the peer.
+    wire: VecDeque<u8>,
+    /// `Transmit::Shutdown` was reported: the transport closes once `wire` is delivered, and
+    /// this end reads nothing more.
+    shut: bool,
+    /// End of stream was delivered to this end.
+    eof: bool,
+    error: Option<ProtocolError>,
+    /// Bytes delivered to this end and events it produced (no amplification).
+    bytes_in: usize,
+    events_in: usize,
+    /// Data messages received and checked.
+    delivered: usize,
+    /// Stream mode: the message being received.
+    receiving: Option<(DataKind, Vec<u8>)>,
+
+    // What this end sent, for the peer to check.
+    sent_messages: VecDeque<Message>,
+    sent_pings: VecDeque<Vec<u8>>,
+    /// The fragmented message being sent: its kind and payload so far.
+    building: Option<(DataKind, Vec<u8>)>,
+    /// Text not yet sent in a fragment.
+    text_carry: Vec<u8>,
+    close_sent: Option<CloseSent>,
+    /// A frame or message this end sent exceeds the peer's limits: the peer may fail with 1009.
+    sent_too_big: bool,
+    /// Raw bytes were written on this end's wire: the peer may see anything.
+    injected: bool,
+}
+
+impl End {
+    fn new(conn: Connection, config: Config) -> End {
+        End {
+            conn,
+            config,
+            wire: VecDeque::new(),
+            shut: false,
+            eof: false,
+            error: None,
+            bytes_in: 0,
+            events_in: 0,
+            delivered: 0,
+            receiving: None,
+            sent_messages: VecDeque::new(),
+            sent_pings: VecDeque::new(),
+            building: None,
+            text_carry: Vec::new(),
+            close_sent: None,
+            sent_too_big: false,
+            injected: false,
+        }
+    }
+}
+
+/// The two ends and the clock.
+pub struct Pair {
+    client: End,
+    server: End,
+    now: Instant,
+}
+
+impl Pair {
+    /// A pair with the script's settings.
+    pub fn new(script: &Script) -> Pair {
+        let cc = script.client.config();
+        let sc = script.server.config();
+        Pair {
+            client: End::new(Connection::client(cc.clone(), counter_keys(1)), cc),
+            server: End::new(Connection::server(sc.clone()), sc),
+            now: Instant::ZERO,
+        }
+    }
+
+    /// Runs the script, then delivers everything, runs the timers and checks the end state.
+    pub fn run(script: &Script) -> Summary {
+        let mut pair = Pair::new(script);
+        pair.settle();
+        for op in &script.ops {
+            pair.apply(op);
+            pair.settle();
+        }
+        pair.finish();
+        Summary {
+            delivered: pair.client.delivered + pair.server.delivered,
+            states: [pair.client.conn.state(), pair.server.conn.state()],
+            errors: [pair.client.error, pair.server.error],
+        }
+    }
+
+    fn ends(&mut self, side: Side) -> (&mut End, &mut End) {
+        match side {
+            Side::Client => (&mut self.client, &mut self.server),
+            Side::Server => (&mut self.server, &mut self.client),
+        }
+    }
+
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::ServerRecvChunk(n) => self.deliver(Side::Client, usize::from(*n)),
+            Op::ClientRecvChunk(n) => self.deliver(Side::Server, usize::from(*n)),
+            Op::SendText(side, text) => {
+                let (a, b) = self.ends(*side);
+                send_message(a, b, Message::Text(text.clone()));
+            }
+            Op::SendBinary(side, data) => {
+                let (a, b) = self.ends(*side);
+                send_message(a, b, Message::Binary(data.clone()));
+            }
+            Op::SendFragment {
+                side,
+                text,
+                data,
+                cut,
+                fin,
+            } => {
+                let (a, b) = self.ends(*side);
+                let kind = if *text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                };
+                send_fragment(a, b, kind, data, usize::from(*cut), *fin);
+            }
+            Op::Ping(side, payload) => {
+                let (a, _) = self.ends(*side);
+                send_control(a, payload, true);
+            }
+            Op::Pong(side, payload) => {
+                let (a, _) = self.ends(*side);
+                send_control(a, payload, false);
+            }
+            Op::Close(side, code, reason) => {
+                let (a, _) = self.ends(*side);
+                send_close(a, *code, reason);
+            }
+            Op::AdvanceTime(ms) => {
+                let ms = u64::from(*ms % 65_536);
+                self.now = self.now + ms_to_duration(ms);
+            }
+            Op::Inject(side, bytes) => {
+                let (a, _) = self.ends(*side);
+                if !a.shut && !bytes.is_empty() {
+                    a.injected = true;
+                    a.wire.extend(bytes);
+                }
+            }
+        }
+    }
+
+    /// Delivers up to `n` bytes written by `from` to its peer, then end of stream if `from`
+    /// has closed its transport and everything it wrote has been delivered.
+    fn deliver(&mut self, from: Side, n: usize) {
+        let (a, b) = self.ends(from);
+        if b.shut {
+            // The receiving transport is closed: whatever was in flight is lost.
+            a.wire.clear();
+            return;
+        }
+        let n = n.min(a.wire.len());
+        if n > 0 {
+            let bytes: Vec<u8> = a.wire.drain(..n).collect();
+            b.bytes_in += bytes.len();
+            let result = b.conn.receive_data(&bytes);
+            record_error(b, a, result);
+        }
+        if a.shut && a.wire.is_empty() && !b.eof {
+            b.eof = true;
+            let result = b.conn.receive_eof();
+            record_error(b, a, result);
+        }
+    }
+
+    /// Follows the calling contract after every step: events, then output, then due timers,
+    /// for both ends, until nothing changes.
+    fn settle(&mut self) {
+        for _ in 0..8 {
+            let mut progress = false;
+            for side in [Side::Client, Side::Server] {
+                let now = self.now;
+                let (a, b) = self.ends(side);
+                progress |= drain_events(a, b);
+                progress |= drain_output(a);
+                if let Some(deadline) = a.conn.poll_timeout() {
+                    if deadline <= now && !a.shut {
+                        let result = a.conn.handle_timeout(now);
+                        record_error(a, b, result);
+                        progress = true;
+                    }
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// Delivers everything, lets the timers run, and checks how both ends finished.
+    fn finish(&mut self) {
+        for _ in 0..64 {
+            self.deliver(Side::Client, usize::MAX);
+            self.deliver(Side::Server, usize::MAX);
+            self.settle();
+            if self.client.wire.is_empty() && self.server.wire.is_empty() {
+                // Jump to the next timer, as an adapter would sleep until it.
+                let next = [
+                    self.client.conn.poll_timeout(),
+                    self.server.conn.poll_timeout(),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+                match next {
+                    Some(t) if t > self.now => self.now = t,
+                    Some(_) => {}
+                    None => break,
+                }
+                self.settle();
+            }
+        }
+        for (a, b) in [(&self.client, &self.server), (&self.server, &self.client)] {
+            if !a.injected && b.error.is_none() && !b.shut {
+                // Everything `a` sent reached a healthy `b`.
+                assert!(
+                    a.sent_messages.is_empty(),
+                    "messages lost: {:?}",
+                    a.sent_messages
+                );
+            }
+        }
+        let started_closing = [&self.client, &self.server]
+            .iter()
+            .any(|e| e.conn.state() != State::Open);
+        let anyone_injected = self.client.injected || self.server.injected;
+        let timers_off = self.client.config.close_timeout.is_none()
+            || self.server.config.close_timeout.is_none();
+        if started_closing && !anyone_injected && !timers_off {
+            assert_eq!(self.client.conn.state(), State::Closed, "client not closed");
+            assert_eq!(self.server.conn.state(), State::Closed, "server not closed");
+        }
+    }
+}
+
+/// Records the result of an input into `b` (whose peer is `a`) and checks the error is one the
+/// script can cause.
+fn record_error(b: &mut End, a: &End, result: Result<(), ProtocolError>) {
+    let Err(e) = result else {
+        return;
+    };
+    assert!(
+        b.error.is_none(),
+        "a second error was returned: {e:?} after {:?}",
+        b.error
+    );
+    assert_eq!(b.conn.error(), Some(e));
+    b.error = Some(e);
+    let legitimate = a.injected
+        || match e {
+            ProtocolError::MessageTooLarge | ProtocolError::FrameTooLarge => a.sent_too_big,
+            ProtocolError::KeepaliveTimeout => b.config.keepalive_interval.is_some(),
+            ProtocolError::CloseTimeout => b.close_sent.is_some(),
+            // The peer closed its transport without finishing the closing handshake: only
+            // after it failed (a timeout, a message over its limit, ...).
+            ProtocolError::UnexpectedEof => a.error.is_some(),
+            _ => false,
+        };
+    assert!(legitimate, "{e:?} between two well-behaved ends");
+}
+
+/// Takes `b`'s events and checks them against what its peer `a` sent.
+fn drain_events(b: &mut End, a: &mut End) -> bool {
+    let mut any = false;
+    while let Some(event) = b.conn.poll_event() {
+        any = true;
+        b.events_in += 1;
+        assert!(b.events_in <= b.bytes_in, "more events than bytes received");
+        check_event(&event, &b.config);
+        match event {
+            Event::Message(m) => received_message(b, a, m),
+            Event::Chunk(c) => {
+                if c.first {
+                    assert!(b.receiving.is_none(), "message started inside another");
+                    b.receiving = Some((c.kind, Vec::new()));
+                }
+                let (kind, data) = b.receiving.as_mut().expect("first chunk seen");
+                assert_eq!(*kind, c.kind);
+                data.extend_from_slice(&c.data);
+                assert!(data.len() <= b.config.max_message_size);
+                if c.last {
+                    let (kind, data) = b.receiving.take().expect("checked");
+                    let m = match kind {
+                        DataKind::Text => Message::Text(String::from_utf8(data).expect("UTF-8")),
+                        DataKind::Binary => Message::Binary(data),
+                    };
+                    received_message(b, a, m);
+                }
+            }
+            Event::Ping(p) if !a.injected => {
+                if a.sent_pings.front() == Some(&p) {
+                    a.sent_pings.pop_front();
+                } else {
+                    assert!(
+                        p.is_empty(),
+                        "unexpected Ping {p:?}, sent {:?}",
+                        a.sent_pings
+                    );
+                }
+            }
+            Event::Pong(_) => {}
+            Event::Close(frame) => {
+                if !a.injected {
+                    assert!(
+                        a.sent_messages.is_empty(),
+                        "Close before messages sent earlier"
+                    );
+                    assert!(a.sent_pings.is_empty(), "Close before Pings sent earlier");
+                    let expected = match a.close_sent.clone() {
+                        Some(CloseSent::App(f)) => Some(f.code),
+                        Some(CloseSent::Failure(code)) => Some(code),
+                        Some(CloseSent::Echo(code)) => code,
+                        None => panic!("Close received that the peer never sent"),
+                    };
+                    assert_eq!(frame.as_ref().map(|f| f.code), expected);
+                    if let Some(CloseSent::App(f)) = &a.close_sent {
+                        assert_eq!(frame.as_ref(), Some(f));
+                    }
+                }
+                if b.close_sent.is_none() {
+                    // The connection echoes the code it received (section 5.5.1).
+                    b.close_sent = Some(CloseSent::Echo(frame.map(|f| f.code)));
+                }
+            }
+            _ => {}
+        }
+    }
+    any
+}
+
+fn received_message(b: &mut End, a: &mut End, m: Message) {
+    assert!(m.as_bytes().len() <= b.config.max_message_size);
+    if a.injected {
+        return;
+    }
+    b.delivered += 1;
+    let expected = a.sent_messages.pop_front();
+    assert_eq!(Some(&m), expected.as_ref(), "message mismatch");
+}
+
+/// Takes `a`'s output into its wire; notes a failure Close frame.
+fn drain_output(a: &mut End) -> bool {
+    let mut out = Vec::new();
+    let mut any = false;
+    while let Some(t) = a.conn.poll_transmit(&mut out) {
+        any = true;
+        match t {
+            Transmit::Data(n) => {
+                assert!(n > 0);
+                assert!(!a.shut, "data after shutdown");
+            }
+            Transmit::Shutdown => {
+                assert!(!a.shut, "shutdown reported twice");
+                a.shut = true;
+            }
+        }
+    }
+    if a.close_sent.is_none() {
+        if let Some(e) = a.error {
+            if e.close_code().is_sendable() {
+                a.close_sent = Some(CloseSent::Failure(e.close_code()));
+            }
+        }
+    }
+    a.wire.extend(out);
+    if a.shut {
+        assert_eq!(a.conn.state(), State::Closed);
+    }
+    any
+}
+
+/// What a command must return in the current state, before its own argument checks.
+fn state_check(a: &End) -> Result<(), SendError> {
+    match a.conn.state() {
+        State::Open => Ok(()),
+        State::Closed => Err(SendError::Closed),
+        State::Closing => Err(SendError::AlreadyClosing),
+    }
+}
+
+fn note_size(a: &mut End, peer: &End, frame_len: usize, message_len: usize) {
+    if frame_len > peer.config.max_frame_size || message_len > peer.config.max_message_size {
+        a.sent_too_big = true;
+    }
+}
+
+fn send_message(a: &mut End, b: &End, message: Message) {
+    let before = a.conn.buffered_amount();
+    let expected = state_check(a).and(match a.building {
+        Some(_) => Err(SendError::FragmentOutOfOrder),
+        None => Ok(()),
+    });
+    let result = match &message {
+        Message::Text(t) => a.conn.send_text(t),
+        Message::Binary(d) => a.conn.send_binary(d),
+    };
+    assert_eq!(result, expected);
+    if result.is_ok() {
+        let len = message.as_bytes().len();
+        note_size(a, b, len, len);
+        a.sent_messages.push_back(message);
+    } else {
+        assert_eq!(
+            a.conn.buffered_amount(),
+            before,
+            "a refused command queued bytes"
+        );
+    }
+}
+
+fn send_fragment(a: &mut End, b: &End, kind: DataKind, data: &[u8], cut: usize, fin: bool) {
+    let before = a.conn.buffered_amount();
+    let expected = state_check(a).and_then(|()| match &a.building {
+        Some((k, _)) if *k != kind => Err(SendError::FragmentOutOfOrder),
+        _ => Ok(()),
+    });
+    let payload = match kind {
+        DataKind::Binary => data.to_vec(),
+        DataKind::Text => {
+            let mut carry = a.text_carry.clone();
+            carry.extend_from_slice(String::from_utf8_lossy(data).as_bytes());
+            let cut = if fin {
+                carry.len()
+            } else {
+                cut.min(carry.len())
+            };
+            carry.truncate(cut);
+            carry
+        }
+    };
+    let result = a.conn.send_fragment(kind, &payload, fin);
+    assert_eq!(result, expected);
+    if result.is_err() {
+        assert_eq!(
+            a.conn.buffered_amount(),
+            before,
+            "a refused command queued bytes"
+        );
+        return;
+    }
+    if kind == DataKind::Text {
+        a.text_carry
+            .extend_from_slice(String::from_utf8_lossy(data).as_bytes());
+        a.text_carry.drain(..payload.len());
+    }
+    let (_, so_far) = a.building.get_or_insert_with(|| (kind, Vec::new()));
+    so_far.extend_from_slice(&payload);
+    let total = so_far.len();
+    note_size(a, b, payload.len(), total);
+    if fin {
+        let (kind, data) = a.building.take().expect("inserted above");
+        assert!(a.text_carry.is_empty());
+        a.sent_messages.push_back(match kind {
+            DataKind::Text => Message::Text(String::from_utf8(data).expect("whole text")),
+            DataKind::Binary => Message::Binary(data),
+        });
+    }
+}
+
+fn send_control(a: &mut End, payload: &[u8], ping: bool) {
+    let before = a.conn.buffered_amount();
+    let expected = state_check(a).and(if payload.len() > 125 {
+        Err(SendError::ControlPayloadTooLong)
+    } else {
+        Ok(())
+    });
+    let result = if ping {
+        a.conn.ping(payload)
+    } else {
+        a.conn.pong(payload)
+    };
+    assert_eq!(result, expected);
+    if result.is_ok() {
+        if ping {
+            a.sent_pings.push_back(payload.to_vec());
+        }
+    } else {
+        assert_eq!(
+            a.conn.buffered_amount(),
+            before,
+            "a refused command queued bytes"
+        );
+    }
+}
+
+fn send_close(a: &mut End, code: u16, reason: &str) {
+    let before = a.conn.buffered_amount();
+    let code = CloseCode::from(code);
+    let expected = if !code.is_sendable() {
+        Err(SendError::InvalidCloseCode(code.as_u16()))
+    } else if reason.len() > 123 {
+        Err(SendError::ControlPayloadTooLong)
+    } else {
+        state_check(a)
+    };
+    let result = a.conn.close(code, reason);
+    assert_eq!(result, expected);
+    if result.is_ok() {
+        assert!(a.close_sent.is_none());
+        a.close_sent = Some(CloseSent::App(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+    } else {
+        assert_eq!(
+            a.conn.buffered_amount(),
+            before,
+            "a refused command queued bytes"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> PeerConfig {
+        PeerConfig {
+            max_message: None,
+            max_frame: None,
+            stream: false,
+            auto_pong: true,
+            keepalive_ms: None,
+            keepalive_timeout_ms: None,
+            close_timeout_ms: Some(1000),
+        }
+    }
+
+    #[test]
+    fn messages_then_close_reach_closed_at_both_ends() {
+        let script = Script {
+            client: config(),
+            server: PeerConfig {
+                stream: true,
+                ..config()
+            },
+            ops: vec![
+                Op::SendText(Side::Client, "héllo".into()),
+                Op::SendFragment {
+                    side: Side::Client,
+                    text: true,
+                    data: "κόσμε".into(),
+                    cut: 1,
+                    fin: false,
+                },
+                Op::Ping(Side::Client, b"p".to_vec()),
+                Op::SendFragment {
+                    side: Side::Client,
+                    text: true,
+                    data: b"!".to_vec(),
+                    cut: 0,
+                    fin: true,
+                },
+                Op::ServerRecvChunk(3),
+                Op::ServerRecvChunk(100),
+                Op::SendBinary(Side::Server, vec![1, 2, 3]),
+                Op::Close(Side::Server, 1000, "bye".into()),
+                Op::ClientRecvChunk(100),
+            ],
+        };
+        let summary = Pair::run(&script);
+        assert_eq!(summary.delivered, 3);
+        assert_eq!(summary.states, [State::Closed, State::Closed]);
+        assert_eq!(summary.errors, [None, None]);
+    }
+
+    #[test]
+    fn a_message_over_the_limit_fails_the_receiver_with_1009() {
+        let script = Script {
+            client: config(),
+            server: PeerConfig {
+                max_message: Some(4),
+                ..config()
+            },
+            ops: vec![Op::SendBinary(Side::Client, vec![0; 10])],
+        };
+        let summary = Pair::run(&script);
+        assert_eq!(summary.errors, [None, Some(ProtocolError::MessageTooLarge)]);
+        assert_eq!(summary.states, [State::Closed, State::Closed]);
+    }
+
+    #[test]
+    fn an_unanswered_close_times_out() {
+        let script = Script {
+            client: config(),
+            server: config(),
+            ops: vec![
+                Op::Close(Side::Client, 1001, String::new()),
+                Op::AdvanceTime(2000),
+            ],
+        };
+        let summary = Pair::run(&script);
+        assert_eq!(summary.errors[0], Some(ProtocolError::CloseTimeout));
+    }
+}
