@@ -111,8 +111,12 @@ impl Request {
     /// * valid HTTP ([`HandshakeError::MalformedHttp`]), method `GET`
     ///   ([`HandshakeError::MethodNotGet`]), version 1.1 or later
     ///   ([`HandshakeError::UnsupportedHttpVersion`]), and a Request-URI that is a resource
-    ///   name or an absolute `http`/`https` URI, without a fragment;
-    /// * exactly one non-empty `Host`;
+    ///   name or an absolute `http`/`https` URI, without a fragment or userinfo;
+    /// * no request body: a `Transfer-Encoding`, or a `Content-Length` other than 0, fails
+    ///   with [`HandshakeError::InvalidHeader`] (the bytes after the header block are frames,
+    ///   and an intermediary must not read them as a body);
+    /// * exactly one non-empty `Host` (from an absolute URI, [`Request::host`] is the URI's
+    ///   authority, which takes precedence over `Host`: RFC 9112 section 3.2.2);
     /// * `Upgrade` containing `websocket` and `Connection` containing `Upgrade` (ASCII
     ///   case-insensitive, comma lists allowed);
     /// * a single `Sec-WebSocket-Version: 13`, else [`HandshakeError::UnsupportedVersion`]
@@ -150,8 +154,22 @@ impl Request {
         if head.minor_version < 1 {
             return Err(HandshakeError::UnsupportedHttpVersion);
         }
-        let resource = resource_name(&head.target)?;
+        let (resource, target_authority) = resource_name(&head.target)?;
         let headers = head.headers;
+
+        // An opening handshake has no body. HTTP frames a body by `Content-Length` or
+        // `Transfer-Encoding` (RFC 7230 section 3.3.3), but the bytes after this header block
+        // are read as WebSocket frames: an intermediary and this server would disagree on where
+        // the request ends, the shape of request smuggling.
+        if headers.get("Transfer-Encoding").is_some() {
+            return Err(HandshakeError::InvalidHeader("Transfer-Encoding"));
+        }
+        if headers
+            .get_all("Content-Length")
+            .any(|length| trim_ows(length) != b"0")
+        {
+            return Err(HandshakeError::InvalidHeader("Content-Length"));
+        }
 
         // 2. "A |Host| header field containing the server's authority."
         let host = single(&headers, "Host")?.ok_or(HandshakeError::MissingHeader("Host"))?;
@@ -159,6 +177,10 @@ impl Request {
             .ok()
             .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or(HandshakeError::InvalidHeader("Host"))?;
+        // "When an origin server receives a request with an absolute-form of request-target,
+        // the origin server MUST ignore the received Host header field (if any) and instead use
+        // the host information of the request-target." (RFC 9112 section 3.2.2)
+        let host = target_authority.unwrap_or(host);
 
         // 3. "An |Upgrade| header field containing the value "websocket", treated as an ASCII
         // case-insensitive value."
@@ -236,7 +258,8 @@ impl Request {
         self.resource.split_once('?').map(|(_, query)| query)
     }
 
-    /// The `Host` header value: the authority the client wants (section 4.2.1, item 2).
+    /// The authority the client wants (section 4.2.1, item 2): the `Host` header value, or
+    /// the authority of an absolute-form request target, which takes precedence.
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -289,8 +312,8 @@ impl Request {
     }
 }
 
-/// Extracts the resource name from a Request-URI.
-fn resource_name(target: &str) -> Result<String, HandshakeError> {
+/// Extracts the resource name from a Request-URI, and the authority of an absolute URI.
+fn resource_name(target: &str) -> Result<(String, Option<&str>), HandshakeError> {
     const NOT_A_RESOURCE: HandshakeError =
         HandshakeError::MalformedHttp("request target is not a resource name");
     // Section 3: fragment identifiers "MUST NOT be used on these URIs".
@@ -298,7 +321,7 @@ fn resource_name(target: &str) -> Result<String, HandshakeError> {
         return Err(HandshakeError::MalformedHttp("fragment in request target"));
     }
     if target.starts_with('/') {
-        return Ok(String::from(target));
+        return Ok((String::from(target), None));
     }
     let after_scheme = ["http://", "https://"].iter().find_map(|scheme| {
         target
@@ -311,12 +334,20 @@ fn resource_name(target: &str) -> Result<String, HandshakeError> {
     if authority_end == 0 {
         return Err(NOT_A_RESOURCE);
     }
-    let resource = &rest[authority_end..];
-    if resource.starts_with('/') {
-        Ok(String::from(resource))
-    } else {
-        Ok(format!("/{resource}"))
+    let authority = &rest[..authority_end];
+    // "A sender MUST NOT generate the userinfo subcomponent (and its "@" delimiter) when an
+    // "http" URI reference is generated within a message as a request target" (RFC 7230
+    // section 2.7.1): it only serves to disguise the host.
+    if authority.contains('@') {
+        return Err(HandshakeError::MalformedHttp("userinfo in request target"));
     }
+    let resource = &rest[authority_end..];
+    let resource = if resource.starts_with('/') {
+        String::from(resource)
+    } else {
+        format!("/{resource}")
+    };
+    Ok((resource, Some(authority)))
 }
 
 /// Collects the offered subprotocols: every line is a `1#token` list, and the elements "MUST
@@ -677,6 +708,7 @@ mod section_4_2_1_reading_the_client_handshake {
             "ws://server.example.com/chat",
             "http:///chat",
             "/chat#frag",
+            "http://user@server.example.com/chat",
         ] {
             let input = request_with(&format!("GET {target} HTTP/1.1"), &valid_lines());
             assert!(
@@ -968,6 +1000,48 @@ mod section_4_2_1_reading_the_client_handshake {
             );
             assert_eq!(error.http_status(), 400);
         }
+    }
+}
+
+#[cfg(test)]
+mod rfc_7230_message_framing {
+    use super::tests_support::*;
+    use super::*;
+
+    #[test]
+    fn absolute_form_target_gives_the_host() {
+        // RFC 9112 section 3.2.2: the origin server "MUST ignore the received Host header
+        // field (if any) and instead use the host information of the request-target".
+        let input = request_with(
+            "GET http://other.example:8080/chat HTTP/1.1",
+            &valid_lines(),
+        );
+        let request = parse(&input).unwrap();
+        assert_eq!(request.host(), "other.example:8080");
+        assert_eq!(request.resource(), "/chat");
+        // The Host header must still be present and valid (RFC 7230 section 5.4).
+        let input = request_with("GET http://other.example/chat HTTP/1.1", &without("Host"));
+        assert_eq!(parse(&input), Err(HandshakeError::MissingHeader("Host")));
+    }
+
+    #[test]
+    fn a_request_body_is_refused() {
+        // Bytes after the header block are frames to us but a body to HTTP (section 3.3.3).
+        for (line, header) in [
+            ("Content-Length: 5", "Content-Length"),
+            ("Content-Length: 0, 5", "Content-Length"),
+            ("Transfer-Encoding: chunked", "Transfer-Encoding"),
+            ("Transfer-Encoding: identity", "Transfer-Encoding"),
+        ] {
+            let mut lines = valid_lines();
+            lines.push(line);
+            let error = parse_lines(&lines).unwrap_err();
+            assert_eq!(error, HandshakeError::InvalidHeader(header), "{line}");
+            assert_eq!(error.http_status(), 400);
+        }
+        let mut lines = valid_lines();
+        lines.push("Content-Length: 0");
+        assert!(parse_lines(&lines).is_ok());
     }
 }
 
