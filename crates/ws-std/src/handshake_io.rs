@@ -21,10 +21,7 @@ pub(crate) fn read_head<S: Transport, T>(
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::Io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "opening handshake timed out",
-                )));
+                return Err(timed_out());
             }
             stream.set_read_timeout(Some(left))?;
         }
@@ -37,6 +34,17 @@ pub(crate) fn read_head<S: Transport, T>(
             }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // The socket's read timeout is the time left before the deadline: report the
+            // handshake timeout as such, not as a `WouldBlock` the caller might retry.
+            Err(e)
+                if deadline.is_some()
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+            {
+                return Err(timed_out())
+            }
             Err(e) => return Err(Error::Io(e)),
         };
         buf.extend_from_slice(&chunk[..n]);
@@ -47,4 +55,11 @@ pub(crate) fn read_head<S: Transport, T>(
             return Ok((value, buf));
         }
     }
+}
+
+fn timed_out() -> Error {
+    Error::Io(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "opening handshake timed out",
+    ))
 }
