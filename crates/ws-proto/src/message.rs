@@ -45,6 +45,30 @@ impl Message {
     }
 }
 
+impl From<String> for Message {
+    fn from(text: String) -> Message {
+        Message::Text(text)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Message {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Message {
+        Message::Binary(data)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Message {
+        Message::Binary(data.into())
+    }
+}
+
 /// What a [`Connection`](crate::Connection) reports to the application, from
 /// [`Connection::poll_event`](crate::Connection::poll_event).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -96,7 +96,10 @@ impl HttpRequest {
     }
 
     fn path_and_query(&self) -> &str {
-        let target = self.target.split_once('#').map_or(&*self.target, |(t, _)| t);
+        let target = self
+            .target
+            .split_once('#')
+            .map_or(&*self.target, |(t, _)| t);
         if target.starts_with('/') {
             return target;
         }

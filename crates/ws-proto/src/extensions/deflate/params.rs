@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::DeflateConfig;
 use crate::error::HandshakeError;
-use crate::handshake::{ClientHandshake, ExtensionOffer, Request, Response};
+use crate::handshake::{Accept, ClientHandshake, ExtensionOffer, Request, Response};
 
 /// The extension token (RFC 7692 section 7).
 pub const EXTENSION_NAME: &str = "permessage-deflate";
@@ -449,6 +449,37 @@ impl DeflateConfig {
             .iter()
             .filter_map(|e| DeflateOffer::parse(e).ok())
             .find_map(|offer| self.server_answer(&offer))
+    }
+
+    /// Server: completes the application's [`Accept`] with permessage-deflate, as an adapter
+    /// does after its accept callback: when the application already answered the extension,
+    /// its answer is used as is; otherwise [`server_accept`](Self::server_accept) decides and
+    /// the answer is added to the accepted extensions.
+    ///
+    /// Returns the response to send and the parameters to build the connection with
+    /// ([`Connection::with_deflate`](crate::Connection::with_deflate)).
+    ///
+    /// # Errors
+    ///
+    /// [`HandshakeError::InvalidArgument`] if the application's own answer is not a valid
+    /// permessage-deflate response: its mistake, answered with 500.
+    pub fn negotiate(
+        &self,
+        request: &Request,
+        accept: Accept,
+    ) -> Result<(Accept, Option<DeflateParams>), HandshakeError> {
+        let selected = accept.selected_extensions();
+        if let Some(own) = selected.iter().find(|e| e.name == EXTENSION_NAME) {
+            let params =
+                DeflateParams::parse_response(own).map_err(HandshakeError::InvalidArgument)?;
+            return Ok((accept, Some(params)));
+        }
+        let Some(params) = self.server_accept(request) else {
+            return Ok((accept, None));
+        };
+        let mut extensions = selected.to_vec();
+        extensions.push(params.to_extension());
+        Ok((accept.extensions(extensions)?, Some(params)))
     }
 
     /// The server's answer to one valid offer under its policy, or `None` to decline it.

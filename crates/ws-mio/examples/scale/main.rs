@@ -1,0 +1,180 @@
+//! The scale run: many concurrent WebSocket connections to a ws-mio server on loopback.
+//!
+//! ```text
+//! cargo run --release -p ws-mio --example scale -- [CONNECTIONS] [SERVER_THREADS] [CLIENT_THREADS] [deflate]
+//! ```
+//!
+//! Defaults: 10,000 connections, 1 server thread, 2 client threads, no compression (with
+//! `deflate`, the clients offer permessage-deflate and the server accepts it). The server runs in a child
+//! process (this program with `serve`), so that its memory is measured alone and each process
+//! stays under the open-file limit (raised here to the hard limit). The clients are ws-mio
+//! client connections on their own event loops. Steps: open every connection, broadcast to
+//! all (and check every connection got every message), echo one message per connection,
+//! close all cleanly; the server's RSS is read from `/proc` between steps.
+//!
+//! Loopback only: the server binds 127.0.0.1.
+
+mod harness;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use harness::{Hub, Plan};
+use ws_mio::{Options, Server};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let deflate = args.iter().any(|a| a == "deflate");
+    let result = if args.first().map(String::as_str) == Some("serve") {
+        serve(
+            args.get(1).and_then(|t| t.parse().ok()).unwrap_or(1),
+            deflate,
+        )
+    } else {
+        let number = |i: usize, default: usize| {
+            args.get(i)
+                .and_then(|a| a.replace('_', "").parse().ok())
+                .unwrap_or(default)
+        };
+        drive(number(0, 10_000), number(1, 1), number(2, 2), deflate)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scale: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Raises the soft open-file limit as far as the hard limit allows.
+fn raise_file_limit() -> Result<u64, String> {
+    rlimit::increase_nofile_limit(u64::MAX).map_err(|e| format!("open-file limit: {e}"))
+}
+
+/// The child: a ws-mio server running the broadcast hub.
+fn serve(threads: usize, deflate: bool) -> Result<(), String> {
+    raise_file_limit()?;
+    let mut options = Options::default();
+    options.config.deflate.enabled = deflate;
+    options.threads = threads;
+    options.backlog = 4096;
+    let server = Server::bind("127.0.0.1:0", options, |_| Hub).map_err(|e| e.to_string())?;
+    println!("listening {}", server.local_addr().ok_or("no address")?);
+    server.run().map_err(|e| e.to_string())
+}
+
+/// `VmRSS` or `VmHWM` of a process, in bytes.
+fn memory(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn drive(
+    connections: usize,
+    server_threads: usize,
+    client_threads: usize,
+    deflate: bool,
+) -> Result<(), String> {
+    let limit = raise_file_limit()?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .args(["serve", &server_threads.to_string()])
+        .args(deflate.then_some("deflate"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let pid = child.id();
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening ")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("unexpected server output {line:?}"))?;
+
+    let plan = Plan {
+        connections,
+        client_threads,
+        broadcasts: 5,
+        broadcast_len: 64,
+        echo_len: 16 * 1024,
+        deflate,
+    };
+    println!(
+        "{connections} connections to ws://{addr}/ (open-file limit {limit}), \
+         server threads {server_threads}, client threads {client_threads}, deflate {deflate}"
+    );
+    let clients_before = memory(std::process::id(), "VmRSS:");
+    let outcome = harness::run(addr, &plan, |_| memory(pid, "VmRSS:"));
+    let clients_peak = memory(std::process::id(), "VmHWM:");
+    let server_peak = memory(pid, "VmHWM:");
+    // Stop the server: it shuts down on a "shutdown" message.
+    if let Ok((mut ws, _)) = ws_std::connect(&format!("ws://{addr}/")) {
+        let _ = ws.send_text("shutdown");
+    }
+    let _ = child.wait();
+    let outcome = outcome?;
+
+    let per = |bytes: i64| bytes as f64 / connections as f64;
+    let stage = |name: &str| {
+        outcome
+            .probes
+            .iter()
+            .find(|(s, _)| *s == name)
+            .map(|&(_, b)| b as i64)
+    };
+    let base = stage("before").unwrap_or(0);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("connect all:        {:8.1} ms", ms(outcome.connect));
+    for (round, d) in outcome.fan_out.iter().enumerate() {
+        println!(
+            "broadcast {round} fan-out: {:8.1} ms  ({} B to every connection)",
+            ms(*d),
+            plan.broadcast_len
+        );
+    }
+    println!(
+        "echo 16 KiB each:   {:8.1} ms  (every connection at once)",
+        ms(outcome.echo)
+    );
+    println!(
+        "close all:          {:8.1} ms  ({} clean)",
+        ms(outcome.close),
+        outcome.clean_closes
+    );
+    for (name, bytes) in &outcome.probes {
+        println!(
+            "server RSS {name:<17} {:7.1} MiB  ({:+.0} B per connection over 'before')",
+            *bytes as f64 / 1048576.0,
+            per(*bytes as i64 - base)
+        );
+    }
+    if let Some(peak) = server_peak {
+        println!(
+            "server peak RSS        {:7.1} MiB  ({:+.0} B per connection over 'before')",
+            peak as f64 / 1048576.0,
+            per(peak as i64 - base)
+        );
+    }
+    if let (Some(before), Some(peak)) = (clients_before, clients_peak) {
+        println!(
+            "client process peak    {:7.1} MiB  ({:+.0} B per client connection)",
+            peak as f64 / 1048576.0,
+            per(peak as i64 - before as i64)
+        );
+    }
+    if outcome.clean_closes != connections {
+        return Err(format!(
+            "{} of {connections} connections closed cleanly",
+            outcome.clean_closes
+        ));
+    }
+    Ok(())
+}

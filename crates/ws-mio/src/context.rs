@@ -1,0 +1,459 @@
+//! What a handler can do from inside the event loop: [`Ctx`], and the loop state behind it.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+
+use mio::net::TcpStream;
+use mio::{Interest, Poll, Token};
+use ws_proto::{CloseCode, Instant, Message, Role};
+
+use crate::client::fill_random;
+use crate::conn::{Conn, Flags, Phase, Slab};
+use crate::handle::{Command, Shared};
+use crate::timer::TimerHeap;
+use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
+
+/// The mio token of the waker; the listener's is 1; connection slot `s` has `s + FIRST_CONN`.
+pub(crate) const WAKER: Token = Token(0);
+pub(crate) const LISTENER: Token = Token(1);
+pub(crate) const FIRST_CONN: usize = 2;
+
+/// What became of a message handed to [`Ctx::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SendStatus {
+    /// Queued; it is written as the socket accepts it.
+    Queued,
+    /// Queued, and the connection's output is now at or above
+    /// [`Options::high_watermark`]: it is not read until it drains to the low watermark
+    /// ([`Handler::drain`](crate::Handler::drain)), and further messages meet the
+    /// [`SlowConsumer`] policy.
+    Backpressure,
+    /// Not queued: the connection was above the high watermark and the policy is
+    /// [`SlowConsumer::Drop`].
+    Dropped,
+    /// Not queued: the connection was above the high watermark and the policy
+    /// [`SlowConsumer::Close`] started its closing handshake.
+    Closing,
+    /// Handed to the event loop of another thread, which applies the policy there.
+    Forwarded,
+}
+
+/// How a message sent to several connections fared, one count per [`SendStatus`] (a
+/// connection that was gone or closing counts as `failed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// Queued below the high watermark.
+    pub queued: usize,
+    /// Queued, reaching or above the high watermark.
+    pub backpressure: usize,
+    /// Dropped by [`SlowConsumer::Drop`].
+    pub dropped: usize,
+    /// Not queued: [`SlowConsumer::Close`] started closing the connection.
+    pub closing: usize,
+    /// Not open (closed, closing, or still in the handshake).
+    pub failed: usize,
+    /// Handed to other event loops (for a broadcast: the number of other loops).
+    pub forwarded: usize,
+}
+
+impl Delivery {
+    fn count(&mut self, result: Result<SendStatus, Error>) {
+        match result {
+            Ok(SendStatus::Queued) => self.queued += 1,
+            Ok(SendStatus::Backpressure) => self.backpressure += 1,
+            Ok(SendStatus::Dropped) => self.dropped += 1,
+            Ok(SendStatus::Closing) => self.closing += 1,
+            Ok(SendStatus::Forwarded) => self.forwarded += 1,
+            Err(_) => self.failed += 1,
+        }
+    }
+}
+
+/// A message to frame, borrowed from the caller.
+#[derive(Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    Text(&'a str),
+    Binary(&'a [u8]),
+}
+
+impl<'a> From<&'a Message> for Payload<'a> {
+    fn from(message: &'a Message) -> Payload<'a> {
+        match message {
+            Message::Text(text) => Payload::Text(text),
+            Message::Binary(data) => Payload::Binary(data),
+        }
+    }
+}
+
+/// The state of one event loop that handler calls may touch: everything but the handler.
+pub(crate) struct LoopState {
+    pub(crate) worker: usize,
+    pub(crate) poll: Poll,
+    pub(crate) conns: Slab,
+    pub(crate) timers: TimerHeap,
+    /// Connections with output or timers to settle at the end of the current step.
+    pub(crate) dirty: Vec<u32>,
+    /// Connections with more to read than one turn allowed, or just resumed.
+    pub(crate) ready: VecDeque<u32>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) options: Arc<Options>,
+    pub(crate) epoch: std::time::Instant,
+    /// The time of the current loop iteration.
+    pub(crate) now: Instant,
+    pub(crate) stopping: bool,
+    /// Open WebSocket connections (handler told `open` and not yet `close`).
+    pub(crate) open: usize,
+}
+
+impl LoopState {
+    pub(crate) fn clock(&self) -> Instant {
+        Instant::from_duration(self.epoch.elapsed())
+    }
+
+    pub(crate) fn mark_dirty(&mut self, slot: u32) {
+        if let Some(conn) = self.conns.get_mut(slot) {
+            if !conn.flags.dirty {
+                conn.flags.dirty = true;
+                self.dirty.push(slot);
+            }
+        }
+    }
+
+    /// Creates and registers a connection in the next free slot.
+    pub(crate) fn add_conn(
+        &mut self,
+        mut socket: TcpStream,
+        peer: SocketAddr,
+        role: Role,
+        phase: Phase,
+    ) -> Result<ConnId, Error> {
+        let (slot, generation) = self.conns.next_key();
+        let id = ConnId {
+            worker: self.worker as u16,
+            slot,
+            generation,
+        };
+        self.poll.registry().register(
+            &mut socket,
+            Token(slot as usize + FIRST_CONN),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let deadline = self.options.handshake_timeout.map(|t| self.now + t);
+        let conn = Box::new(Conn {
+            id,
+            socket,
+            peer,
+            role,
+            phase,
+            out: Vec::new(),
+            out_pos: 0,
+            flags: Flags::default(),
+            deadline,
+            timer_at: None,
+            last_activity: self.now,
+            protocol: None,
+            peer_close: None,
+        });
+        self.conns.insert(conn);
+        self.mark_dirty(slot);
+        Ok(id)
+    }
+
+    /// Frames a message for one open connection of this loop, applying the backpressure
+    /// policy.
+    pub(crate) fn send_local(
+        &mut self,
+        id: ConnId,
+        payload: Payload<'_>,
+    ) -> Result<SendStatus, Error> {
+        let high = self.options.high_watermark;
+        let policy = self.options.slow_consumer;
+        let now = self.now;
+        let conn = self
+            .conns
+            .by_id_mut(id)
+            .ok_or(Error::UnknownConnection(id))?;
+        let above = conn.buffered() >= high;
+        let Phase::Open(ws) = &mut conn.phase else {
+            return Err(Error::UnknownConnection(id));
+        };
+        if above {
+            match policy {
+                SlowConsumer::Drop => return Ok(SendStatus::Dropped),
+                SlowConsumer::Close(code) => {
+                    ws.close(code, "slow consumer")?;
+                    self.mark_dirty(id.slot);
+                    return Ok(SendStatus::Closing);
+                }
+                // Wait, and any policy added later: queue it.
+                _ => {}
+            }
+        }
+        match payload {
+            Payload::Text(text) => ws.send_text(text)?,
+            Payload::Binary(data) => ws.send_binary(data)?,
+        }
+        conn.last_activity = now;
+        let status = if conn.buffered() >= high {
+            conn.flags.paused = true;
+            SendStatus::Backpressure
+        } else {
+            SendStatus::Queued
+        };
+        self.mark_dirty(id.slot);
+        Ok(status)
+    }
+
+    /// Sends to one connection of any loop.
+    pub(crate) fn send(&mut self, id: ConnId, payload: Payload<'_>) -> Result<SendStatus, Error> {
+        if id.worker() == self.worker {
+            return self.send_local(id, payload);
+        }
+        let message = match payload {
+            Payload::Text(text) => Message::Text(text.into()),
+            Payload::Binary(data) => Message::Binary(data.into()),
+        };
+        self.shared.send(id, message)?;
+        Ok(SendStatus::Forwarded)
+    }
+
+    /// Sends to every open connection of this loop.
+    pub(crate) fn broadcast_local(&mut self, payload: Payload<'_>) -> Delivery {
+        let mut delivery = Delivery::default();
+        for slot in 0..self.conns.capacity() {
+            let Some(conn) = self.conns.get(slot) else {
+                continue;
+            };
+            if conn.is_open() {
+                let id = conn.id;
+                delivery.count(self.send_local(id, payload));
+            }
+        }
+        delivery
+    }
+
+    pub(crate) fn close(&mut self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if id.worker() != self.worker {
+            return self
+                .shared
+                .remote(id)?
+                .push(Command::Close(id, code, reason.into()));
+        }
+        let conn = self
+            .conns
+            .by_id_mut(id)
+            .ok_or(Error::UnknownConnection(id))?;
+        let Phase::Open(ws) = &mut conn.phase else {
+            return Err(Error::UnknownConnection(id));
+        };
+        ws.close(code, reason)?;
+        self.mark_dirty(id.slot);
+        Ok(())
+    }
+
+    /// Starts an outgoing connection on this loop.
+    pub(crate) fn connect(&mut self, request: &Connect) -> Result<ConnId, Error> {
+        let mut nonce = [0u8; 16];
+        fill_random(&mut nonce);
+        let (url, handshake) = request.handshake(nonce)?;
+        // permessage-deflate after the application's own extensions (none yet), as
+        // `Config::deflate` says.
+        let handshake = self.options.config.deflate.offer(handshake)?;
+        // IPv6 literals come bracketed from the URL; the resolver wants them bare.
+        let host = url.host().trim_start_matches('[').trim_end_matches(']');
+        let addr = (host, url.port())
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+        let socket = TcpStream::connect(addr)?;
+        let mut out = Vec::new();
+        handshake.write_request(&mut out);
+        let phase = Phase::Connecting {
+            handshake: Box::new(handshake),
+            head: Vec::new(),
+            connected: false,
+        };
+        let id = self.add_conn(socket, addr, Role::Client, phase)?;
+        if let Some(conn) = self.conns.by_id_mut(id) {
+            conn.out = out;
+        }
+        Ok(id)
+    }
+}
+
+/// The event loop, as a [`Handler`](crate::Handler) method sees it: send, broadcast, close
+/// and connect, and look at connections.
+///
+/// Sends are framed at once and written when the handler method returns (all the messages of
+/// one call to one connection in as few writes as the socket allows). Ids of connections on
+/// other event loops (with [`Options::threads`] above 1) are handed to their loop.
+pub struct Ctx<'a> {
+    pub(crate) state: &'a mut LoopState,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(state: &'a mut LoopState) -> Ctx<'a> {
+        Ctx { state }
+    }
+
+    /// Sends a message to one connection.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] if the connection is not open (gone, or still in its
+    /// handshake); [`Error::Send`] if it is closing.
+    pub fn send(&mut self, id: ConnId, message: &Message) -> Result<SendStatus, Error> {
+        self.state.send(id, message.into())
+    }
+
+    /// Sends a text message to one connection. See [`Ctx::send`].
+    pub fn send_text(&mut self, id: ConnId, text: &str) -> Result<SendStatus, Error> {
+        self.state.send(id, Payload::Text(text))
+    }
+
+    /// Sends a binary message to one connection. See [`Ctx::send`].
+    pub fn send_binary(&mut self, id: ConnId, data: &[u8]) -> Result<SendStatus, Error> {
+        self.state.send(id, Payload::Binary(data))
+    }
+
+    /// Sends a message to each connection of a set.
+    pub fn send_to(&mut self, ids: &[ConnId], message: &Message) -> Delivery {
+        let mut delivery = Delivery::default();
+        let me = self.state.worker;
+        for &id in ids.iter().filter(|id| id.worker() == me) {
+            delivery.count(self.state.send_local(id, message.into()));
+        }
+        if ids.iter().any(|id| id.worker() != me) {
+            let shared = Arc::clone(&self.state.shared);
+            match shared.send_many(ids, &Arc::new(message.clone()), Some(self.state.worker)) {
+                Ok(n) => delivery.forwarded += n,
+                Err(_) => delivery.failed += 1,
+            }
+        }
+        delivery
+    }
+
+    /// Sends a message to every open connection of every event loop.
+    pub fn broadcast(&mut self, message: &Message) -> Delivery {
+        let mut delivery = self.state.broadcast_local(message.into());
+        let others = self.state.shared.workers.len() - 1;
+        if others > 0 {
+            let shared = Arc::clone(&self.state.shared);
+            match shared.broadcast(&Arc::new(message.clone()), Some(self.state.worker)) {
+                Ok(()) => delivery.forwarded += others,
+                Err(_) => delivery.failed += others,
+            }
+        }
+        delivery
+    }
+
+    /// Sends a Ping to one connection of this loop (a Pong arrives later; keepalive Pings
+    /// are automatic with [`Config::keepalive_interval`](ws_proto::Config)).
+    pub fn ping(&mut self, id: ConnId, payload: &[u8]) -> Result<(), Error> {
+        let conn = self
+            .state
+            .conns
+            .by_id_mut(id)
+            .ok_or(Error::UnknownConnection(id))?;
+        let Phase::Open(ws) = &mut conn.phase else {
+            return Err(Error::UnknownConnection(id));
+        };
+        ws.ping(payload)?;
+        self.state.mark_dirty(id.slot);
+        Ok(())
+    }
+
+    /// Starts the closing handshake of a connection: a Close frame with `code` and `reason`
+    /// (at most 123 bytes) goes out after what is queued, and [`Handler::close`] follows when
+    /// the peer answers (or the close timeout expires).
+    ///
+    /// [`Handler::close`]: crate::Handler::close
+    pub fn close(&mut self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.state.close(id, code, reason)
+    }
+
+    /// Opens an outgoing connection on this event loop: [`Handler::open`] follows when the
+    /// handshake succeeds, [`Handler::error`] if it fails. Host names are resolved here,
+    /// blocking the loop: prefer IP addresses in URLs.
+    ///
+    /// [`Handler::open`]: crate::Handler::open
+    /// [`Handler::error`]: crate::Handler::error
+    pub fn connect(&mut self, request: impl Into<Connect>) -> Result<ConnId, Error> {
+        self.state.connect(&request.into())
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.state.shared),
+        }
+    }
+
+    /// Stops the whole server, as [`Handle::shutdown`] does.
+    pub fn shutdown(&mut self) {
+        self.handle().shutdown();
+    }
+
+    /// The index of this event loop, from 0.
+    pub fn worker(&self) -> usize {
+        self.state.worker
+    }
+
+    /// Whether `id` is an open connection of this event loop.
+    pub fn is_open(&self, id: ConnId) -> bool {
+        self.state.conns.by_id(id).is_some_and(Conn::is_open)
+    }
+
+    /// The open connections of this event loop.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.state
+            .conns
+            .iter()
+            .filter(|c| c.is_open())
+            .map(|c| c.id)
+    }
+
+    /// The number of open connections of this event loop.
+    pub fn connection_count(&self) -> usize {
+        self.state.open
+    }
+
+    /// Output bytes of a connection of this loop not yet accepted by the kernel: compare it
+    /// with [`Options::high_watermark`].
+    pub fn buffered_amount(&self, id: ConnId) -> Option<usize> {
+        self.state.conns.by_id(id).map(Conn::buffered)
+    }
+
+    /// The address of the peer of a connection of this loop.
+    pub fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        self.state.conns.by_id(id).map(|c| c.peer)
+    }
+
+    /// The subprotocol agreed in the handshake of a connection of this loop.
+    pub fn protocol(&self, id: ConnId) -> Option<&str> {
+        self.state.conns.by_id(id)?.protocol.as_deref()
+    }
+
+    /// Whether a connection of this loop was accepted ([`Role::Server`]) or opened with
+    /// [`Ctx::connect`] ([`Role::Client`]).
+    pub fn role(&self, id: ConnId) -> Option<Role> {
+        self.state.conns.by_id(id).map(|c| c.role)
+    }
+
+    /// The settings of the server.
+    pub fn options(&self) -> &Options {
+        &self.state.options
+    }
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("worker", &self.state.worker)
+            .field("connections", &self.state.open)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,104 @@
+//! Settings of a [`Server`](crate::Server): threads, handshake, timers and backpressure.
+
+use std::time::Duration;
+
+use ws_proto::handshake::Limits;
+use ws_proto::{CloseCode, Config};
+
+/// What [`Ctx::send`](crate::Ctx::send) does with a message for a connection whose output
+/// buffer is already at or above [`Options::high_watermark`] (a slow consumer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumer {
+    /// Queue it anyway and report [`SendStatus::Backpressure`](crate::SendStatus::Backpressure):
+    /// the application decides (for example waits for [`Handler::drain`](crate::Handler::drain)).
+    /// Memory is bounded only by what the application keeps sending.
+    Wait,
+    /// Discard it and report [`SendStatus::Dropped`](crate::SendStatus::Dropped): for feeds where
+    /// a newer message replaces an older one.
+    Drop,
+    /// Discard it, start the closing handshake with this code (1008 policy violation or 1013
+    /// try again later are the usual ones) and report
+    /// [`SendStatus::Closing`](crate::SendStatus::Closing). The Close frame goes out after the
+    /// bytes already buffered; if the peer never reads them, the close timeout
+    /// ([`Config::close_timeout`]) ends the connection.
+    Close(CloseCode),
+}
+
+/// Settings for a [`Server`](crate::Server) and every connection it runs.
+///
+/// Construct with [`Options::default`] and assign the fields to change:
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_mio::{Options, SlowConsumer};
+/// use ws_proto::CloseCode;
+///
+/// let mut options = Options::default();
+/// options.threads = 4;
+/// options.high_watermark = 256 * 1024;
+/// options.low_watermark = 64 * 1024;
+/// options.slow_consumer = SlowConsumer::Close(CloseCode::TRY_AGAIN_LATER);
+/// options.config.keepalive_interval = Some(Duration::from_secs(30));
+/// ```
+///
+/// The memory of one connection is about 1 KiB while idle (see `docs/performance.md`), plus
+/// what is buffered: up to [`Config::max_message_size`] of a message being received (a
+/// limit the peer controls) and the output not yet written (bounded by the watermarks and
+/// the [`SlowConsumer`] policy, which the application controls).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Protocol settings of every connection: size limits, keepalive Ping interval and Pong
+    /// deadline, close timeout. Default: [`Config::default`].
+    pub config: Config,
+    /// Limits on the header block of a request (server) or response (client); a request
+    /// beyond them is answered with 431. Default: [`Limits::default`] (16 KiB, 64 headers).
+    pub limits: Limits,
+    /// Number of event loops, one thread each. With more than one, every loop has its own
+    /// listening socket on the same address (`SO_REUSEPORT`) and the kernel spreads new
+    /// connections over them. Default: 1.
+    pub threads: usize,
+    /// The listen backlog: connections the kernel queues before they are accepted (capped by
+    /// `net.core.somaxconn`). Default: 1024.
+    pub backlog: i32,
+    /// How long a connection may take from being accepted (or from `connect`) to the end of
+    /// the opening handshake. Protects against clients that connect and then trickle bytes or
+    /// nothing (slowloris); on expiry the TCP connection is closed. Default: 10 s; `None`
+    /// waits forever.
+    pub handshake_timeout: Option<Duration>,
+    /// Close a connection (1001, "idle timeout") after this long without a data message in
+    /// either direction. Pings and Pongs do not count: this frees connections that are alive
+    /// but unused, while [`Config::keepalive_interval`] detects dead ones. Default: `None`.
+    pub idle_timeout: Option<Duration>,
+    /// Output bytes buffered for one connection (queued and not yet accepted by the kernel)
+    /// at which it counts as a slow consumer: it stops being read, sends report
+    /// [`SendStatus::Backpressure`](crate::SendStatus::Backpressure), and further messages are
+    /// handled by [`Options::slow_consumer`]. Default: 1 MiB.
+    pub high_watermark: usize,
+    /// Buffered output at or below which a connection that reached the high watermark is read
+    /// again and [`Handler::drain`](crate::Handler::drain) is called. Default: 256 KiB.
+    pub low_watermark: usize,
+    /// What to do with messages for a connection above the high watermark. Default:
+    /// [`SlowConsumer::Wait`].
+    pub slow_consumer: SlowConsumer,
+    /// Size of the read buffer, one per event loop (not per connection). Default: 64 KiB.
+    pub read_buffer_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: Config::default(),
+            limits: Limits::default(),
+            threads: 1,
+            backlog: 1024,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: None,
+            high_watermark: 1 << 20,
+            low_watermark: 256 << 10,
+            slow_consumer: SlowConsumer::Wait,
+            read_buffer_size: 64 << 10,
+        }
+    }
+}

@@ -1,0 +1,820 @@
+//! One event loop: readiness events, reading, the handshake, writing, timers and commands.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Token};
+use ws_proto::frame::mask::BufferedMaskKeys;
+use ws_proto::handshake::{write_error_response, HttpRequest, Status};
+use ws_proto::{CloseCode, Connection, Event, HandshakeError, Instant, Role, State, Transmit};
+
+use crate::client::fill_random;
+use crate::conn::Phase;
+use crate::context::{LoopState, FIRST_CONN, LISTENER, WAKER};
+use crate::handle::Command;
+use crate::timer::Entry;
+use crate::{Ctx, Error, Handler};
+
+/// Reads from one connection per turn before others get theirs (each up to the read buffer).
+const READ_TURNS: usize = 8;
+/// Connections accepted per turn before other work gets a turn.
+const ACCEPT_TURNS: usize = 256;
+/// Commands from other threads handled per turn.
+const COMMAND_TURNS: usize = 4096;
+/// How long to stop accepting when the process is out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long to wait for the peer's FIN after ours when no close timeout is configured.
+const DEFAULT_LINGER: Duration = Duration::from_secs(10);
+/// A partly written output buffer is compacted once this much of it has been written.
+const COMPACT_AT: usize = 64 << 10;
+
+/// An event loop and its handler.
+pub(crate) struct Worker<H> {
+    pub(crate) state: LoopState,
+    pub(crate) handler: H,
+    pub(crate) scratch: Box<[u8]>,
+    pub(crate) rx: Receiver<Command>,
+    pub(crate) listener: Option<TcpListener>,
+    listener_ready: bool,
+    commands_pending: bool,
+    accept_resume: Option<Instant>,
+}
+
+impl<H: Handler> Worker<H> {
+    pub(crate) fn new(
+        state: LoopState,
+        handler: H,
+        rx: Receiver<Command>,
+        listener: Option<TcpListener>,
+    ) -> Worker<H> {
+        let scratch = vec![0; state.options.read_buffer_size.max(1)].into_boxed_slice();
+        Worker {
+            state,
+            handler,
+            scratch,
+            rx,
+            listener,
+            listener_ready: false,
+            commands_pending: false,
+            accept_resume: None,
+        }
+    }
+
+    /// Runs until the server is shut down and every connection of this loop is closed.
+    pub(crate) fn run(mut self) -> io::Result<()> {
+        if let Some(listener) = &mut self.listener {
+            self.state
+                .poll
+                .registry()
+                .register(listener, LISTENER, Interest::READABLE)?;
+            self.listener_ready = true;
+        }
+        self.state.now = self.state.clock();
+        self.handler.start(&mut Ctx::new(&mut self.state));
+        self.settle();
+        let mut events = Events::with_capacity(1024);
+        loop {
+            if self.state.stopping && self.state.conns.len() == 0 {
+                return Ok(());
+            }
+            let timeout = self.poll_timeout();
+            match self.state.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            self.state.now = self.state.clock();
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.commands_pending = true,
+                    LISTENER => self.listener_ready = true,
+                    Token(token) => self.on_socket_event(
+                        (token - FIRST_CONN) as u32,
+                        event.is_readable() || event.is_read_closed() || event.is_error(),
+                        event.is_writable() || event.is_error(),
+                    ),
+                }
+            }
+            self.settle();
+            if self.commands_pending {
+                self.run_commands();
+                self.settle();
+            }
+            self.accept();
+            self.run_ready();
+            self.settle();
+            self.run_timers();
+            self.settle();
+        }
+    }
+
+    /// How long the next poll may block: not at all while work is pending, else until the
+    /// earliest timer.
+    fn poll_timeout(&self) -> Option<Duration> {
+        let accepting = self.listener_ready && self.accept_resume.is_none();
+        if accepting || self.commands_pending || !self.state.ready.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let next = match (self.state.timers.next_deadline(), self.accept_resume) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|at| at.saturating_duration_since(self.state.clock()))
+    }
+
+    /// Flushes every connection that has output or timers to settle.
+    fn settle(&mut self) {
+        while let Some(slot) = self.state.dirty.pop() {
+            self.flush(slot);
+        }
+    }
+
+    // ----- Readiness --------------------------------------------------------------------
+
+    fn on_socket_event(&mut self, slot: u32, readable: bool, writable: bool) {
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        if readable {
+            conn.flags.read_ready = true;
+        }
+        if let Phase::Connecting {
+            connected: connected @ false,
+            ..
+        } = &mut conn.phase
+        {
+            if !(readable || writable) {
+                return;
+            }
+            // The outcome of a non-blocking connect: an error, or a peer address.
+            match conn.socket.take_error() {
+                Ok(None) => {}
+                Ok(Some(e)) | Err(e) => return self.abort(slot, Some(Error::Io(e))),
+            }
+            match conn.socket.peer_addr() {
+                Ok(_) => *connected = true,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                Err(e) => return self.abort(slot, Some(Error::Io(e))),
+            }
+        }
+        self.read(slot);
+        self.state.mark_dirty(slot);
+    }
+
+    /// Reads while the kernel has bytes, for a bounded number of turns.
+    fn read(&mut self, slot: u32) {
+        for _ in 0..READ_TURNS {
+            let Some(conn) = self.state.conns.get_mut(slot) else {
+                return;
+            };
+            if !conn.flags.read_ready || conn.flags.paused || conn.flags.eof {
+                return;
+            }
+            if matches!(
+                conn.phase,
+                Phase::Connecting {
+                    connected: false,
+                    ..
+                }
+            ) {
+                return;
+            }
+            match conn.socket.read(&mut self.scratch) {
+                Ok(0) => {
+                    conn.flags.read_ready = false;
+                    conn.flags.eof = true;
+                    self.on_eof(slot);
+                    return;
+                }
+                Ok(n) => self.on_data(slot, n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.flags.read_ready = false;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.abort(slot, Some(Error::Io(e))),
+            }
+        }
+        self.state.ready.push_back(slot);
+    }
+
+    fn run_ready(&mut self) {
+        for _ in 0..self.state.ready.len() {
+            let Some(slot) = self.state.ready.pop_front() else {
+                break;
+            };
+            self.read(slot);
+            self.state.mark_dirty(slot);
+        }
+    }
+
+    /// `self.scratch[..n]` was read from the connection.
+    fn on_data(&mut self, slot: u32, n: usize) {
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        match &mut conn.phase {
+            Phase::Open(ws) => {
+                let result = ws.receive_data(&self.scratch[..n]);
+                self.after_input(slot, result.err());
+            }
+            Phase::Accepting { .. } => self.server_handshake(slot, n),
+            Phase::Connecting { .. } => self.client_handshake(slot, n),
+            // Whatever arrives after the WebSocket connection ended is discarded.
+            Phase::Closing => {}
+        }
+    }
+
+    fn on_eof(&mut self, slot: u32) {
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        match &mut conn.phase {
+            Phase::Open(ws) => {
+                let result = ws.receive_eof();
+                self.after_input(slot, result.err());
+            }
+            Phase::Closing => self.state.mark_dirty(slot),
+            Phase::Accepting { .. } | Phase::Connecting { .. } => {
+                let e = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed during the opening handshake",
+                );
+                self.abort(slot, Some(Error::Io(e)));
+            }
+        }
+    }
+
+    /// After bytes or end of stream were fed to an open connection: hand its events to the
+    /// handler, then report the error the input caused, if any.
+    fn after_input(&mut self, slot: u32, error: Option<ws_proto::ProtocolError>) {
+        self.dispatch(slot);
+        if let Some(e) = error {
+            self.report_error(slot, Error::Protocol(e));
+        }
+        self.state.mark_dirty(slot);
+    }
+
+    fn dispatch(&mut self, slot: u32) {
+        loop {
+            let now = self.state.now;
+            let Some(conn) = self.state.conns.get_mut(slot) else {
+                return;
+            };
+            let id = conn.id;
+            let Phase::Open(ws) = &mut conn.phase else {
+                return;
+            };
+            let Some(event) = ws.poll_event() else {
+                return;
+            };
+            match event {
+                Event::Message(message) => {
+                    conn.last_activity = now;
+                    self.handler
+                        .message(&mut Ctx::new(&mut self.state), id, message);
+                }
+                Event::Chunk(chunk) => {
+                    conn.last_activity = now;
+                    self.handler
+                        .chunk(&mut Ctx::new(&mut self.state), id, chunk);
+                }
+                Event::Close(frame) => {
+                    conn.peer_close = Some(match frame {
+                        Some(frame) => (frame.code, frame.reason.into()),
+                        None => (CloseCode::NO_STATUS, "".into()),
+                    });
+                }
+                // Pings are answered by the protocol; Pongs only prove the peer is alive.
+                _ => {}
+            }
+        }
+    }
+
+    fn report_error(&mut self, slot: u32, error: Error) {
+        if let Some(conn) = self.state.conns.get(slot) {
+            let id = conn.id;
+            self.handler
+                .error(&mut Ctx::new(&mut self.state), id, &error);
+        }
+    }
+
+    // ----- Opening handshake ------------------------------------------------------------
+
+    /// Appends `data` to a partial head if there is one; returns the bytes to parse.
+    fn head_input<'a>(head: &'a mut Vec<u8>, data: &'a [u8]) -> &'a [u8] {
+        if head.is_empty() {
+            data
+        } else {
+            head.extend_from_slice(data);
+            head
+        }
+    }
+
+    fn server_handshake(&mut self, slot: u32, n: usize) {
+        let limits = self.state.options.limits;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let id = conn.id;
+        let Phase::Accepting { head } = &mut conn.phase else {
+            return;
+        };
+        let data = &self.scratch[..n];
+        let was_partial = !head.is_empty();
+        let input = Self::head_input(head, data);
+        let (request, leftover) = match HttpRequest::parse(input, limits) {
+            Ok(Status::Partial) => {
+                if !was_partial {
+                    head.extend_from_slice(data);
+                }
+                return;
+            }
+            Ok(Status::Complete((request, consumed))) => (request, input[consumed..].to_vec()),
+            Err(e) => return self.refuse(slot, e),
+        };
+        if !request.is_upgrade() {
+            let response = self
+                .handler
+                .http(&mut Ctx::new(&mut self.state), id, &request);
+            let mut out = Vec::new();
+            // An invalid response is answered with a 500 by `write`.
+            let _ = response.write(&mut out);
+            return self.finish_with(slot, out);
+        }
+        let request = match request.into_websocket() {
+            Ok(request) => request,
+            Err(e) => return self.refuse(slot, e),
+        };
+        let decision = self
+            .handler
+            .handshake(&mut Ctx::new(&mut self.state), id, &request);
+        let accept = match decision {
+            Ok(accept) => accept,
+            Err(reject) => {
+                let mut out = Vec::new();
+                let _ = reject.write(&mut out);
+                return self.finish_with(slot, out);
+            }
+        };
+        let config = self.state.options.config.clone();
+        let (accept, deflate) = match config.deflate.negotiate(&request, accept) {
+            Ok(negotiated) => negotiated,
+            Err(e) => return self.refuse(slot, e),
+        };
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        accept.write_response(&mut conn.out);
+        conn.protocol = accept.selected_protocol().map(Into::into);
+        let mut ws = Connection::server(config);
+        if let Some(params) = deflate {
+            ws = ws.with_deflate(params);
+        }
+        self.open(slot, ws, leftover);
+    }
+
+    fn client_handshake(&mut self, slot: u32, n: usize) {
+        let limits = self.state.options.limits;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let Phase::Connecting {
+            handshake, head, ..
+        } = &mut conn.phase
+        else {
+            return;
+        };
+        let data = &self.scratch[..n];
+        let was_partial = !head.is_empty();
+        let input = Self::head_input(head, data);
+        let (response, leftover) = match handshake.parse_response(input, limits) {
+            Ok(Status::Partial) => {
+                if !was_partial {
+                    head.extend_from_slice(data);
+                }
+                return;
+            }
+            Ok(Status::Complete((response, consumed))) => (response, input[consumed..].to_vec()),
+            Err(e) => return self.abort(slot, Some(Error::Handshake(e))),
+        };
+        conn.protocol = response.protocol().map(Into::into);
+        let config = self.state.options.config.clone();
+        // A response that breaks RFC 7692 fails the connection.
+        let deflate = match config.deflate.client_agreed(&response) {
+            Ok(deflate) => deflate,
+            Err(e) => return self.abort(slot, Some(Error::Handshake(e))),
+        };
+        let mut ws = Connection::client(config, BufferedMaskKeys::new(fill_random));
+        if let Some(params) = deflate {
+            ws = ws.with_deflate(params);
+        }
+        self.open(slot, ws, leftover);
+    }
+
+    /// The handshake succeeded: the connection is open, with `leftover` already received.
+    fn open(&mut self, slot: u32, ws: Connection, leftover: Vec<u8>) {
+        let now = self.state.now;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let id = conn.id;
+        conn.phase = Phase::Open(Box::new(ws));
+        conn.deadline = None;
+        conn.last_activity = now;
+        conn.flags.opened = true;
+        self.state.open += 1;
+        self.state.mark_dirty(slot);
+        self.handler.open(&mut Ctx::new(&mut self.state), id);
+        if leftover.is_empty() {
+            return;
+        }
+        let Some(Phase::Open(ws)) = self.state.conns.get_mut(slot).map(|c| &mut c.phase) else {
+            return;
+        };
+        let result = ws.receive_data(&leftover);
+        self.after_input(slot, result.err());
+    }
+
+    /// Answers an invalid request with its HTTP error, then closes.
+    fn refuse(&mut self, slot: u32, error: HandshakeError) {
+        let mut out = Vec::new();
+        write_error_response(&error, &mut out);
+        self.report_error(slot, Error::Handshake(error));
+        self.finish_with(slot, out);
+    }
+
+    /// Sends `response` instead of a WebSocket connection, then closes.
+    fn finish_with(&mut self, slot: u32, response: Vec<u8>) {
+        let linger = self.linger();
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        conn.out = response;
+        conn.out_pos = 0;
+        conn.phase = Phase::Closing;
+        conn.deadline = Some(linger);
+        self.state.mark_dirty(slot);
+    }
+
+    fn linger(&self) -> Instant {
+        let wait = self.state.options.config.close_timeout;
+        self.state.now + wait.unwrap_or(DEFAULT_LINGER)
+    }
+
+    // ----- Writing, closing -------------------------------------------------------------
+
+    /// Settles a connection after anything happened to it: runs its due protocol timers,
+    /// takes the protocol's output and writes it, finishes the connection when the protocol
+    /// is done, applies the watermarks, and schedules its next timer.
+    fn flush(&mut self, slot: u32) {
+        let now = self.state.now;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        conn.flags.dirty = false;
+        let mut timer_error = None;
+        if let Phase::Open(ws) = &mut conn.phase {
+            // A deadline of `Instant::ZERO` arms a timer; then at most one more is due.
+            for _ in 0..3 {
+                match ws.poll_timeout() {
+                    Some(at) if at <= now => {
+                        if let Err(e) = ws.handle_timeout(now) {
+                            timer_error = Some(e);
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        if let Some(e) = timer_error {
+            self.report_error(slot, Error::Protocol(e));
+        }
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let mut shutdown = false;
+        if let Phase::Open(ws) = &mut conn.phase {
+            while let Some(transmit) = ws.poll_transmit(&mut conn.out) {
+                shutdown |= transmit == Transmit::Shutdown;
+            }
+        }
+        let connecting = matches!(
+            conn.phase,
+            Phase::Connecting {
+                connected: false,
+                ..
+            }
+        );
+        if !connecting && !conn.flags.write_closed {
+            if let Err(e) = write_out(conn) {
+                return self.abort(slot, Some(Error::Io(e)));
+            }
+        }
+        if shutdown {
+            self.enter_closing(slot);
+        }
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        if let Phase::Closing = conn.phase {
+            if conn.out_pos == conn.out.len() && !conn.flags.write_closed {
+                // The server closes the TCP connection first (RFC 6455 section 7.1.1); a
+                // FIN after our last byte, then the peer's FIN is awaited.
+                let _ = conn.socket.shutdown(Shutdown::Write);
+                conn.flags.write_closed = true;
+            }
+            if conn.flags.write_closed && conn.flags.eof {
+                return self.remove(slot);
+            }
+        }
+        self.apply_watermarks(slot);
+        self.schedule(slot);
+    }
+
+    fn apply_watermarks(&mut self, slot: u32) {
+        let (high, low) = (
+            self.state.options.high_watermark,
+            self.state.options.low_watermark,
+        );
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let buffered = conn.buffered();
+        if conn.flags.paused && buffered <= low {
+            conn.flags.paused = false;
+            let id = conn.id;
+            if conn.flags.read_ready {
+                self.state.ready.push_back(slot);
+            }
+            // Only a connection that can still send is worth telling.
+            if matches!(&conn.phase, Phase::Open(ws) if ws.state() == State::Open) {
+                self.handler.drain(&mut Ctx::new(&mut self.state), id);
+            }
+        } else if !conn.flags.paused && buffered >= high && conn.is_open() {
+            conn.flags.paused = true;
+        }
+    }
+
+    /// The protocol is done with the connection: tell the handler it is closed, then finish
+    /// the TCP connection.
+    fn enter_closing(&mut self, slot: u32) {
+        let linger = self.linger();
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let id = conn.id;
+        let (code, reason) = match (conn.peer_close.take(), &conn.phase) {
+            (Some(close), _) => close,
+            (None, Phase::Open(ws)) => match ws.error() {
+                Some(e) => (e.close_code(), e.as_str().into()),
+                None => (CloseCode::ABNORMAL, "connection closed".into()),
+            },
+            (None, _) => (CloseCode::ABNORMAL, "connection closed".into()),
+        };
+        conn.phase = Phase::Closing;
+        conn.deadline = Some(linger);
+        conn.flags.paused = false;
+        if conn.flags.read_ready {
+            self.state.ready.push_back(slot);
+        }
+        if std::mem::take(&mut conn.flags.opened) {
+            self.state.open -= 1;
+            self.handler
+                .close(&mut Ctx::new(&mut self.state), id, code, &reason);
+        }
+    }
+
+    /// Drops a connection at once (socket error, timeout), telling the handler.
+    fn abort(&mut self, slot: u32, error: Option<Error>) {
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        // After the closing handshake, a failing socket is no news.
+        if !matches!(conn.phase, Phase::Closing) {
+            if let Some(error) = error {
+                self.report_error(slot, error);
+            }
+        }
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        if std::mem::take(&mut conn.flags.opened) {
+            let id = conn.id;
+            let (code, reason) = conn
+                .peer_close
+                .take()
+                .unwrap_or((CloseCode::ABNORMAL, "connection lost".into()));
+            self.state.open -= 1;
+            self.handler
+                .close(&mut Ctx::new(&mut self.state), id, code, &reason);
+        }
+        self.remove(slot);
+    }
+
+    fn remove(&mut self, slot: u32) {
+        if let Some(mut conn) = self.state.conns.remove(slot) {
+            let _ = self.state.poll.registry().deregister(&mut conn.socket);
+        }
+    }
+
+    // ----- Timers -----------------------------------------------------------------------
+
+    /// Puts the connection's next deadline in the heap unless an entry at or before it is
+    /// already there.
+    fn schedule(&mut self, slot: u32) {
+        let idle = self.state.options.idle_timeout;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let mut next = conn.deadline;
+        if let Phase::Open(ws) = &conn.phase {
+            next = earliest(next, ws.poll_timeout());
+            if ws.state() == State::Open {
+                next = earliest(next, idle.map(|idle| conn.last_activity + idle));
+            }
+        }
+        let Some(at) = next else {
+            return;
+        };
+        if conn.timer_at.is_some_and(|t| t <= at) {
+            return;
+        }
+        conn.timer_at = Some(at);
+        let generation = conn.id.generation;
+        self.state.timers.push(Entry {
+            at,
+            slot,
+            generation,
+        });
+    }
+
+    fn run_timers(&mut self) {
+        let now = self.state.now;
+        // Entries pushed while firing are due later, except after a misbehaving timer:
+        // bound the work of one turn.
+        let mut budget = self.state.timers.len() + 64;
+        while budget > 0 {
+            budget -= 1;
+            let Some(entry) = self.state.timers.pop_due(now) else {
+                return;
+            };
+            if self.state.conns.generation(entry.slot) != Some(entry.generation) {
+                continue;
+            }
+            let Some(conn) = self.state.conns.get_mut(entry.slot) else {
+                continue;
+            };
+            if conn.timer_at != Some(entry.at) {
+                continue; // superseded by an earlier entry that already fired
+            }
+            conn.timer_at = None;
+            self.on_timer(entry.slot);
+        }
+    }
+
+    fn on_timer(&mut self, slot: u32) {
+        let now = self.state.now;
+        let idle = self.state.options.idle_timeout;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let expired = conn.deadline.is_some_and(|d| d <= now);
+        match &mut conn.phase {
+            Phase::Accepting { .. } | Phase::Connecting { .. } if expired => {
+                return self.abort(slot, Some(Error::HandshakeTimeout));
+            }
+            Phase::Closing if expired => return self.remove(slot),
+            Phase::Open(ws) => {
+                let idle_since = conn.last_activity;
+                if idle.is_some_and(|idle| ws.state() == State::Open && idle_since + idle <= now) {
+                    let _ = ws.close(CloseCode::GOING_AWAY, "idle timeout");
+                }
+            }
+            _ => {}
+        }
+        self.flush(slot);
+    }
+
+    // ----- Accepting, commands, shutdown ------------------------------------------------
+
+    fn accept(&mut self) {
+        if !self.listener_ready || self.accept_resume.is_some_and(|t| t > self.state.now) {
+            return;
+        }
+        self.accept_resume = None;
+        for _ in 0..ACCEPT_TURNS {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((socket, peer)) => {
+                    let _ = socket.set_nodelay(true);
+                    let phase = Phase::Accepting { head: Vec::new() };
+                    // A socket that cannot be registered is dropped (closed).
+                    let _ = self.state.add_conn(socket, peer, Role::Server, phase);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.listener_ready = false;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // EMFILE, ENFILE: out of file descriptors. Pending connections stay in the
+                // backlog until some close.
+                Err(e) if matches!(e.raw_os_error(), Some(23 | 24)) => {
+                    self.accept_resume = Some(self.state.now + ACCEPT_BACKOFF);
+                    return;
+                }
+                // A connection reset before it was accepted: take the next one.
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn run_commands(&mut self) {
+        self.state.shared.workers[self.state.worker].clear_wake();
+        self.commands_pending = false;
+        for _ in 0..COMMAND_TURNS {
+            let Ok(command) = self.rx.try_recv() else {
+                return;
+            };
+            match command {
+                Command::Send(id, message) => {
+                    let _ = self.state.send_local(id, (&message).into());
+                }
+                Command::SendMany(ids, message) => {
+                    for id in ids {
+                        let _ = self.state.send_local(id, (&*message).into());
+                    }
+                }
+                Command::Broadcast(message) => {
+                    self.state.broadcast_local((&*message).into());
+                }
+                Command::Close(id, code, reason) => {
+                    let _ = self.state.close(id, code, &reason);
+                }
+                Command::Shutdown => self.begin_shutdown(),
+            }
+        }
+        // More than one turn's worth: continue on the next turn.
+        self.commands_pending = true;
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.state.stopping {
+            return;
+        }
+        self.state.stopping = true;
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.state.poll.registry().deregister(&mut listener);
+        }
+        self.listener_ready = false;
+        for slot in 0..self.state.conns.capacity() {
+            let Some(conn) = self.state.conns.get_mut(slot) else {
+                continue;
+            };
+            match &mut conn.phase {
+                Phase::Open(ws) => {
+                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down");
+                    self.state.mark_dirty(slot);
+                }
+                Phase::Accepting { .. } | Phase::Connecting { .. } => self.abort(slot, None),
+                // Our FIN is out: stop waiting for the peer's.
+                Phase::Closing if conn.flags.write_closed => self.remove(slot),
+                Phase::Closing => {}
+            }
+        }
+    }
+}
+
+/// Writes as much of the output as the socket takes; frees the buffer once it is empty.
+fn write_out(conn: &mut crate::conn::Conn) -> io::Result<()> {
+    while conn.out_pos < conn.out.len() {
+        match conn.socket.write(&conn.out[conn.out_pos..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => conn.out_pos += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if conn.out_pos == conn.out.len() {
+        // Idle connections keep no output buffer.
+        conn.out = Vec::new();
+        conn.out_pos = 0;
+    } else if conn.out_pos >= COMPACT_AT && conn.out_pos * 2 >= conn.out.len() {
+        conn.out.drain(..conn.out_pos);
+        conn.out_pos = 0;
+    }
+    Ok(())
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
