@@ -275,6 +275,58 @@ mod section_9_security {
         assert_eq!(r, Err(ProtocolError::MessageTooLarge));
     }
 
+    /// An empty message after another one, and a message whose last fragment is empty, reach
+    /// the peer (section 7.2.3.6: the empty block is the single octet 0x00).
+    #[test]
+    fn empty_messages_and_empty_last_fragments_after_earlier_messages() {
+        let mut c = client(DeflateParams::default());
+        c.send_binary(b"a").unwrap();
+        c.send_fragment(DataKind::Binary, b"", true).unwrap();
+        c.send_fragment(DataKind::Text, "é".as_bytes(), false)
+            .unwrap();
+        c.send_fragment(DataKind::Text, b"", true).unwrap();
+        c.send_text("after").unwrap();
+        let bytes = drain(&mut c).bytes;
+        let mut s = server(DeflateParams::default());
+        let (r, out) = feed(&mut s, &bytes);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            out.events,
+            vec![
+                Event::Message(Message::Binary(b"a".to_vec())),
+                Event::Message(Message::Binary(Vec::new())),
+                text("é"),
+                text("after"),
+            ]
+        );
+    }
+
+    /// Found by the `deflate_inflate` fuzz target: what was inflated before corrupt data is
+    /// checked before the corruption is reported, so the error (and the close code on the
+    /// wire) follows the position in the stream, not how TCP happened to split it.
+    #[test]
+    fn errors_follow_the_stream_whatever_the_chunking() {
+        // A stored block holding 0xff and 0x00 (RFC 1951 section 3.2.4), then a block of the
+        // reserved type 11.
+        let corrupt = [0x00, 0x02, 0x00, 0xfd, 0xff, 0xff, 0x00, 0x07];
+        for (opcode, limit, expected) in [
+            (OpCode::Text, 100, ProtocolError::InvalidUtf8),
+            (OpCode::Binary, 1, ProtocolError::MessageTooLarge),
+            (OpCode::Binary, 100, ProtocolError::InvalidCompressedData),
+        ] {
+            let bytes = masked_rsv(true, RSV1, opcode, &corrupt);
+            for piece in [bytes.len(), 12, 1] {
+                let mut config = config();
+                config.max_message_size = limit;
+                let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+                let error = bytes
+                    .chunks(piece)
+                    .find_map(|chunk| s.receive_data(chunk).err());
+                assert_eq!(error, Some(expected), "{opcode:?} in pieces of {piece}");
+            }
+        }
+    }
+
     #[test]
     fn invalid_utf8_fails_fast_inside_a_compressed_message() {
         let mut payload = vec![b'a'; 200_000];

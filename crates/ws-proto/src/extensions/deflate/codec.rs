@@ -83,8 +83,15 @@ impl Deflater {
             }
         }
         if end_of_message {
+            // RFC 7692 section 7.2.1: "If the resulting data does not end with an empty DEFLATE
+            // block with no compression ..., append an empty DEFLATE block with no compression
+            // to the tail end", then "Remove 4 octets (that are 0x00 0x00 0xff 0xff)". A sync
+            // flush with nothing new to flush (an empty message or last fragment after earlier
+            // output) writes nothing: the block is then the single octet 0x00 (section 7.2.3.6).
             if out[start..].ends_with(&TRAILER) {
                 out.truncate(out.len() - TRAILER.len());
+            } else {
+                out.push(0x00);
             }
             if self.no_context_takeover {
                 self.stream = None;
@@ -108,6 +115,9 @@ pub(crate) struct Inflater {
     /// The peer ended its DEFLATE stream with a final block (section 7.2.3.5): the rest of the
     /// message is ignored and the next message starts a new stream.
     stream_ended: bool,
+    /// The input turned out to be invalid; the error is returned by the next `step`, after
+    /// the output inflated before it has been handed out (and checked by the caller).
+    invalid: bool,
 }
 
 impl Inflater {
@@ -118,27 +128,38 @@ impl Inflater {
             window_bits: window_bits.max(ZLIB_MIN_WINDOW_BITS),
             no_context_takeover,
             stream_ended: false,
+            invalid: false,
         }
     }
 
     /// Inflates from `input` into `output`; returns the bytes consumed and produced. Call again
-    /// while input remains or the output was filled.
+    /// while input remains, the output was filled, or [`failed`](Self::failed) says the next
+    /// call returns the error.
+    ///
+    /// When the input turns out to be invalid, the output inflated before the invalid data is
+    /// still returned, and the error comes with the next call: the caller checks that output
+    /// first (size, UTF-8), so errors are reported in stream order whatever the chunking.
     pub(crate) fn step(
         &mut self,
         input: &[u8],
         output: &mut [u8],
     ) -> Result<(usize, usize), ProtocolError> {
+        if self.invalid {
+            return Err(ProtocolError::InvalidCompressedData);
+        }
         if self.stream_ended {
             return Ok((input.len(), 0));
         }
         let bits = self.window_bits;
         let stream = self.stream.get_or_insert_with(|| Inflate::new(false, bits));
         let (in_before, out_before) = (stream.total_in(), stream.total_out());
-        let status = stream
-            .decompress(input, output, InflateFlush::SyncFlush)
-            .map_err(|_| ProtocolError::InvalidCompressedData)?;
+        let result = stream.decompress(input, output, InflateFlush::SyncFlush);
         let consumed = (stream.total_in() - in_before) as usize;
         let produced = (stream.total_out() - out_before) as usize;
+        let Ok(status) = result else {
+            self.invalid = true;
+            return Ok((consumed, produced));
+        };
         if status == Status::StreamEnd {
             self.stream_ended = true;
             return Ok((input.len(), produced));
@@ -152,6 +173,11 @@ impl Inflater {
             self.stream = None;
         }
         self.stream_ended = false;
+    }
+
+    /// Whether the input was invalid (the next [`step`](Self::step) returns the error).
+    pub(crate) fn failed(&self) -> bool {
+        self.invalid
     }
 
     /// Whether inflate state is held now.

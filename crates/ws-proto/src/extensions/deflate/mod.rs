@@ -279,10 +279,11 @@ fn inflate_into(
         let (consumed, produced) = inflater.step(input, output)?;
         input = &input[consumed..];
         // Done once all input is consumed and the output had room to spare (nothing is
-        // pending), or when no progress is possible.
+        // pending), or when no progress is possible; not when invalid data was found, whose
+        // error the next step returns once this output has been checked.
         let done =
             (input.is_empty() && produced < output.len()) || (consumed == 0 && produced == 0);
-        Ok((produced, done))
+        Ok((produced, done && !inflater.failed()))
     })
 }
 

@@ -367,6 +367,27 @@ mod section_7_2_transformation {
         assert_eq!(inflate_all(&mut i, &[0x00]), b"");
     }
 
+    /// Found while adding the deflate fuzz targets (the chunking proptest failed on it):
+    /// with context takeover, a sync flush with nothing new to flush writes nothing, so an
+    /// empty message after another one, or an empty last fragment, came out with no block at
+    /// all, and the peer read the trailer it appends as the start of a stored block.
+    #[test]
+    fn empty_message_or_last_fragment_after_earlier_output_is_one_octet() {
+        let mut d = Deflater::new(6, 15, false);
+        let mut i = Inflater::new(15, false);
+        let first = compress(&mut d, b"a");
+        assert_eq!(inflate_all(&mut i, &first), b"a");
+        assert_eq!(compress(&mut d, b""), [0x00]);
+        assert_eq!(inflate_all(&mut i, &[0x00]), b"");
+        let mut out = Vec::new();
+        d.compress(b"Hel", false, &mut out);
+        d.compress(b"", true, &mut out);
+        assert_eq!(out.last(), Some(&0x00));
+        assert_eq!(inflate_all(&mut i, &out), b"Hel");
+        let next = compress(&mut d, "é".as_bytes());
+        assert_eq!(inflate_all(&mut i, &next), "é".as_bytes());
+    }
+
     #[test]
     fn fragments_form_one_stream() {
         let mut d = Deflater::new(6, 15, false);
