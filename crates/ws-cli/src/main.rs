@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod bench;
 mod connect;
 mod serve;
 
@@ -41,6 +42,8 @@ enum Command {
         #[arg(long = "header", value_name = "K: V")]
         headers: Vec<String>,
     },
+    /// Load-test an echo server at URL: messages/s, MB/s and round-trip latency.
+    Bench(bench::BenchArgs),
 }
 
 /// Which adapter serves connections.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             protocols,
             headers,
         } => connect::run(&url, &protocols, &headers),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
