@@ -151,6 +151,57 @@ responses = {
 for name, resp in responses.items():
     write("handshake_response", name, bytes([0x80, 0, 0x80]) + resp)
 
+# ----- deflate_inflate: [flags, limit, params, seed_len, seed..., wire...] -------------------
+# params 0 = context takeover both ways, 15-bit windows for the server (bits 2-4 = 7) and the
+# client (bits 5-7 = 7): 0b1111_1100.
+import zlib
+
+
+def raw_deflate(data, wbits=15):
+    c = zlib.compressobj(6, zlib.DEFLATED, -wbits)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]  # RFC 7692 section 7.2.1: the trailing 4 octets are removed
+
+
+def deflate_frames(client_role):
+    m = None if client_role else KEY
+    return {
+        # RFC 7692 section 7.2.3.1: "Hello", compressed.
+        "hello": frame(0x1, bytes.fromhex("f248cdc9c90700"), mask=m, rsv=4),
+        # Section 7.2.3.1: the same, fragmented (RSV1 on the first frame only).
+        "hello_fragmented": frame(0x1, bytes.fromhex("f248cd"), fin=False, mask=m, rsv=4)
+        + frame(0x0, bytes.fromhex("c9c90700"), mask=m),
+        # Section 7.2.3.2: a second "Hello" that refers back into the shared window.
+        "hello_twice_shared_window": frame(0x1, bytes.fromhex("f248cdc9c90700"), mask=m, rsv=4)
+        + frame(0x1, bytes.fromhex("f200110000"), mask=m, rsv=4),
+        # Section 7.2.3.3: a stored (uncompressed) block.
+        "hello_stored_block": frame(0x1, bytes.fromhex("0005 00fa ff48 656c 6c6f 00".replace(" ", "")), mask=m, rsv=4),
+        # Section 7.2.3.4: BFINAL set.
+        "hello_bfinal": frame(0x1, bytes.fromhex("f348cdc9c907 0000".replace(" ", "")), mask=m, rsv=4),
+        # Section 7.2.3.5: two DEFLATE blocks in one message.
+        "hello_two_blocks": frame(0x1, bytes.fromhex("f2480500 0000ffff cac9c907 00".replace(" ", "")), mask=m, rsv=4),
+        "binary_compressed": frame(0x2, raw_deflate(bytes(range(256)) * 4), mask=m, rsv=4),
+        # A bomb: 1 MiB of zeros in about a kilobyte.
+        "bomb_1mib_zeros": frame(0x2, raw_deflate(b"\x00" * (1 << 20)), mask=m, rsv=4),
+        "garbage_compressed": frame(0x2, b"\xff\xff\xff\xff", mask=m, rsv=4),
+        "rsv1_on_continuation": frame(0x1, bytes.fromhex("f248cd"), fin=False, mask=m, rsv=4)
+        + frame(0x0, bytes.fromhex("c9c90700"), mask=m, rsv=4),
+        "rsv1_on_ping": frame(0x9, b"x", mask=m, rsv=4),
+        "uncompressed_text": frame(0x1, b"Hello", mask=m),
+    }
+
+
+for role, role_flag in (("server", 0), ("client", 1)):
+    for name, wire in deflate_frames(role == "client").items():
+        write("deflate_inflate", f"{role}_{name}", bytes([role_flag, 0, 0b1111_1100, 0]) + wire)
+    f = deflate_frames(role == "client")
+    # The bomb against a 4 KiB limit (limit byte 0xff * 16), and the window shared with
+    # no_context_takeover on both sides.
+    write("deflate_inflate", f"{role}_bomb_small_limit", bytes([role_flag | 4, 0xFF, 0b1111_1100, 0]) + f["bomb_1mib_zeros"])
+    write("deflate_inflate", f"{role}_no_context_takeover", bytes([role_flag, 0, 0b1111_1111, 0]) + f["hello_twice_shared_window"])
+    write("deflate_inflate", f"{role}_stream_chunked", bytes([role_flag | 2, 0, 0b1111_1100, 2, 1, 3]) + f["binary_compressed"])
+
 # ----- structured targets: deterministic blobs ----------------------------------------------
 rng = random.Random(6455)
 for target in ("frame_roundtrip", "connection_pair"):

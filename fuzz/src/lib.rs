@@ -4,6 +4,7 @@
 //! [`Connection::receive_data`] or the handshake parsers, and what comes out is checked against
 //! the calling contract documented on [`Connection`] and in `ws_proto::handshake`.
 
+use ws_proto::extensions::deflate::DeflateParams;
 use ws_proto::frame::mask::apply_mask;
 use ws_proto::frame::{decode_header, FrameHeader, OpCode};
 use ws_proto::handshake::{Limits, Status};
@@ -136,7 +137,12 @@ pub struct Received {
 /// Feeds `pieces` to a fresh connection following the calling contract (events, then
 /// transmit, after every input) and checks the invariants that hold for any input.
 pub fn receive(role: Role, config: &Config, pieces: &[&[u8]]) -> Received {
-    let mut conn = connection(role, config.clone());
+    receive_on(connection(role, config.clone()), config, pieces)
+}
+
+/// [`receive`] on a connection the caller built (for example with permessage-deflate).
+pub fn receive_on(mut conn: Connection, config: &Config, pieces: &[&[u8]]) -> Received {
+    let role = conn.role();
     let mut events = Vec::new();
     let mut error = None;
     let mut out = Vec::new();
@@ -293,6 +299,18 @@ pub fn normalized(events: &[Event]) -> Vec<Event> {
         }
     }
     out
+}
+
+/// permessage-deflate parameters from one input byte: bit 0 `server_no_context_takeover`,
+/// bit 1 `client_no_context_takeover`, bits 2-4 and 5-7 the server and client window bits
+/// (8 + value, so 8..=15).
+pub fn deflate_params(b: u8) -> DeflateParams {
+    let mut params = DeflateParams::default();
+    params.server_no_context_takeover = b & 1 != 0;
+    params.client_no_context_takeover = b & 2 != 0;
+    params.server_max_window_bits = Some(8 + ((b >> 2) & 7));
+    params.client_max_window_bits = Some(8 + ((b >> 5) & 7));
+    params
 }
 
 /// Limits derived from one input byte: the top bit picks the defaults, otherwise small ones
