@@ -64,8 +64,9 @@ fn echo_connection(stream: TcpStream) {
     };
     loop {
         let result = match ws.read() {
-            Ok(Message::Text(text)) => ws.send_text(&text),
-            Ok(Message::Binary(data)) => ws.send_binary(&data),
+            // Queued, not flushed: `read` writes the replies before it waits for more input, so
+            // replies to pipelined messages that arrived together go out in one write.
+            Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.write(message),
             Ok(Message::Close(_)) | Err(Error::ConnectionClosed) => return,
             Ok(_) => Ok(()),
             Err(e) => Err(e),

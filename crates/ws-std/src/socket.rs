@@ -214,6 +214,11 @@ impl<S: Transport> WebSocket<S> {
     /// Close frame is returned, the closing handshake is complete: the server has closed the
     /// transport, and the client has waited (up to the close timeout) for the server to do so.
     ///
+    /// Before waiting for input, `read` writes and flushes everything queued, including
+    /// messages queued with [`write`](Self::write). So a server that answers with `write`
+    /// rather than [`send`](Self::send) sends its replies to messages that arrived together in
+    /// one write to the transport, instead of one per reply.
+    ///
     /// # Errors
     ///
     /// * [`Error::Protocol`]: the peer broke the protocol; the Close frame with the right code
@@ -228,10 +233,14 @@ impl<S: Transport> WebSocket<S> {
         let started = StdInstant::now();
         loop {
             if let Some(event) = self.conn.poll_event() {
-                // Send the automatic Pong now, so the peer is not kept waiting. (A Close frame
-                // that fails the connection is not released until `poll_event` returns `None`,
-                // so the application's reply to this event still goes out before it.)
-                self.flush_output()?;
+                if matches!(event, Event::Ping(_)) {
+                    // Send the automatic Pong now, so the peer is not kept waiting. (A Close
+                    // frame that fails the connection is not released until `poll_event`
+                    // returns `None`, so the application's reply to this event still goes out
+                    // before it.) Other output waits until this socket is about to block, so
+                    // that replies to a batch of messages go out in one write.
+                    self.flush_output()?;
+                }
                 if matches!(event, Event::Close(_)) {
                     self.finish_close()?;
                 }
@@ -245,7 +254,9 @@ impl<S: Transport> WebSocket<S> {
                 let _ = self.flush_output();
                 return Err(error);
             }
-            self.flush_output()?;
+            // Everything queued (replies written with `write`, automatic Pongs) goes out
+            // before waiting for input.
+            self.flush()?;
             if self.conn.state() == State::Closed {
                 return Err(Error::ConnectionClosed);
             }
@@ -330,7 +341,8 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// Queues a message without writing it; [`flush`](Self::flush) writes everything queued.
+    /// Queues a message without writing it; [`flush`](Self::flush) writes everything queued,
+    /// and so does [`read`](Self::read) before it waits for input.
     ///
     /// Sending [`Message::Close`] starts the closing handshake (status 1000 if the frame has
     /// none); sending a [`Message::Chunk`] sends one fragment.
