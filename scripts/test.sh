@@ -3,11 +3,15 @@
 # then runs every test in the workspace.
 #
 # - Python `websockets` for the interop tests, in a cached virtualenv (interop/setup.sh).
+# - The Node `ws` package for the interop tests, from interop/node/package-lock.json
+#   (interop/node/setup.sh; node and npm come with the machine image).
 # - `cargo test --workspace`: unit, integration, property and doc tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python="$(bash interop/setup.sh | tail -n 1)"
 export WS_INTEROP_PYTHON="$python"
+node="$(bash interop/node/setup.sh | tail -n 1)"
+export WS_INTEROP_NODE="$node"
 
 cargo test --workspace "$@"

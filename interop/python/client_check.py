@@ -1,11 +1,14 @@
 """Client peer for the ws-std interop tests (Python `websockets`, asyncio).
 
-Usage: client_check.py ws://127.0.0.1:PORT/
+Usage: client_check.py ws://127.0.0.1:PORT/ [--deflate MODE]
 
 Runs a scripted exchange against an echo server and checks every answer exactly: text
 (with non-ASCII), binary, empty messages, 1 MiB binary and text, fragmented messages
 (one splitting a UTF-8 character across fragments), a ping with payload; then closes with
-4001 "bye" and checks the server's Close frame echoes 4001.
+4001 "bye" and checks the server's Close frame echoes 4001. --deflate MODE sets
+permessage-deflate (see deflate_modes.py); with compression, it also checks that the server
+agreed to it, prints the agreed extension as "extensions: ...", and sends 200 similar messages
+so that each side's LZ77 window is used across messages.
 Exits 0 if everything matched; otherwise prints "FAIL: <reason>" to stderr and exits 1.
 """
 
@@ -14,6 +17,8 @@ import random
 import sys
 
 from websockets.asyncio.client import connect
+
+import deflate_modes
 
 TIMEOUT = 10  # seconds, for each step
 MIB = 1024 * 1024
@@ -35,23 +40,34 @@ async def step(what, awaitable):
         raise Mismatch(f"{what}: no answer within {TIMEOUT} s") from None
 
 
-async def expect_echo(ws, what, message, expected, text=None):
+async def expect_echo(ws, what, message, expected, text=None, quiet=False):
     await step(f"{what}: send", ws.send(message, text=text))
     got = await step(f"{what}: recv", ws.recv())
     if type(got) is not type(expected) or got != expected:
         raise Mismatch(f"{what}: sent {describe(message)}, expected {describe(expected)}, "
                        f"got {type(got).__name__} {describe(got)}")
-    print(f"ok: {what}")
+    if not quiet:
+        print(f"ok: {what}")
 
 
-async def run(url):
+async def run(url, deflate):
     rng = random.Random(6455)
     big_binary = rng.randbytes(MIB)
     # 1, 2, 3 and 4-byte characters (10 bytes per unit), padded to exactly 1 MiB of UTF-8.
     big_text = "aé€🎉" * (MIB // 10) + "x" * (MIB % 10)
     assert len(big_text.encode()) == MIB
 
-    async with connect(url, max_size=16 * MIB, open_timeout=TIMEOUT) as ws:
+    kwargs = deflate_modes.client_kwargs(deflate)
+    async with connect(url, max_size=16 * MIB, open_timeout=TIMEOUT, **kwargs) as ws:
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions")
+        print(f"extensions: {agreed}")
+        if (agreed is None) != (deflate == "off"):
+            raise Mismatch(f"--deflate {deflate}: the server answered extensions {agreed!r}")
+        for i in range(200):
+            # Similar messages: with context takeover each refers to the ones before.
+            message = f'{{"seq": {i}, "event": "update", "price": {i * 7 % 1000}}}'
+            await expect_echo(ws, f"similar message {i}", message, message, quiet=True)
+        print("ok: 200 similar messages")
         await expect_echo(ws, "text", "hello", "hello")
         await expect_echo(ws, "non-ASCII text", "héllo wörld ✓ 日本語 🎉", "héllo wörld ✓ 日本語 🎉")
         await expect_echo(ws, "binary", bytes(range(256)), bytes(range(256)))
@@ -81,11 +97,12 @@ async def run(url):
 
 
 def main():
+    deflate = deflate_modes.mode_from_argv()
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        asyncio.run(run(sys.argv[1]))
+        asyncio.run(run(sys.argv[1], deflate))
     except Mismatch as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

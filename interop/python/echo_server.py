@@ -1,11 +1,12 @@
 """Echo server peer for the ws-std interop tests (Python `websockets`, asyncio).
 
-Usage: echo_server.py [PORT] [--exit-on-stdin-eof]
+Usage: echo_server.py [PORT] [--exit-on-stdin-eof] [--deflate MODE]
 
 Listens on 127.0.0.1 (PORT 0 or omitted: any free port) and prints the port as the first
 line of stdout. Echoes text as text and binary as binary. The text message
 "close-me CODE REASON" makes it close the connection with that code and reason instead.
 With --exit-on-stdin-eof it stops when stdin reaches EOF (so it dies with its parent).
+--deflate MODE sets permessage-deflate (see deflate_modes.py; default: websockets' defaults).
 """
 
 import asyncio
@@ -13,6 +14,8 @@ import sys
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
+
+import deflate_modes
 
 MAX_SIZE = 16 * 1024 * 1024  # the tests send 1 MiB messages; websockets' default is 1 MiB
 
@@ -29,8 +32,9 @@ async def echo(ws):
         pass
 
 
-async def main(port, exit_on_stdin_eof):
-    async with serve(echo, "127.0.0.1", port, max_size=MAX_SIZE) as server:
+async def main(port, exit_on_stdin_eof, deflate):
+    kwargs = deflate_modes.server_kwargs(deflate)
+    async with serve(echo, "127.0.0.1", port, max_size=MAX_SIZE, **kwargs) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         if exit_on_stdin_eof:
             await asyncio.to_thread(sys.stdin.buffer.read)
@@ -39,5 +43,6 @@ async def main(port, exit_on_stdin_eof):
 
 
 if __name__ == "__main__":
+    deflate = deflate_modes.mode_from_argv()
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    asyncio.run(main(int(args[0]) if args else 0, "--exit-on-stdin-eof" in sys.argv))
+    asyncio.run(main(int(args[0]) if args else 0, "--exit-on-stdin-eof" in sys.argv, deflate))

@@ -879,8 +879,12 @@ impl Connection {
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self.deflate.as_deref_mut() {
             if deflate.receiving_compressed() {
-                let limit = self.config.max_message_size;
-                return deflate.receive(piece, mask, offset, &mut self.message, limit);
+                let (limit, mode) = (self.config.max_message_size, self.config.message_mode);
+                deflate.receive(piece, mask, offset, &mut self.message, limit, mode)?;
+                for event in self.message.take_ready() {
+                    self.push_event(event);
+                }
+                return Ok(());
             }
         }
         self.message.push(piece, mask, offset)
@@ -913,8 +917,12 @@ impl Connection {
                 if header.fin {
                     if let Some(deflate) = self.deflate.as_deref_mut() {
                         if deflate.receiving_compressed() {
-                            deflate
-                                .finish_message(&mut self.message, self.config.max_message_size)?;
+                            let (limit, mode) =
+                                (self.config.max_message_size, self.config.message_mode);
+                            deflate.finish_message(&mut self.message, limit, mode)?;
+                            for event in self.message.take_ready() {
+                                self.push_event(event);
+                            }
                         }
                     }
                 }

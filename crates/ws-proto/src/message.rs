@@ -105,6 +105,11 @@ pub struct Chunk {
     pub last: bool,
 }
 
+/// Stream mode: how much decompressed payload is buffered at most before a chunk is handed
+/// out.
+#[cfg(feature = "deflate")]
+const STREAM_CHUNK: usize = 64 * 1024;
+
 /// Receive-side state of the data message in progress.
 #[derive(Debug, Default)]
 pub(crate) struct Assembler {
@@ -117,6 +122,9 @@ pub(crate) struct Assembler {
     utf8: Utf8Validator,
     /// Stream mode: whether a chunk of this message has been delivered.
     delivered_first: bool,
+    /// Stream mode: chunks handed out while decompressing, for the connection to queue.
+    #[cfg(feature = "deflate")]
+    ready: Vec<Event>,
 }
 
 impl Assembler {
@@ -165,12 +173,21 @@ impl Assembler {
     /// `fill` returns the number of bytes it wrote and whether it is done. The message may hold
     /// at most `limit` bytes: one byte more fails with [`ProtocolError::MessageTooLarge`] at
     /// once, and no more than `limit + 1` bytes are ever allocated for it.
+    ///
+    /// In [`MessageMode::Stream`], a chunk is handed out (see [`take_ready`](Self::take_ready))
+    /// whenever [`STREAM_CHUNK`] bytes are buffered, so a small compressed message does not
+    /// inflate into one large buffer.
     #[cfg(feature = "deflate")]
     pub(crate) fn push_produced(
         &mut self,
         limit: usize,
+        mode: MessageMode,
         mut fill: impl FnMut(&mut [u8]) -> Result<(usize, bool), ProtocolError>,
     ) -> Result<(), ProtocolError> {
+        let max_room = match mode {
+            MessageMode::Stream => STREAM_CHUNK,
+            _ => 256 * 1024,
+        };
         let mut room = 4 * 1024;
         loop {
             let budget = (limit as u64).saturating_sub(self.size) as usize;
@@ -194,11 +211,22 @@ impl Assembler {
                     .feed(&self.buf[len..])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
+            if mode == MessageMode::Stream && self.buf.len() >= STREAM_CHUNK {
+                if let Some(event) = self.flush(mode, false)? {
+                    self.ready.push(event);
+                }
+            }
             if done {
                 return Ok(());
             }
-            room = (room * 2).min(256 * 1024);
+            room = (room * 2).min(max_room);
         }
+    }
+
+    /// The chunks [`push_produced`](Self::push_produced) handed out, in order.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn take_ready(&mut self) -> Vec<Event> {
+        core::mem::take(&mut self.ready)
     }
 
     /// Called at the end of each received stretch of a data frame: in stream mode, hands out

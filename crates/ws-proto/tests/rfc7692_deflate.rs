@@ -328,6 +328,27 @@ mod section_9_security {
     }
 
     #[test]
+    fn stream_mode_hands_out_a_small_compressed_message_in_bounded_chunks() {
+        let bytes = bomb(1 << 20);
+        let mut config = config();
+        config.message_mode = MessageMode::Stream;
+        let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+        let (r, out) = feed(&mut s, &bytes);
+        assert_eq!(r, Ok(()));
+        let sizes: Vec<usize> = out
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Chunk(c) => c.data.len(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert!(sizes.len() >= 16, "{} chunks", sizes.len());
+        assert!(sizes.iter().all(|&n| n <= 128 * 1024), "{sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), 1 << 20);
+    }
+
+    #[test]
     fn invalid_utf8_fails_fast_inside_a_compressed_message() {
         let mut payload = vec![b'a'; 200_000];
         payload[1000] = 0xff;

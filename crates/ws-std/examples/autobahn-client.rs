@@ -3,10 +3,16 @@
 //! Usage: `autobahn-client [BASE_URL] [AGENT]` (defaults `ws://127.0.0.1:9001`, `ws-std-client`).
 //! Walks every case the fuzzing server offers, echoing each message, then asks it to write
 //! the reports.
+//!
+//! permessage-deflate is offered twice, most preferred first: `client_max_window_bits` alone
+//! (context takeover), then with `client_no_context_takeover` too, so that the suite's server
+//! can accept either kind in cases 12.* and 13.*.
 
 use std::process::ExitCode;
 
-use ws_std::{connect, Error, Message};
+use ws_proto::extensions::deflate::DeflateOffer;
+use ws_proto::Config;
+use ws_std::{connect, ClientBuilder, Error, Message};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -56,7 +62,13 @@ fn case_count(base: &str) -> Result<u32, Error> {
 }
 
 fn echo(url: &str) -> Result<(), Error> {
-    let (mut ws, _) = connect(url)?;
+    let mut config = Config::default();
+    let mut no_takeover = DeflateOffer::default();
+    no_takeover.client_no_context_takeover = true;
+    config.deflate.offers = vec![DeflateOffer::default(), no_takeover];
+    // Every message is echoed compressed, however short.
+    config.deflate.min_size = 0;
+    let (mut ws, _) = ClientBuilder::new(url).config(config).connect()?;
     loop {
         match ws.read()? {
             Message::Text(t) => ws.send_text(&t)?,

@@ -95,7 +95,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Protocol settings: limits, keepalive, close timeout.
+    /// Protocol settings: limits, keepalive, close timeout, and permessage-deflate
+    /// ([`Config::deflate`]: offered by default; set `config.deflate.enabled = false` not to
+    /// offer it).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -157,6 +159,8 @@ impl ClientBuilder {
         for p in &self.protocols {
             handshake = handshake.protocol(p)?;
         }
+        // permessage-deflate first: it is the offer the client prefers.
+        handshake = self.config.deflate.offer(handshake)?;
         for e in self.extensions {
             handshake = handshake.extension(e)?;
         }
@@ -174,7 +178,12 @@ impl ClientBuilder {
         let (response, leftover) = read_head(&mut stream, deadline, |buf| {
             handshake.parse_response(buf, limits)
         })?;
-        let conn = Connection::client(self.config, BufferedMaskKeys::new(crate::random::fill));
+        // A response that breaks RFC 7692 fails the connection (the stream is dropped).
+        let deflate = self.config.deflate.client_agreed(&response)?;
+        let mut conn = Connection::client(self.config, BufferedMaskKeys::new(crate::random::fill));
+        if let Some(params) = deflate {
+            conn = conn.with_deflate(params);
+        }
         let protocol = response.protocol().map(String::from);
         Ok((
             WebSocket::from_connection(stream, conn, &leftover, protocol),

@@ -82,7 +82,9 @@ impl ServerBuilder {
         }
     }
 
-    /// Protocol settings for accepted connections.
+    /// Protocol settings for accepted connections, including the permessage-deflate policy
+    /// ([`Config::deflate`]: accepted by default; set `config.deflate.enabled = false` to
+    /// decline it).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -146,12 +148,25 @@ impl ServerBuilder {
                 return Err(Error::Handshake(error));
             }
         };
+        // permessage-deflate, unless the callback answered it itself.
+        let (accept, deflate) = match self.config.deflate.negotiate(&request, accept) {
+            Ok(negotiated) => negotiated,
+            Err(e) => {
+                let mut response = Vec::new();
+                write_error_response(&e, &mut response);
+                answer_and_close(&mut stream, &response);
+                return Err(Error::Handshake(e));
+            }
+        };
         let mut response = Vec::new();
         accept.write_response(&mut response);
         stream.write_all(&response)?;
         stream.flush()?;
         let protocol = accept.selected_protocol().map(String::from);
-        let conn = Connection::server(self.config);
+        let mut conn = Connection::server(self.config);
+        if let Some(params) = deflate {
+            conn = conn.with_deflate(params);
+        }
         Ok(WebSocket::from_connection(
             stream, conn, &leftover, protocol,
         ))

@@ -380,6 +380,14 @@ impl<S: Transport> WebSocket<S> {
         self.flush()
     }
 
+    /// Sends a message without compressing it, even when permessage-deflate is in use (for
+    /// data that is already compressed). See
+    /// [`Connection::send_uncompressed`](ws_proto::Connection::send_uncompressed).
+    pub fn send_uncompressed(&mut self, kind: DataKind, data: &[u8]) -> Result<(), Error> {
+        self.conn.send_uncompressed(kind, data)?;
+        self.flush()
+    }
+
     /// Sends one fragment of a message that is sent in pieces (for large messages): the first
     /// call starts it, the call with `is_final` ends it. See
     /// [`Connection::send_fragment`](ws_proto::Connection::send_fragment).

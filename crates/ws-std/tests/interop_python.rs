@@ -14,178 +14,29 @@
 //!
 //! Every spawned process is owned by a [`Peer`], which kills it when dropped (on every path,
 //! panics included); every wait is bounded.
+//!
+//! Both sides run with their defaults, so permessage-deflate is in use (websockets' server
+//! limits both windows to 2^12); `interop_deflate.rs` goes through its parameters one by one.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+mod interop_peer;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
 
-use ws_std::ws_proto::{CloseCode, CloseFrame, DataKind};
+use interop_peer::*;
+use ws_std::ws_proto::{CloseCode, CloseFrame, Config, DataKind};
 use ws_std::{Error, Message, WebSocket};
-
-/// Bound on any single wait: a read, the peer's port line, the server's report.
-const STEP_TIMEOUT: Duration = Duration::from_secs(20);
-/// Bound on the whole Python client script.
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(90);
 
 const MIB: usize = 1024 * 1024;
 
 /// The interpreter from `WS_INTEROP_PYTHON`; `None` (after saying so) when the test should be
 /// skipped. Panics when it is missing under CI.
 fn python() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("WS_INTEROP_PYTHON").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "WS_INTEROP_PYTHON={} is not a file; run interop/setup.sh",
-            path.display()
-        );
-        return Some(path);
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(
-        !in_ci,
-        "WS_INTEROP_PYTHON is not set and CI is: the Python interop tests must run in CI. \
-         Set it with: export WS_INTEROP_PYTHON=\"$(interop/setup.sh)\""
-    );
-    eprintln!(
-        "skipped: set WS_INTEROP_PYTHON to run the Python interop tests \
-         (export WS_INTEROP_PYTHON=\"$(interop/setup.sh)\")"
-    );
-    None
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../interop/python")
-        .join(name)
-}
-
-/// A running peer process, killed and reaped when dropped. Its stdout and stderr are
-/// collected by two threads (for error messages); stdout lines are also passed on one by one.
-struct Peer {
-    name: String,
-    child: Child,
-    /// Held open so that the echo server (run with `--exit-on-stdin-eof`) also exits if this
-    /// process dies without running destructors.
-    _stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    output: Arc<Mutex<String>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl Peer {
-    fn spawn(python: &Path, script_name: &str, args: &[&str], keep_stdin: bool) -> Peer {
-        let mut child = Command::new(python)
-            .arg("-u") // unbuffered: the port line must not wait in a buffer
-            .arg(script(script_name))
-            .args(args)
-            .stdin(if keep_stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {} {script_name}: {e}", python.display()));
-        let output = Arc::new(Mutex::new(String::new()));
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().expect("piped");
-        let stderr = child.stderr.take().expect("piped");
-        let out = Arc::clone(&output);
-        let stdout_reader = thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                out.lock().unwrap().push_str(&format!("[stdout] {line}\n"));
-                let _ = tx.send(line);
-            }
-        });
-        let out = Arc::clone(&output);
-        let stderr_reader = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = BufReader::new(stderr).read_to_string(&mut text);
-            for line in text.lines() {
-                out.lock().unwrap().push_str(&format!("[stderr] {line}\n"));
-            }
-        });
-        Peer {
-            name: script_name.into(),
-            _stdin: child.stdin.take(),
-            child,
-            lines,
-            output,
-            readers: vec![stdout_reader, stderr_reader],
-        }
-    }
-
-    /// Everything the peer printed so far.
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// The next line of the peer's stdout, waiting at most `timeout`.
-    fn next_line(&self, timeout: Duration) -> String {
-        self.lines.recv_timeout(timeout).unwrap_or_else(|e| {
-            panic!(
-                "{}: no line on stdout within {timeout:?} ({e}); output:\n{}",
-                self.name,
-                self.output()
-            )
-        })
-    }
-
-    /// Waits for the peer to exit, at most `timeout` (then panics; the drop kills it), and
-    /// for its output to be collected.
-    fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} still running after {timeout:?}; output:\n{}",
-                self.name,
-                self.output()
-            );
-            thread::sleep(Duration::from_millis(20)); // polling interval, not synchronisation
-        };
-        // The pipes reach EOF now that the process is gone.
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
-        }
-        status
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    interpreter("WS_INTEROP_PYTHON", "interop/setup.sh")
 }
 
 /// Starts `echo_server.py` on a free port and returns it with its URL.
 fn python_echo_server(python: &Path) -> (Peer, String) {
-    let server = Peer::spawn(
-        python,
-        "echo_server.py",
-        &["0", "--exit-on-stdin-eof"],
-        true,
-    );
-    let line = server.next_line(STEP_TIMEOUT);
-    let port: u16 = line.trim().parse().unwrap_or_else(|_| {
-        panic!(
-            "echo_server.py: expected a port as the first line, got {line:?}; output:\n{}",
-            server.output()
-        )
-    });
-    (server, format!("ws://127.0.0.1:{port}/"))
+    echo_server(python, &script("python", "echo_server.py"), &[])
 }
 
 fn connect(url: &str) -> WebSocket<std::net::TcpStream> {
@@ -232,44 +83,14 @@ fn big_binary() -> Vec<u8> {
         .collect()
 }
 
-/// The ws-std echo server used by the Python client: accepts one connection on
-/// 127.0.0.1:0, echoes data messages, and reports the Close frame it received (or an error).
-fn ws_std_echo_server() -> (String, Receiver<Result<Option<CloseFrame>, String>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("ws://{}/", listener.local_addr().expect("local_addr"));
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let result = (|| -> Result<Option<CloseFrame>, String> {
-            let (stream, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
-            let mut ws = ws_std::accept(stream).map_err(|e| format!("handshake: {e}"))?;
-            ws.set_read_timeout(Some(STEP_TIMEOUT));
-            let mut received = 0;
-            loop {
-                let message = ws
-                    .read()
-                    .map_err(|e| format!("read after {received} messages: {e:?}"))?;
-                let sent = match message {
-                    Message::Text(t) => ws.send_text(&t),
-                    Message::Binary(b) => ws.send_binary(&b),
-                    Message::Close(frame) => return Ok(frame),
-                    _ => Ok(()), // Pings are answered by `read`
-                };
-                sent.map_err(|e| format!("echo of message {received}: {e:?}"))?;
-                received += 1;
-            }
-        })();
-        let _ = tx.send(result);
-    });
-    (url, rx)
-}
-
 /// (a) Python client against the ws-std server: the script checks every echo and exits 0;
 /// the server saw the client's Close frame with 4001 "bye".
 #[test]
 fn python_client_against_ws_std_server() {
     let Some(python) = python() else { return };
-    let (url, server) = ws_std_echo_server();
-    let mut client = Peer::spawn(&python, "client_check.py", &[&url], false);
+    let (url, server) = ws_std_echo_server(Config::default());
+    let client_check = script("python", "client_check.py");
+    let mut client = Peer::spawn(&python, &client_check, &[&url], false);
     let status = client.wait(SCRIPT_TIMEOUT);
     let close = server.recv_timeout(STEP_TIMEOUT);
     assert!(
@@ -286,7 +107,7 @@ fn python_client_against_ws_std_server() {
             )
         });
     assert_eq!(
-        close,
+        close.close,
         Some(CloseFrame {
             code: CloseCode::from(4001),
             reason: "bye".into()

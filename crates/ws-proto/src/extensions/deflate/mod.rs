@@ -61,6 +61,7 @@ pub use params::{
     MIN_WINDOW_BITS,
 };
 
+use crate::config::MessageMode;
 use crate::connection::Role;
 use crate::error::ProtocolError;
 use crate::message::Assembler;
@@ -235,6 +236,7 @@ impl DeflateState {
         offset: u64,
         message: &mut Assembler,
         limit: usize,
+        mode: MessageMode,
     ) -> Result<(), ProtocolError> {
         self.rx_wire_size += data.len() as u64;
         let input = match mask {
@@ -246,7 +248,7 @@ impl DeflateState {
             }
             None => data,
         };
-        inflate_into(&mut self.inflater, input, message, limit)
+        inflate_into(&mut self.inflater, input, message, limit, mode)
     }
 
     /// Ends the compressed message being received: inflates the trailer the sender removed
@@ -255,8 +257,9 @@ impl DeflateState {
         &mut self,
         message: &mut Assembler,
         limit: usize,
+        mode: MessageMode,
     ) -> Result<(), ProtocolError> {
-        inflate_into(&mut self.inflater, &TRAILER, message, limit)?;
+        inflate_into(&mut self.inflater, &TRAILER, message, limit, mode)?;
         self.inflater.end_message();
         self.rx_compressed = false;
         Ok(())
@@ -274,8 +277,9 @@ fn inflate_into(
     mut input: &[u8],
     message: &mut Assembler,
     limit: usize,
+    mode: MessageMode,
 ) -> Result<(), ProtocolError> {
-    message.push_produced(limit, |output| {
+    message.push_produced(limit, mode, |output| {
         let (consumed, produced) = inflater.step(input, output)?;
         input = &input[consumed..];
         // Done once all input is consumed and the output had room to spare (nothing is
