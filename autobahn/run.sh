@@ -30,12 +30,13 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 #   target/release/ws serve 127.0.0.1:PORT --echo EXTRA...
 SERVER_TESTEES=(
     "ws-std-server|--backend std"
-    # "ws-mio-server|--backend mio"
+    "ws-mio-server|--backend mio"
 )
 # Client testees: "AGENT|cargo package|example"; run as
 #   target/release/examples/EXAMPLE ws://127.0.0.1:9001 AGENT
 CLIENT_TESTEES=(
     "ws-std-client|ws-std|autobahn-client"
+    "ws-mio-client|ws-mio|mio-autobahn-client"
 )
 # Case prefixes where UNIMPLEMENTED is accepted (permessage-deflate is not
 # implemented yet).  Empty this once it is.

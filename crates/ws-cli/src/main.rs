@@ -51,6 +51,8 @@ enum Command {
 enum Backend {
     /// ws-std: blocking I/O, one thread per connection.
     Std,
+    /// ws-mio: a non-blocking event loop holding every connection on one thread.
+    Mio,
 }
 
 fn main() -> ExitCode {

@@ -6,11 +6,41 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
+use ws_mio::{ConnId, Ctx, Handler, Message as MioMessage, Options, Server};
 use ws_std::{Error, Message};
 
 use crate::Backend;
 
-pub(crate) fn run(addr: &str, _echo: bool, backend: Backend) -> Result<(), String> {
+pub(crate) fn run(addr: &str, echo: bool, backend: Backend) -> Result<(), String> {
+    match backend {
+        Backend::Std => run_std(addr, echo),
+        Backend::Mio => run_mio(addr),
+    }
+}
+
+/// The mio backend: one event loop on this thread, echoing every message.
+fn run_mio(addr: &str) -> Result<(), String> {
+    struct Echo;
+    impl Handler for Echo {
+        fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: MioMessage) {
+            let _ = ctx.send(id, &message);
+        }
+    }
+    let server = Server::bind(addr, Options::default(), |_| Echo)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = server.local_addr().ok_or("no local address")?;
+    println!("listening on ws://{local}/");
+    io::stdout().flush().map_err(|e| e.to_string())?;
+    let handle = server.handle();
+    ctrlc::set_handler(move || handle.shutdown())
+        .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    server.run().map_err(|e| e.to_string())?;
+    eprintln!("shutting down");
+    Ok(())
+}
+
+/// The std backend: one thread per connection.
+fn run_std(addr: &str, _echo: bool) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on ws://{local}/");
@@ -27,19 +57,15 @@ pub(crate) fn run(addr: &str, _echo: bool, backend: Backend) -> Result<(), Strin
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     }
 
-    match backend {
-        Backend::Std => {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                match stream {
-                    Ok(stream) => {
-                        thread::spawn(move || echo_connection(stream));
-                    }
-                    Err(e) => eprintln!("accept failed: {e}"),
-                }
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        match stream {
+            Ok(stream) => {
+                thread::spawn(move || echo_connection(stream));
             }
+            Err(e) => eprintln!("accept failed: {e}"),
         }
     }
     eprintln!("shutting down");

@@ -50,7 +50,12 @@ pub enum SlowConsumer {
 #[non_exhaustive]
 pub struct Options {
     /// Protocol settings of every connection: size limits, keepalive Ping interval and Pong
-    /// deadline, close timeout. Default: [`Config::default`].
+    /// deadline, close timeout, permessage-deflate. Default: [`Config::default`], which
+    /// accepts (server) and offers (client) permessage-deflate.
+    ///
+    /// Memory: a connection with permessage-deflate in use keeps its zlib state, about
+    /// 300 KiB, from its first message to its end; for many connections, consider
+    /// `config.deflate.enabled = false` (see `docs/performance.md`).
     pub config: Config,
     /// Limits on the header block of a request (server) or response (client); a request
     /// beyond them is answered with 431. Default: [`Limits::default`] (16 KiB, 64 headers).

@@ -38,9 +38,9 @@ mod socket;
 pub use client::{connect, ClientBuilder};
 pub use error::Error;
 pub use server::{accept, accept_with, ServerBuilder};
-pub use ws_proto::handshake::Reject;
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
+pub use ws_proto::handshake::Reject;
 
 /// The examples of the project README, compiled as doctests.
 #[cfg(doctest)]

@@ -111,9 +111,12 @@ fn drive(
         "{connections} connections to ws://{addr}/ (open-file limit {limit}), \
          server threads {server_threads}, client threads {client_threads}, deflate {deflate}"
     );
-    let clients_before = memory(std::process::id(), "VmRSS:");
-    let outcome = harness::run(addr, &plan, |_| memory(pid, "VmRSS:"));
-    let clients_peak = memory(std::process::id(), "VmHWM:");
+    // The client process's own RSS at each stage, for the client-side figure.
+    let mut clients = Vec::new();
+    let outcome = harness::run(addr, &plan, |stage| {
+        clients.push((stage, memory(std::process::id(), "VmRSS:")));
+        memory(pid, "VmRSS:")
+    });
     let server_peak = memory(pid, "VmHWM:");
     // Stop the server: it shuts down on a "shutdown" message.
     if let Ok((mut ws, _)) = ws_std::connect(&format!("ws://{addr}/")) {
@@ -163,11 +166,17 @@ fn drive(
             per(peak as i64 - base)
         );
     }
-    if let (Some(before), Some(peak)) = (clients_before, clients_peak) {
+    let client = |name: &str| {
+        clients
+            .iter()
+            .find(|(s, _)| *s == name)
+            .and_then(|&(_, b)| b)
+    };
+    if let (Some(before), Some(idle)) = (client("before"), client("idle")) {
         println!(
-            "client process peak    {:7.1} MiB  ({:+.0} B per client connection)",
-            peak as f64 / 1048576.0,
-            per(peak as i64 - before as i64)
+            "client process idle    {:7.1} MiB  ({:+.0} B per client connection over 'before')",
+            idle as f64 / 1048576.0,
+            per(idle as i64 - before as i64)
         );
     }
     if outcome.clean_closes != connections {
