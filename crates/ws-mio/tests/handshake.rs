@@ -159,3 +159,28 @@ fn the_default_handler_answers_plain_http_with_426() {
     );
     assert!(answer.contains("\r\nUpgrade: websocket\r\n"));
 }
+
+#[test]
+fn permessage_deflate_is_negotiated_as_config_says() {
+    let (addr, rx, _running) = start();
+    let offer = "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+                 Sec-WebSocket-Protocol: v2\r\n\
+                 Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.write_all(offer.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(
+        head.contains("\r\nSec-WebSocket-Extensions: permessage-deflate"),
+        "{head}"
+    );
+    assert!(matches!(next(&rx), Seen::Open(_)));
+}
