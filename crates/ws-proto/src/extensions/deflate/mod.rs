@@ -293,3 +293,5 @@ fn inflate_into(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod window_check;

@@ -1,7 +1,6 @@
 //! Tests by RFC 7692 section.
 
 use alloc::string::ToString;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use super::codec::{Deflater, Inflater, TRAILER};
@@ -399,37 +398,7 @@ mod section_7_2_transformation {
         assert_eq!(inflate_all(&mut i, &out), b"Hello");
     }
 
-    /// Inflates with a wrapping output buffer of exactly 2^bits bytes, which is then the whole
-    /// window: a back reference further than 2^bits reads the wrong bytes, so the output only
-    /// equals `expected` if the stream kept within the window. (zlib-rs's own inflater cannot
-    /// serve as this check: it serves distances beyond its configured window.)
-    fn inflates_with_window(data: &[u8], bits: u8, expected: &[u8]) -> bool {
-        use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
-        use miniz_oxide::inflate::TINFLStatus;
-        let mut input = Vec::from(data);
-        input.extend_from_slice(&TRAILER);
-        let mut window = vec![0u8; 1 << bits];
-        let mut r = DecompressorOxide::new();
-        let (mut rest, mut pos, mut out) = (&input[..], 0usize, Vec::new());
-        loop {
-            let (status, consumed, written) = decompress(
-                &mut r,
-                rest,
-                &mut window,
-                pos,
-                inflate_flags::TINFL_FLAG_HAS_MORE_INPUT,
-            );
-            out.extend_from_slice(&window[pos..pos + written]);
-            pos = (pos + written) & ((1 << bits) - 1);
-            rest = &rest[consumed..];
-            match status {
-                TINFLStatus::HasMoreOutput => {}
-                TINFLStatus::NeedsMoreInput if rest.is_empty() => return out == expected,
-                TINFLStatus::NeedsMoreInput => {}
-                _ => return false,
-            }
-        }
-    }
+    use super::super::window_check::within_window as inflates_with_window;
 
     #[test]
     fn every_window_size_is_honoured() {
