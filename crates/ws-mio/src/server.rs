@@ -142,8 +142,13 @@ where
     /// the server is shut down ([`Handle::shutdown`]) and every loop has finished, or with
     /// the first error of a loop.
     pub fn run(self) -> io::Result<()> {
+        let handle = self.handle();
         let (mut workers, threads) = self.start(1)?;
         let result = workers.pop_front().map_or(Ok(()), Worker::run);
+        if result.is_err() {
+            // Loop 0 failed: stop the others rather than wait for them forever.
+            handle.shutdown();
+        }
         let joined = join_all(threads);
         result.and(joined)
     }
