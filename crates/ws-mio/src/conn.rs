@@ -44,6 +44,8 @@ pub(crate) struct Flags {
     pub(crate) write_closed: bool,
     /// The peer's FIN has been read.
     pub(crate) eof: bool,
+    /// The application asked to drop the connection without a closing handshake.
+    pub(crate) abort: bool,
 }
 
 /// One TCP connection and its WebSocket state.

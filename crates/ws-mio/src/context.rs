@@ -254,6 +254,19 @@ impl LoopState {
         Ok(())
     }
 
+    pub(crate) fn abort(&mut self, id: ConnId) -> Result<(), Error> {
+        if id.worker() != self.worker {
+            return self.shared.remote(id)?.push(Command::Abort(id));
+        }
+        let conn = self
+            .conns
+            .by_id_mut(id)
+            .ok_or(Error::UnknownConnection(id))?;
+        conn.flags.abort = true;
+        self.mark_dirty(id.slot);
+        Ok(())
+    }
+
     /// Starts an outgoing connection on this loop.
     pub(crate) fn connect(&mut self, request: &Connect) -> Result<ConnId, Error> {
         let mut nonce = [0u8; 16];
@@ -373,6 +386,16 @@ impl<'a> Ctx<'a> {
     /// [`Handler::close`]: crate::Handler::close
     pub fn close(&mut self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.state.close(id, code, reason)
+    }
+
+    /// Drops a connection without a closing handshake: its socket is closed when the current
+    /// handler method returns, and [`Handler::close`] follows with 1006, as for a lost
+    /// connection. For misbehaving peers, and for testing how clients recover (a browser
+    /// sees its WebSocket close with 1006 and may reconnect).
+    ///
+    /// [`Handler::close`]: crate::Handler::close
+    pub fn abort(&mut self, id: ConnId) -> Result<(), Error> {
+        self.state.abort(id)
     }
 
     /// Opens an outgoing connection on this event loop: [`Handler::open`] follows when the

@@ -15,6 +15,7 @@ pub(crate) enum Command {
     SendMany(Vec<ConnId>, Arc<Message>),
     Broadcast(Arc<Message>),
     Close(ConnId, CloseCode, String),
+    Abort(ConnId),
     Shutdown,
 }
 
@@ -169,6 +170,12 @@ impl Handle {
         self.shared
             .remote(id)?
             .push(Command::Close(id, code, reason.into()))
+    }
+
+    /// Drops one connection at once, without a closing handshake, as a lost network would:
+    /// see [`Ctx::abort`](crate::Ctx::abort).
+    pub fn abort(&self, id: ConnId) -> Result<(), Error> {
+        self.shared.remote(id)?.push(Command::Abort(id))
     }
 
     /// Stops the server: every loop stops accepting, closes its connections with 1001 (going

@@ -476,6 +476,9 @@ impl<H: Handler> Worker<H> {
             return;
         };
         conn.flags.dirty = false;
+        if conn.flags.abort {
+            return self.abort(slot, None);
+        }
         let mut timer_error = None;
         if let Phase::Open(ws) = &mut conn.phase {
             // A deadline of `Instant::ZERO` arms a timer; then at most one more is due.
@@ -755,6 +758,9 @@ impl<H: Handler> Worker<H> {
                 }
                 Command::Close(id, code, reason) => {
                     let _ = self.state.close(id, code, &reason);
+                }
+                Command::Abort(id) => {
+                    let _ = self.state.abort(id);
                 }
                 Command::Shutdown => self.begin_shutdown(),
             }

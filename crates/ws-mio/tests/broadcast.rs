@@ -125,3 +125,33 @@ fn a_gone_connection_is_unknown() {
     running.stop().unwrap();
     assert!(matches!(handle.send(id, "x"), Err(ws_mio::Error::Stopped)));
 }
+
+#[test]
+fn an_aborted_connection_is_cut_without_a_close_frame() {
+    let (tx, rx) = mpsc::channel();
+    let server = Server::bind("127.0.0.1:0", Options::default(), move |_| Probe {
+        tx: tx.clone(),
+        echo: false,
+    })
+    .unwrap();
+    let url = format!("ws://{}/", server.local_addr().unwrap());
+    let handle = server.handle();
+    let _running = server.spawn().unwrap();
+    let (mut ws, _) = ws_std::connect(&url).unwrap();
+    ws.set_read_timeout(Some(common::WAIT));
+    let Seen::Open(id) = next(&rx) else {
+        panic!("expected open")
+    };
+    handle.abort(id).unwrap();
+    assert!(matches!(
+        until(&rx, |s| matches!(s, Seen::Close(..))),
+        Seen::Close(i, 1006, _) if i == id
+    ));
+    // The client sees the TCP connection end without a Close frame.
+    assert!(matches!(
+        ws.read(),
+        Err(ws_std::Error::Protocol(
+            ws_proto::ProtocolError::UnexpectedEof
+        ))
+    ));
+}
