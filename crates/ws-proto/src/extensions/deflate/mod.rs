@@ -74,8 +74,9 @@ use codec::{Deflater, Inflater, TRAILER};
 /// fields to change.
 ///
 /// Memory: with context takeover in a direction, each connection keeps that direction's
-/// DEFLATE state between messages, about 256 KiB for the compressor (window 2^15) and 40 KiB
-/// for the decompressor; without it, the state is freed after each message. Limit it with
+/// DEFLATE state between messages, about 320 KiB for the compressor (200 KiB with a 2^10
+/// window) and 25 to 40 KiB for the decompressor; without it, the state is freed after each
+/// message. Limit it with
 /// [`server_no_context_takeover`](Self::server_no_context_takeover) and
 /// [`client_no_context_takeover`](Self::client_no_context_takeover) (see `docs/deflate.md`).
 ///
