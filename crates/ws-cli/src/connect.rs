@@ -5,14 +5,22 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use ws_proto::CloseCode;
+use ws_proto::{CloseCode, Config};
 use ws_std::{ClientBuilder, Error, Message};
 
 /// How often the client looks at standard input while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
 
-pub(crate) fn run(url: &str, protocols: &[String], headers: &[String]) -> Result<(), String> {
-    let mut builder = ClientBuilder::new(url);
+/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off).
+pub(crate) fn run(
+    url: &str,
+    protocols: &[String],
+    headers: &[String],
+    deflate: bool,
+) -> Result<(), String> {
+    let mut config = Config::default();
+    config.deflate.enabled = deflate;
+    let mut builder = ClientBuilder::new(url).config(config);
     for p in protocols {
         builder = builder.protocol(p);
     }

@@ -29,6 +29,9 @@ enum Command {
         /// The adapter that runs the connections.
         #[arg(long, value_enum, default_value_t = Backend::Std)]
         backend: Backend,
+        /// Decline permessage-deflate compression (RFC 7692), which is accepted by default.
+        #[arg(long)]
+        no_deflate: bool,
     },
     /// Connect to URL; each line of standard input is sent as a text message and each
     /// message received is printed.
@@ -41,6 +44,10 @@ enum Command {
         /// Add a request header, as 'Name: value' (repeatable).
         #[arg(long = "header", value_name = "K: V")]
         headers: Vec<String>,
+        /// Do not offer permessage-deflate compression (RFC 7692), which is offered by
+        /// default.
+        #[arg(long)]
+        no_deflate: bool,
     },
     /// Load-test an echo server at URL: messages/s, MB/s and round-trip latency.
     Bench(bench::BenchArgs),
@@ -62,12 +69,14 @@ fn main() -> ExitCode {
             addr,
             echo,
             backend,
-        } => serve::run(&addr, echo, backend),
+            no_deflate,
+        } => serve::run(&addr, echo, backend, !no_deflate),
         Command::Connect {
             url,
             protocols,
             headers,
-        } => connect::run(&url, &protocols, &headers),
+            no_deflate,
+        } => connect::run(&url, &protocols, &headers, !no_deflate),
         Command::Bench(args) => bench::run(&args),
     };
     match result {

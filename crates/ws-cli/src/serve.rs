@@ -7,26 +7,30 @@ use std::sync::Arc;
 use std::thread;
 
 use ws_mio::{ConnId, Ctx, Handler, Message as MioMessage, Options, Server};
-use ws_std::{Error, Message};
+use ws_proto::Config;
+use ws_std::{Error, Message, ServerBuilder};
 
 use crate::Backend;
 
-pub(crate) fn run(addr: &str, echo: bool, backend: Backend) -> Result<(), String> {
+/// `deflate`: accept permessage-deflate (`--no-deflate` turns it off).
+pub(crate) fn run(addr: &str, echo: bool, backend: Backend, deflate: bool) -> Result<(), String> {
     match backend {
-        Backend::Std => run_std(addr, echo),
-        Backend::Mio => run_mio(addr),
+        Backend::Std => run_std(addr, echo, deflate),
+        Backend::Mio => run_mio(addr, deflate),
     }
 }
 
 /// The mio backend: one event loop on this thread, echoing every message.
-fn run_mio(addr: &str) -> Result<(), String> {
+fn run_mio(addr: &str, deflate: bool) -> Result<(), String> {
     struct Echo;
     impl Handler for Echo {
         fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: MioMessage) {
             let _ = ctx.send(id, &message);
         }
     }
-    let server = Server::bind(addr, Options::default(), |_| Echo)
+    let mut options = Options::default();
+    options.config.deflate.enabled = deflate;
+    let server = Server::bind(addr, options, |_| Echo)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = server.local_addr().ok_or("no local address")?;
     println!("listening on ws://{local}/");
@@ -40,7 +44,7 @@ fn run_mio(addr: &str) -> Result<(), String> {
 }
 
 /// The std backend: one thread per connection.
-fn run_std(addr: &str, _echo: bool) -> Result<(), String> {
+fn run_std(addr: &str, _echo: bool, deflate: bool) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on ws://{local}/");
@@ -63,7 +67,7 @@ fn run_std(addr: &str, _echo: bool) -> Result<(), String> {
         }
         match stream {
             Ok(stream) => {
-                thread::spawn(move || echo_connection(stream));
+                thread::spawn(move || echo_connection(stream, deflate));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
@@ -73,7 +77,7 @@ fn run_std(addr: &str, _echo: bool) -> Result<(), String> {
 }
 
 /// Echoes every message back unchanged until the peer closes.
-fn echo_connection(stream: TcpStream) {
+fn echo_connection(stream: TcpStream, deflate: bool) {
     let peer = stream
         .peer_addr()
         .map(|a| a.to_string())
@@ -81,7 +85,9 @@ fn echo_connection(stream: TcpStream) {
     if let Err(e) = stream.set_nodelay(true) {
         eprintln!("{peer}: {e}");
     }
-    let mut ws = match ws_std::accept(stream) {
+    let mut config = Config::default();
+    config.deflate.enabled = deflate;
+    let mut ws = match ServerBuilder::new().config(config).accept(stream) {
         Ok(ws) => ws,
         Err(e) => {
             eprintln!("{peer}: handshake failed: {e}");
