@@ -48,7 +48,14 @@ fi
 echo "building ws (release) and the comparison servers..." >&2
 (cd "$ROOT" && cargo build --release --quiet -p ws-cli)
 (cd "$ROOT/benches/compare" && CARGO_TARGET_DIR="$COMPARE_TARGET" cargo build --release --quiet)
-WS="$ROOT/target/release/ws"
+# Run copies, so that a rebuild in the meantime (another build in this tree) cannot change them.
+BIN="$OUT/bin"
+mkdir -p "$BIN"
+cp "$ROOT/target/release/ws" "$BIN/"
+for server in tungstenite tokio-tungstenite fastwebsockets tokio-websockets; do
+    cp "$COMPARE_TARGET/release/$server" "$BIN/"
+done
+WS="$BIN/ws"
 
 if [ -z "${SERVERS:-}" ]; then
     SERVERS="ws-std"
@@ -63,7 +70,7 @@ server_cmd() {
     case "$1" in
     ws-std) echo "$WS serve 127.0.0.1:0 --echo --backend std" ;;
     ws-mio) echo "$WS serve 127.0.0.1:0 --echo --backend mio" ;;
-    *) echo "$COMPARE_TARGET/release/$1 127.0.0.1:0" ;;
+    *) echo "$BIN/$1 127.0.0.1:0" ;;
     esac
 }
 
@@ -116,11 +123,14 @@ run_one() {
     start_server "$server" || return 0
     local base_rss
     base_rss="$(rss_kib "$SERVER_PID")"
-    local limit=$((DURATION + WARMUP + 60))
+    # Opening 10,000 connections may take up to the 60 s connect timeout of the idle scenario.
+    local limit=$((DURATION + WARMUP + 30))
+    [ "$scenario" = idle ] && limit=$((limit + 60))
     local json="$OUT/last.json"
     # shellcheck disable=SC2046
     timeout "$limit" taskset -c "$CLIENT_CPU" "$WS" bench "$URL" $(scenario_args "$scenario") \
         --duration "$DURATION" --warmup "$WARMUP" --json >"$json" 2>"$OUT/bench-stderr.log" &
+    local started=$SECONDS
     local bench_pid=$!
     local peak=0 rss
     while kill -0 "$bench_pid" 2>/dev/null; do
@@ -138,28 +148,17 @@ run_one() {
     local result
     result="$(tail -1 "$json" 2>/dev/null || true)"
     if [ -z "$result" ]; then
-        result="{\"error\":\"bench exited with status $status: $(tr '\n"' '  ' <"$OUT/bench-stderr.log" | cut -c1-200)\"}"
+        result="{\"error\":\"bench exited with status $status after $((SECONDS - started)) s: $(tr '\n"' '  ' <"$OUT/bench-stderr.log" | cut -c1-200)\"}"
     fi
+    {
+        echo "== $server $scenario round $round"
+        cat "$OUT/bench-stderr.log"
+    } >>"$OUT/bench-errors.log"
     # Prepend what the script knows to the generator's JSON object.
     echo "{\"server\":\"$server\",\"scenario\":\"$scenario\",\"round\":$round,\"base_rss_kib\":$base_rss,\"peak_rss_kib\":$peak,\"server_threads\":${threads:-0},${result#\{}" >>"$RAW"
     printf '  %-18s %-7s round %s: %s\n' "$server" "$scenario" "$round" \
         "$(echo "$result" | grep -o '"messages_per_s":[0-9.]*\|"open":[0-9]*\|"error":"[^"]*"' | tr '\n' ' ')" >&2
 }
-
-{
-    echo "machine: $(lscpu | awk -F': +' '/^Model name/ { print $2 }'), $(nproc) CPUs, $(uname -sr)"
-    echo "rustc: $(rustc --version)"
-    echo "server CPU $SERVER_CPU, generator CPU $CLIENT_CPU, $ROUNDS rounds of ${DURATION}s (+${WARMUP}s warm-up)"
-} | tee "$OUT/summary.txt" >&2
-
-for round in $(seq "$ROUNDS"); do
-    echo "round $round/$ROUNDS" >&2
-    for scenario in $SCENARIOS; do
-        for server in $SERVERS; do
-            run_one "$server" "$scenario" "$round"
-        done
-    done
-done
 
 # Medians over rounds, and ratios against the best of the other libraries.
 summarize() {
@@ -235,6 +234,27 @@ summarize() {
     }' "$RAW"
 }
 
-summarize | tee -a "$OUT/summary.txt"
-echo >&2
-echo "raw results: $RAW; summary: $OUT/summary.txt" >&2
+main() {
+    {
+        echo "machine: $(lscpu | awk -F': +' '/^Model name/ { print $2 }'), $(nproc) CPUs, $(uname -sr)"
+        echo "rustc: $(rustc --version)"
+        echo "server CPU $SERVER_CPU, generator CPU $CLIENT_CPU, $ROUNDS rounds of ${DURATION}s (+${WARMUP}s warm-up)"
+    } | tee "$OUT/summary.txt" >&2
+
+    for round in $(seq "$ROUNDS"); do
+        echo "round $round/$ROUNDS" >&2
+        for scenario in $SCENARIOS; do
+            for server in $SERVERS; do
+                run_one "$server" "$scenario" "$round"
+            done
+        done
+    done
+
+    summarize | tee -a "$OUT/summary.txt"
+    echo >&2
+    echo "raw results: $RAW; summary: $OUT/summary.txt" >&2
+}
+
+# The run is one function, read in full before it starts (and `exit` is on the same line), so
+# that editing this file during a run does not change the run.
+main; exit

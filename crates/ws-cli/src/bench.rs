@@ -161,11 +161,17 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
     }
     if shared.opened.load(Ordering::Relaxed) == 0 {
         shared.phase.store(STOPPING, Ordering::SeqCst);
-        let error = join_all(handles)
-            .err()
-            .unwrap_or_else(|| "no connection could be opened".into());
+        let error = match join_all(handles) {
+            Err(e) => e,
+            Ok(stats) => stats
+                .first_error
+                .unwrap_or_else(|| "no connection opened in time".into()),
+        };
         progress.clear();
-        return Err(format!("{}: {error}", args.url));
+        return Err(format!(
+            "{}: no connection could be opened: {error}",
+            args.url
+        ));
     }
     shared.phase.store(WARMUP, Ordering::SeqCst);
     sleep_with_progress(&progress, Duration::from_secs_f64(args.warmup), |p, f| {
