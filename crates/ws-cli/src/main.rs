@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod chat;
 mod connect;
+mod demo;
 mod serve;
 
 /// WebSocket server and client.
@@ -18,17 +20,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a WebSocket server on ADDR (default 127.0.0.1:8080).
+    /// Run the chat demo (or, with --echo, an echo server) on ADDR (default 127.0.0.1:8080).
     Serve {
         /// Address to listen on.
         #[arg(default_value = "127.0.0.1:8080")]
         addr: String,
-        /// Echo every message back unchanged, on any path.
+        /// Echo every message back unchanged, on any path. Without it: the chat demo (a page
+        /// at http://ADDR/, its WebSocket endpoint at /ws).
         #[arg(long)]
         echo: bool,
-        /// The adapter that runs the connections.
-        #[arg(long, value_enum, default_value_t = Backend::Std)]
-        backend: Backend,
+        /// The adapter that runs the connections [default: std with --echo; the chat runs on
+        /// mio].
+        #[arg(long, value_enum)]
+        backend: Option<Backend>,
         /// Decline permessage-deflate compression (RFC 7692), which is accepted by default.
         #[arg(long)]
         no_deflate: bool,

@@ -1,7 +1,7 @@
-//! `ws serve`: the echo server (the Autobahn server testee) and demo.
+//! `ws serve`: the echo server (the Autobahn server testee), and the chat demo's entry.
 
 use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -12,9 +12,25 @@ use ws_std::{Error, Message, ServerBuilder};
 
 use crate::Backend;
 
-/// `deflate`: accept permessage-deflate (`--no-deflate` turns it off).
-pub(crate) fn run(addr: &str, echo: bool, backend: Backend, deflate: bool) -> Result<(), String> {
-    match backend {
+/// `deflate`: accept permessage-deflate (`--no-deflate` turns it off). Without `echo`: the
+/// chat demo, on the mio backend only.
+pub(crate) fn run(
+    addr: &str,
+    echo: bool,
+    backend: Option<Backend>,
+    deflate: bool,
+) -> Result<(), String> {
+    if !echo {
+        return match backend.unwrap_or(Backend::Mio) {
+            Backend::Mio => crate::demo::run(addr, deflate),
+            Backend::Std => Err(
+                "the chat demo runs on the mio backend: drop --backend std, \
+                 or add --echo for the echo server"
+                    .into(),
+            ),
+        };
+    }
+    match backend.unwrap_or(Backend::Std) {
         Backend::Std => run_std(addr, echo, deflate),
         Backend::Mio => run_mio(addr, deflate),
     }
@@ -30,10 +46,26 @@ fn run_mio(addr: &str, deflate: bool) -> Result<(), String> {
     }
     let mut options = Options::default();
     options.config.deflate.enabled = deflate;
-    let server = Server::bind(addr, options, |_| Echo)
+    run_mio_server(addr, options, |_| Echo, |_| String::new())
+}
+
+/// Listens on `addr` and runs the event loops until Ctrl-C. Prints `listening on ws://ADDR/`
+/// (the line scripts and tests read the address from), then `more(ADDR)` if not empty.
+pub(crate) fn run_mio_server<F, H>(
+    addr: &str,
+    options: Options,
+    factory: F,
+    more: impl FnOnce(SocketAddr) -> String,
+) -> Result<(), String>
+where
+    F: Fn(usize) -> H + Send + Sync + 'static,
+    H: Handler,
+{
+    let server = Server::bind(addr, options, factory)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = server.local_addr().ok_or("no local address")?;
     println!("listening on ws://{local}/");
+    print!("{}", more(local));
     io::stdout().flush().map_err(|e| e.to_string())?;
     let handle = server.handle();
     ctrlc::set_handler(move || handle.shutdown())

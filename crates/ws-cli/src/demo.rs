@@ -1,0 +1,204 @@
+//! `ws serve` without `--echo`: the chat demo on the mio backend.
+//!
+//! `GET /` is the page (`static/chat.html`, built into the binary), `/ws` the WebSocket
+//! endpoint of the chat room ([`crate::chat`]); any other path is a 404. One event loop runs
+//! every connection and owns the room.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ws_mio::{CloseCode, ConnId, Ctx, Handler, Message, Options};
+use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Reject, Request};
+
+use crate::chat::{Out, Room};
+use crate::serve::run_mio_server;
+
+/// The chat page: plain HTML, CSS and JavaScript in one file.
+const PAGE: &str = include_str!("../static/chat.html");
+
+/// The largest WebSocket message accepted: room for a 4 KiB text however it is escaped in
+/// JSON. Larger ones fail the connection with 1009 (message too big) before they are buffered.
+const MAX_MESSAGE_BYTES: usize = 64 << 10;
+
+/// A Ping after this long without traffic, so that a browser that vanished (a laptop lid, a
+/// lost network) is noticed, closed, and announced as gone.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// Serves the chat on `addr` until Ctrl-C. `deflate`: accept permessage-deflate.
+pub(crate) fn run(addr: &str, deflate: bool) -> Result<(), String> {
+    let mut options = Options::default();
+    // The room lives in the handler of the one event loop.
+    options.threads = 1;
+    options.config.max_message_size = MAX_MESSAGE_BYTES;
+    options.config.keepalive_interval = Some(KEEPALIVE);
+    options.config.deflate.enabled = deflate;
+    run_mio_server(addr, options, |_| Chat { room: Room::new() }, banner)
+}
+
+/// What `ws serve` prints after its first line, `listening on ws://ADDR/`: where the page is.
+fn banner(local: SocketAddr) -> String {
+    format!("chat: open http://{local}/ in a browser (WebSocket endpoint ws://{local}/ws)\n")
+}
+
+/// The event handler: HTTP routes, the handshake of `/ws`, and the room.
+struct Chat {
+    room: Room<ConnId>,
+}
+
+impl Handler for Chat {
+    fn http(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &HttpRequest) -> HttpResponse {
+        route(request.method(), request.path())
+    }
+
+    fn handshake(
+        &mut self,
+        _: &mut Ctx<'_>,
+        _: ConnId,
+        request: &Request,
+    ) -> Result<Accept, Reject> {
+        if request.path() != "/ws" {
+            return Err(Reject::new(404).body("the chat's WebSocket endpoint is /ws\n"));
+        }
+        if !same_origin(request.origin(), request.host()) {
+            // A page from another site must not join the chat in its visitor's name
+            // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
+            return Err(Reject::new(403).body("cross-origin WebSocket requests are refused\n"));
+        }
+        Ok(request.accept())
+    }
+
+    fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
+        let out = match message {
+            Message::Text(text) => self.room.receive(id, &text, now_ms()),
+            Message::Binary(_) => self.room.receive_binary(id),
+        };
+        deliver(ctx, out);
+    }
+
+    fn close(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: &str) {
+        let out = self.room.leave(id);
+        deliver(ctx, out);
+    }
+}
+
+/// Sends what the room answered. A connection that is closing or over its output limit misses
+/// the message; the others still get it.
+fn deliver(ctx: &mut Ctx<'_>, out: Vec<Out<ConnId>>) {
+    for message in out {
+        match message {
+            Out::All(text) => {
+                ctx.broadcast(&Message::Text(text));
+            }
+            Out::To(id, text) => {
+                let _ = ctx.send_text(id, &text);
+            }
+        }
+    }
+}
+
+/// The answer to a plain HTTP request.
+fn route(method: &str, path: &str) -> HttpResponse {
+    match (method, path) {
+        ("GET", "/") => HttpResponse::new(200)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", "no-cache")
+            .header("X-Content-Type-Options", "nosniff")
+            .header("Referrer-Policy", "no-referrer")
+            // Defense in depth: the page renders every text with `textContent` already.
+            .header(
+                "Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; \
+                 frame-ancestors 'none'",
+            )
+            .body(PAGE),
+        (_, "/") => HttpResponse::new(405)
+            .header("Allow", "GET")
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body("only GET\n"),
+        _ => HttpResponse::new(404)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body("not found: the chat is at / and its WebSocket endpoint at /ws\n"),
+    }
+}
+
+/// Whether a handshake's `Origin` is the server itself (`http://HOST` or `https://HOST` for
+/// the request's `Host`), or absent, as from a client that is not a browser.
+fn same_origin(origin: Option<&str>, host: &str) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(response: HttpResponse) -> String {
+        let mut out = Vec::new();
+        response.write(&mut out).expect("a valid response");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn get_slash_serves_the_page() {
+        let response = written(route("GET", "/"));
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(response.contains("\r\nContent-Type: text/html; charset=utf-8\r\n"));
+        assert!(response.contains(&format!("\r\nContent-Length: {}\r\n", PAGE.len())));
+        assert!(response.ends_with(PAGE));
+        assert!(PAGE.starts_with("<!doctype html>"));
+    }
+
+    #[test]
+    fn other_paths_are_404_and_other_methods_405() {
+        for path in ["/ws", "/index.html", "/favicon.ico", "/chat.html"] {
+            let response = written(route("GET", path));
+            assert!(
+                response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+                "{path}: {response}"
+            );
+        }
+        let response = written(route("POST", "/"));
+        assert!(
+            response.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+            "{response}"
+        );
+        assert!(response.contains("\r\nAllow: GET\r\n"));
+    }
+
+    #[test]
+    fn only_same_origin_browsers_and_non_browsers_may_connect() {
+        assert!(same_origin(None, "127.0.0.1:8080"));
+        assert!(same_origin(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"));
+        assert!(same_origin(Some("https://Chat.Example"), "chat.example"));
+        assert!(!same_origin(Some("http://evil.example"), "127.0.0.1:8080"));
+        assert!(!same_origin(
+            Some("http://127.0.0.1:9090"),
+            "127.0.0.1:8080"
+        ));
+        assert!(!same_origin(Some("null"), "127.0.0.1:8080"));
+        assert!(!same_origin(Some("file://"), "127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn the_banner_tells_where_the_page_is() {
+        let banner = banner("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            banner,
+            "chat: open http://127.0.0.1:8080/ in a browser \
+             (WebSocket endpoint ws://127.0.0.1:8080/ws)\n"
+        );
+    }
+}
