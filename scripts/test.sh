@@ -6,6 +6,9 @@
 # - The Node `ws` package for the interop tests, from interop/node/package-lock.json
 #   (interop/node/setup.sh; node and npm come with the machine image).
 # - `cargo test --workspace`: unit, integration, property and doc tests.
+# - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
+#   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
+#   through `ws serve`; screenshots in target/browser/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,3 +18,5 @@ node="$(bash interop/node/setup.sh | tail -n 1)"
 export WS_INTEROP_NODE="$node"
 
 cargo test --workspace "$@"
+
+bash tests/browser/run.sh

@@ -1,0 +1,295 @@
+// The chat demo of `ws serve` in a real browser: Debian's Chromium, headless, driven by
+// playwright-core. Run it with tests/browser/run.sh, which installs what it needs and sets:
+//
+//   WS_BIN          the `ws` binary to start (`ws serve 127.0.0.1:0`)
+//   CHROMIUM        the Chromium binary (`command -v chromium`)
+//   WS_BROWSER_OUT  where the screenshots go (target/browser)
+//
+// Two pages join, exchange messages and see both; a message made of HTML shows as text; then
+// the connection of one page is cut and the page reconnects by itself. Everything listens on
+// 127.0.0.1, every wait has a timeout, and the server, the proxy and the browser are stopped
+// on every path.
+"use strict";
+
+const { test, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const path = require("node:path");
+const readline = require("node:readline");
+const { chromium } = require("playwright-core");
+
+const WAIT = 10_000; // any single wait
+const ROOT = path.resolve(__dirname, "..", "..");
+const WS_BIN = process.env.WS_BIN || path.join(ROOT, "target", "debug", "ws");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const OUT = process.env.WS_BROWSER_OUT || path.join(ROOT, "target", "browser");
+// The flags this machine's Chromium needs: no sandbox (root), no GPU, and none of the
+// background traffic to Google's services, which a closed network refuses.
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let server; // { child, addr }
+let proxy; // a TCP proxy in front of the server, for cutting one page's connection
+let browser;
+
+/// `ws serve 127.0.0.1:0`; resolves with its address once it printed
+/// `listening on ws://ADDR/`.
+function startServer() {
+  const child = spawn(WS_BIN, ["serve", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${WS_BIN} printed no address`)), WAIT);
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${WS_BIN} exited with ${code}`)));
+    const lines = readline.createInterface({ input: child.stdout });
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      const match = /^listening on ws:\/\/(127\.0\.0\.1:\d+)\/$/.exec(line);
+      if (!match) return reject(new Error(`unexpected first line: ${line}`));
+      resolve({ child, addr: match[1] });
+    });
+  });
+}
+
+/// A TCP proxy on 127.0.0.1 to `target` ("host:port") that can cut every connection through
+/// it and refuse new ones for a while, as a lost network would.
+function startProxy(target) {
+  const [host, port] = target.split(":");
+  const sockets = new Set();
+  let refusing = false;
+  let refused = 0;
+  const track = (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+  };
+  const listener = net.createServer((client) => {
+    track(client);
+    if (refusing) {
+      refused += 1;
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(port), host);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(0, "127.0.0.1", () =>
+      resolve({
+        addr: `127.0.0.1:${listener.address().port}`,
+        cut() {
+          refusing = true;
+          for (const socket of sockets) socket.destroy();
+        },
+        restore() {
+          refusing = false;
+        },
+        refused: () => refused,
+        close() {
+          for (const socket of sockets) socket.destroy();
+          listener.close();
+        },
+      }),
+    );
+  });
+}
+
+function stopServer() {
+  if (server && server.child.exitCode === null && server.child.signalCode === null) {
+    server.child.kill("SIGKILL");
+  }
+}
+process.on("exit", stopServer);
+
+/// A promise that fails after `ms`.
+function deadline(promise, ms, what) {
+  let timer;
+  const expiry = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+}
+
+/// A page on `addr` whose console errors and page errors are recorded.
+async function openPage(addr) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  page.problems = [];
+  page.on("pageerror", (error) => page.problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    // A refused reconnection attempt is logged by Chromium itself, and expected.
+    if (message.type() === "error" && !/WebSocket connection to .* failed/.test(message.text())) {
+      page.problems.push(`console error: ${message.text()}`);
+    }
+  });
+  await page.goto(`http://${addr}/`, { waitUntil: "load" });
+  return page;
+}
+
+async function join(page, name) {
+  await page.fill("#name", name);
+  await page.click("#join-button");
+  await connected(page);
+}
+
+const connected = (page) => page.waitForSelector('#status[data-state="connected"]');
+
+async function say(page, text) {
+  await page.waitForSelector("#text:not([disabled])");
+  await page.fill("#text", text);
+  await page.press("#text", "Enter");
+}
+
+/// Waits until the page shows `count` chat messages and returns them as [user, text].
+async function messages(page, count) {
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#messages li[data-kind="message"]').length >= n,
+    count,
+  );
+  return page.$$eval('#messages li[data-kind="message"]', (items) =>
+    items.map((item) => [
+      item.querySelector(".user").textContent,
+      item.querySelector(".text").textContent,
+    ]),
+  );
+}
+
+/// Waits for a notice (join, leave, connection) with exactly this text, `nth` from 1.
+async function notice(page, text, nth = 1) {
+  await page.waitForFunction(
+    ([want, n]) =>
+      [...document.querySelectorAll('#messages li[data-kind="notice"]')].filter(
+        (li) => li.textContent === want,
+      ).length >= n,
+    [text, nth],
+  );
+}
+
+before(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  server = await startServer();
+  proxy = await startProxy(server.addr);
+  // Playwright gives every launch a fresh, empty --user-data-dir of its own (a new temporary
+  // directory, deleted on close).
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+});
+
+after(async () => {
+  if (browser) await deadline(browser.close(), WAIT, "closing the browser").catch(() => {});
+  if (proxy) proxy.close();
+  stopServer();
+});
+
+test("two pages chat through ws serve, render HTML as text, and reconnect after a cut", async (t) => {
+  // Ada's page goes through the proxy, so that her connection alone can be cut.
+  const ada = await openPage(proxy.addr);
+  const bob = await openPage(server.addr);
+
+  await t.test("the page loads with a name field and no connection", async () => {
+    assert.equal(await ada.title(), "ws chat");
+    assert.equal(await ada.getAttribute("#status", "data-state"), "offline");
+    assert.equal(await ada.isVisible("#name"), true);
+  });
+
+  await t.test("each page joins with its name; both see the joins", async () => {
+    await join(ada, "ada");
+    await notice(ada, "ada joined");
+    await join(bob, "bob");
+    await notice(bob, "bob joined");
+    await notice(ada, "bob joined");
+    assert.equal(await ada.textContent("#me"), "ada");
+    for (const page of [ada, bob]) {
+      assert.deepEqual(await page.$$eval("#users .chip", (chips) => chips.map((c) => c.textContent)), [
+        "ada",
+        "bob",
+      ]);
+    }
+  });
+
+  await t.test("messages from each page reach both", async () => {
+    await say(ada, "hello from ada");
+    await messages(bob, 1);
+    await say(bob, "hi ada, bob here");
+    const expected = [
+      ["ada", "hello from ada"],
+      ["bob", "hi ada, bob here"],
+    ];
+    assert.deepEqual(await messages(ada, 2), expected);
+    assert.deepEqual(await messages(bob, 2), expected);
+    assert.equal(await ada.textContent("#messages li.mine .text"), "hello from ada");
+  });
+
+  await t.test("HTML in a message is shown as text, never run", async () => {
+    const attack = '<img src=x onerror="window.__xss=1"><b>bold?</b><script>window.__xss=2</script>';
+    await say(bob, attack);
+    for (const page of [ada, bob]) {
+      const shown = await messages(page, 3);
+      assert.deepEqual(shown[2], ["bob", attack]);
+      assert.equal(await page.locator("#messages img, #messages b, #messages script").count(), 0);
+      assert.equal(await page.evaluate(() => window.__xss), undefined);
+    }
+  });
+
+  await t.test("an over-long message stays on its page with an error", async () => {
+    const long = "€".repeat(1366); // 4,098 bytes of UTF-8
+    await say(ada, long);
+    await ada.waitForSelector('#messages li[data-kind="error"]');
+    assert.match(await ada.textContent('#messages li[data-kind="error"]'), /4098 bytes, at most 4096/);
+    assert.equal(await ada.inputValue("#text"), long);
+    await ada.fill("#text", "");
+    assert.equal((await messages(bob, 3)).length, 3);
+  });
+
+  await t.test("a cut connection is noticed and the page reconnects by itself", async () => {
+    proxy.cut();
+    await ada.waitForSelector('#status[data-state="reconnecting"]');
+    await ada.waitForSelector("#text[disabled]");
+    await notice(bob, "ada left");
+    // A retry is refused and the next one is scheduled: the backoff goes on by itself.
+    await ada.waitForFunction(() =>
+      /retrying in \d+ s \(attempt ([2-9]|\d\d+)\)/.test(document.getElementById("status").textContent),
+    );
+    assert.ok(proxy.refused() >= 1, "the page retried while the network was down");
+
+    proxy.restore();
+    await connected(ada);
+    await notice(ada, "reconnected");
+    await notice(bob, "ada joined"); // bob arrived after ada: his first "ada joined"
+
+    await say(ada, "back again");
+    assert.deepEqual((await messages(bob, 4))[3], ["ada", "back again"]);
+    assert.deepEqual((await messages(ada, 4))[3], ["ada", "back again"]);
+  });
+
+  await t.test("no script or policy errors on either page", async () => {
+    assert.deepEqual(ada.problems, []);
+    assert.deepEqual(bob.problems, []);
+  });
+
+  await t.test("screenshots", async () => {
+    await ada.screenshot({ path: path.join(OUT, "chat.png") });
+    await bob.screenshot({ path: path.join(OUT, "chat-bob.png") });
+    assert.ok(fs.statSync(path.join(OUT, "chat.png")).size > 1000);
+  });
+});
