@@ -251,12 +251,10 @@ fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
     assert_eq!(run.stderr, format!("connected to {url}\n"));
 }
 
-/// BUG, seen through the CLI (see `message_arriving_with_the_peers_close_can_still_be_answered`
-/// in crates/ws-std/tests/loopback.rs): with the input piped in at once, `ws connect` sends
-/// the lines and its Close frame back to back. When they reach `ws serve` in one TCP read, the
-/// server's echo fails with "cannot send: a close frame was already sent", the server drops
-/// the connection with its Close reply unsent, and the client prints nothing and exits 1 with
-/// "ws: the peer closed the connection without a close frame". About half the runs fail.
+/// Regression (see `message_arriving_with_the_peers_close_can_still_be_answered` in
+/// crates/ws-std/tests/loopback.rs): with the input piped in at once, `ws connect` sends the
+/// lines and its Close frame back to back, and `ws serve` must still echo every line before
+/// answering the Close.
 #[test]
 fn connect_echoes_stdin_piped_in_at_once() {
     let (_server, addr) = serve();

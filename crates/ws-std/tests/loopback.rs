@@ -1425,20 +1425,22 @@ fn localhost_url_reaches_an_ipv4_listener() {
     assert_eq!(server.join(), close_frame(1000, "done"));
 }
 
-/// BUG (ws-std `WebSocket::read`): with a zero read timeout, `read` fails with `TimedOut`
-/// without ever reading the socket, even when a whole message is already waiting in it, so a
-/// polling loop never receives anything. `wait_for_input` returns `TimedOut` as soon as the
-/// user deadline (`started + timeout`) has passed, before attempting the read; the same
-/// happens for any timeout shorter than the time `read` takes to get to the socket (1 µs).
-/// The doc says the timeout "limits how long one read may block waiting for data": data that
-/// is already there needs no waiting.
+/// Regression: with a zero read timeout, `read` used to fail with `TimedOut` without reading
+/// the socket, even when a whole message was waiting in it, so a polling loop never received
+/// anything. The timeout "limits how long one read may block waiting for data": data that is
+/// already there needs no waiting.
 #[test]
 fn zero_read_timeout_still_returns_a_message_that_is_already_there() {
-    let (addr, server) = ws_server(ServerBuilder::new(), |mut ws| {
+    // The server sends only once the client's handshake is over, so the frame is in the
+    // socket (not in the bytes read together with the 101 response).
+    let (go, wait) = mpsc::channel::<()>();
+    let (addr, server) = ws_server(ServerBuilder::new(), move |mut ws| {
+        wait.recv_timeout(DEADLINE).expect("client never connected");
         ws.send_text("waiting").unwrap();
         echo_until_close(&mut ws)
     });
     let mut ws = connect(addr);
+    go.send(()).unwrap();
     // Block (at most IO_TIMEOUT) until the frame is in the socket's receive buffer.
     ws.get_ref().set_read_timeout(Some(IO_TIMEOUT)).unwrap();
     let mut peek = [0u8; 9];
@@ -1455,17 +1457,11 @@ fn zero_read_timeout_still_returns_a_message_that_is_already_there() {
     assert_eq!(server.join(), close_frame(1000, "done"));
 }
 
-/// BUG (ws-proto `Connection::receive_close` + ws-std `read`): when a data message and the
-/// peer's Close frame arrive in the same TCP read, the core queues the Close reply while
-/// decoding, before the application has been given the message. `read()` then returns the
-/// message, but answering it fails with `Error::Send(SendError::AlreadyClosing)` ("a Close
-/// frame was already sent", though the application has neither sent one nor been told of the
-/// peer's). Whether a reply is possible thus depends on TCP segmentation. RFC 6455 section
-/// 5.5.1 lets an endpoint finish what it is sending before its Close reply, and section 1.4
-/// has the closing endpoint still receive data; the same fix as for protocol errors
-/// (`failure_pending`: write the Close once the events before it have been taken) would do.
-/// A knock-on effect: an echo server that stops on that send error (`ws serve`) drops the
-/// connection with the Close reply still queued, so the client sees 1006 (no Close frame).
+/// Regression: when a data message and the peer's Close frame arrived in the same TCP read,
+/// the core used to queue the Close reply while decoding, so answering the message failed with
+/// `AlreadyClosing` depending on TCP segmentation. The reply now waits until the application
+/// has seen the events before it (RFC 6455 section 5.5.1 lets an endpoint finish what it is
+/// sending first).
 #[test]
 fn message_arriving_with_the_peers_close_can_still_be_answered() {
     let (addr, server) = ws_server(ServerBuilder::new(), |mut ws| {
@@ -1493,12 +1489,8 @@ fn message_arriving_with_the_peers_close_can_still_be_answered() {
     assert_eof(&mut raw);
 }
 
-/// BUG (ws-std `read`, docs vs behaviour): `Message::Ping` is documented as "A Ping; it has
-/// already been answered", and `read` as "Pings are answered and Close frames echoed before
-/// this returns". Since the automatic Pong is no longer flushed by `read` (it goes out "on
-/// the next read or send"), an application that reads a Ping and then does anything else
-/// leaves the Pong unsent, and the peer's keepalive can time out. Either the docs or the
-/// behaviour should change (flushing the Pong is safe when no protocol failure is pending).
+/// Regression: `Message::Ping` is documented as already answered when `read` returns it; the
+/// automatic Pong must be on the wire by then, even if the application does nothing else.
 #[test]
 fn ping_is_answered_by_the_time_read_returns_it() {
     let (tx, done) = mpsc::channel::<()>();
