@@ -9,13 +9,15 @@
 //! resident set (`VmHWM` from `/proc/self/status`, Linux only) before and after the attack.
 //! One attack per process, since the peak only grows. Attacks: baseline, slowloris,
 //! header-1mib, many-headers, length-2-63, length-over-limit, message-at-limit,
-//! fragment-flood, empty-fragment-flood, ping-flood, unmasked.
+//! fragment-flood, empty-fragment-flood, ping-flood, deflate-bomb, unmasked.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ws_std::ws_proto::extensions::deflate::DeflateParams;
+use ws_std::ws_proto::{Config, Connection, DataKind};
 use ws_std::{Message, ServerBuilder};
 
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -281,6 +283,41 @@ fn run(attack: &str, addr: SocketAddr) -> String {
                 "{} KiB of pings sent before the server stopped reading",
                 sent >> 10
             )
+        }
+        "deflate-bomb" => {
+            // permessage-deflate negotiated, then 256 MiB of zeros (about 256 KiB compressed,
+            // sent as 1 MiB fragments so the attacker never holds it): the server inflates at
+            // most max_message_size (64 MiB) and fails the connection with 1009.
+            let mut s = connect(addr);
+            let mut req = request();
+            req.truncate(req.len() - 2);
+            req.extend_from_slice(b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+            s.write_all(&req).expect("request");
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                s.read_exact(&mut b).expect("response");
+                head.push(b[0]);
+            }
+            let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            assert!(head.starts_with("http/1.1 101") && head.contains("permessage-deflate"));
+            let mut config = Config::default();
+            config.deflate.min_size = 0;
+            let mut client =
+                Connection::client(config, || MASK).with_deflate(DeflateParams::default());
+            let zeros = vec![0u8; 1 << 20];
+            let mut out = Vec::new();
+            for i in 0..256 {
+                client
+                    .send_fragment(DataKind::Binary, &zeros, i == 255)
+                    .expect("fragment");
+                out.clear();
+                while client.poll_transmit(&mut out).is_some() {}
+                if s.write_all(&out).is_err() {
+                    break;
+                }
+            }
+            close_code(s)
         }
         "unmasked" => {
             let mut s = upgraded(addr);
