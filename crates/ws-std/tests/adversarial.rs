@@ -674,6 +674,32 @@ fn ping_flood_without_reading_pongs_is_held_by_socket_backpressure() {
 }
 
 #[test]
+fn deflate_bomb_fails_with_1009_after_inflating_at_most_the_limit() {
+    // permessage-deflate is negotiated by default. 16 MiB of zeros compress to about 16 KiB;
+    // the server inflates at most its 1 MiB limit and fails the connection with 1009.
+    let mut config = Config::default();
+    config.max_message_size = 1 << 20;
+    let (addr, server) = serve(ServerBuilder::new().config(config), 2);
+    let (mut ws, response) = ws_std::connect(&format!("ws://{addr}/")).expect("connect");
+    assert!(
+        response
+            .extensions()
+            .iter()
+            .any(|e| e.name == "permessage-deflate"),
+        "permessage-deflate not negotiated"
+    );
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.send_binary(&vec![0; 16 << 20]).expect("send the bomb");
+    match ws.read() {
+        Ok(Message::Close(Some(frame))) => assert_eq!(frame.code.as_u16(), 1009),
+        other => panic!("expected Close 1009, got {other:?}"),
+    }
+    well_behaved_client(addr);
+    let outcomes = server.join();
+    assert_eq!(protocol_error(&outcomes[0]), ProtocolError::MessageTooLarge);
+}
+
+#[test]
 fn unmasked_client_frame_fails_with_1002() {
     let outcome = frames_get_close(
         Config::default(),
