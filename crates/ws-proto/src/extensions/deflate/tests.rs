@@ -1,6 +1,7 @@
 //! Tests by RFC 7692 section.
 
 use alloc::string::ToString;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use super::codec::{Deflater, Inflater, TRAILER};
@@ -135,6 +136,70 @@ mod section_5_negotiation {
         assert_eq!(params.client_max_window_bits, Some(9));
         // The client's hint is not turned into a requirement.
         assert!(!params.client_no_context_takeover);
+    }
+}
+
+mod adapters {
+    use super::*;
+    use crate::handshake::{Limits, Request};
+
+    fn request(extensions: &str) -> Request {
+        let text = alloc::format!(
+            "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Extensions: {extensions}\r\n\r\n"
+        );
+        Request::parse(text.as_bytes(), Limits::default())
+            .unwrap()
+            .complete()
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn negotiate_adds_the_answer_after_the_applications_extensions() {
+        let request = request("x-foo, permessage-deflate; server_max_window_bits=10");
+        let accept = request
+            .accept()
+            .extensions(vec![ExtensionOffer::new("x-foo")])
+            .unwrap();
+        let (accept, params) = DeflateConfig::default()
+            .negotiate(&request, accept)
+            .unwrap();
+        assert_eq!(params.unwrap().server_max_window_bits, Some(10));
+        assert_eq!(
+            accept.selected_extensions(),
+            [ExtensionOffer::new("x-foo"), params.unwrap().to_extension()]
+        );
+        // Declined: the accept is unchanged.
+        let off = DeflateConfig {
+            enabled: false,
+            ..DeflateConfig::default()
+        };
+        let (accept, params) = off.negotiate(&request, request.accept()).unwrap();
+        assert_eq!((params, accept.selected_extensions().len()), (None, 0));
+    }
+
+    #[test]
+    fn negotiate_keeps_the_applications_own_answer() {
+        let request = request("permessage-deflate; client_max_window_bits");
+        let own = ExtensionOffer::new("permessage-deflate")
+            .with_param("client_max_window_bits", Some("9"));
+        let accept = request.accept().extensions(vec![own.clone()]).unwrap();
+        let (accept, params) = DeflateConfig::default()
+            .negotiate(&request, accept)
+            .unwrap();
+        assert_eq!(params.unwrap().client_max_window_bits, Some(9));
+        assert_eq!(accept.selected_extensions(), [own]);
+        // An invalid answer of its own is the application's error (answered with 500).
+        let bad =
+            ExtensionOffer::new("permessage-deflate").with_param("client_max_window_bits", None);
+        let accept = request.accept().extensions(vec![bad]).unwrap();
+        let error = DeflateConfig::default()
+            .negotiate(&request, accept)
+            .unwrap_err();
+        assert!(matches!(error, HandshakeError::InvalidArgument(_)));
+        assert_eq!(error.http_status(), 500);
     }
 }
 
