@@ -446,6 +446,19 @@ impl Connection {
     /// [`send_text`](Self::send_text) or [`send_binary`](Self::send_binary); for text, `data`
     /// must be valid UTF-8.
     ///
+    /// ```
+    /// # #[cfg(feature = "deflate")] {
+    /// use ws_proto::extensions::deflate::DeflateParams;
+    /// use ws_proto::{Config, Connection, DataKind};
+    /// let mut server = Connection::server(Config::default()).with_deflate(DeflateParams::default());
+    /// server.send_uncompressed(DataKind::Binary, b"already compressed").unwrap();
+    /// let mut out = Vec::new();
+    /// server.poll_transmit(&mut out);
+    /// assert_eq!(out[0], 0x82); // FIN, RSV1 clear, binary
+    /// assert_eq!(&out[2..], b"already compressed");
+    /// # }
+    /// ```
+    ///
     /// Next: [`poll_transmit`](Self::poll_transmit).
     pub fn send_uncompressed(&mut self, kind: DataKind, data: &[u8]) -> Result<(), SendError> {
         let opcode = match kind {
