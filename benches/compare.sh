@@ -102,7 +102,9 @@ trap stop_server EXIT
 
 # Starts server $1 pinned to SERVER_CPU; sets SERVER_PID and URL.
 start_server() {
-    local log="$OUT/server.log"
+    # A fresh log per server: reading a previous server's URL would connect to a closed port.
+    local log="$OUT/server-$1-$RANDOM.log"
+    : >"$log"
     # shellcheck disable=SC2046
     taskset -c "$SERVER_CPU" $(server_cmd "$1") >"$log" 2>>"$OUT/server-errors.log" &
     SERVER_PID=$!
