@@ -1,4 +1,5 @@
-//! Inputs shared by the benchmarks: pre-built frame streams.
+//! Inputs shared by the benchmarks (pre-built frame streams, text) and the reference masking
+//! loops they compare ws-proto with.
 
 use ws_proto::frame::{encode_frame, FrameHeader, OpCode};
 
@@ -45,4 +46,49 @@ pub fn multilingual_text(len: usize) -> String {
         s.push(c);
     }
     s
+}
+
+/// Masking with 32-bit words, the way tungstenite does it (for comparison).
+pub fn mask_u32_words(buf: &mut [u8], key: [u8; 4]) {
+    let word = u32::from_ne_bytes(key);
+    let mut chunks = buf.chunks_exact_mut(4);
+    for c in &mut chunks {
+        let v = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) ^ word;
+        c.copy_from_slice(&v.to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= key[i];
+    }
+}
+
+/// Masking with 64-bit words: ws-proto's portable path (the compiler vectorizes it for the
+/// baseline target), kept here to show what the explicit SIMD path adds.
+pub fn mask_u64_words(buf: &mut [u8], key: [u8; 4]) {
+    let k = u64::from(u32::from_ne_bytes(key));
+    let word = (k << 32) | k;
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= key[i & 3];
+    }
+}
+
+/// A read-only pass over the buffer (XOR of its words): the memory-bandwidth reference for
+/// masking beyond the caches.
+pub fn read_scan(buf: &[u8]) -> u64 {
+    let mut acc = [0u64; 4];
+    let mut chunks = buf.chunks_exact(32);
+    for c in &mut chunks {
+        for (j, a) in acc.iter_mut().enumerate() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&c[j * 8..j * 8 + 8]);
+            *a ^= u64::from_ne_bytes(word);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0, |x, &b| x ^ u64::from(b));
+    acc[0] ^ acc[1] ^ acc[2] ^ acc[3] ^ tail
 }

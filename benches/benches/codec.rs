@@ -7,56 +7,13 @@ use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ws_benches::{ascii_text, masked_stream, multilingual_text, KEY};
+use ws_benches::{
+    ascii_text, mask_u32_words, mask_u64_words, masked_stream, multilingual_text, read_scan, KEY,
+};
 use ws_proto::frame::mask::{apply_mask, apply_mask_bytewise};
 use ws_proto::frame::OpCode;
 use ws_proto::handshake::{Limits, Request, Status};
 use ws_proto::{Config, Connection, Event, Transmit};
-
-/// Masking with 32-bit words, the way tungstenite does it (for comparison).
-fn mask_u32_words(buf: &mut [u8], key: [u8; 4]) {
-    let word = u32::from_ne_bytes(key);
-    let mut chunks = buf.chunks_exact_mut(4);
-    for c in &mut chunks {
-        let v = u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) ^ word;
-        c.copy_from_slice(&v.to_ne_bytes());
-    }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= key[i];
-    }
-}
-
-/// Masking with 64-bit words: ws-proto's portable path (the compiler vectorizes it for the
-/// baseline target), kept here to show what the explicit SIMD path adds.
-fn mask_u64_words(buf: &mut [u8], key: [u8; 4]) {
-    let k = u64::from(u32::from_ne_bytes(key));
-    let word = (k << 32) | k;
-    let mut chunks = buf.chunks_exact_mut(8);
-    for c in &mut chunks {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(c);
-        c.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
-    }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= key[i & 3];
-    }
-}
-
-/// A read-only pass over the buffer (XOR of its words): the memory-bandwidth reference for
-/// masking beyond the caches.
-fn read_scan(buf: &[u8]) -> u64 {
-    let mut acc = [0u64; 4];
-    let mut chunks = buf.chunks_exact(32);
-    for c in &mut chunks {
-        for (j, a) in acc.iter_mut().enumerate() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&c[j * 8..j * 8 + 8]);
-            *a ^= u64::from_ne_bytes(word);
-        }
-    }
-    let tail = chunks.remainder().iter().fold(0, |x, &b| x ^ u64::from(b));
-    acc[0] ^ acc[1] ^ acc[2] ^ acc[3] ^ tail
-}
 
 fn masking(c: &mut Criterion) {
     let mut group = c.benchmark_group("mask");
