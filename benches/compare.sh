@@ -119,12 +119,17 @@ start_server() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# User plus system CPU time of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat,
+# counted after the command name, which is in parentheses and may contain spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
+CLK_TCK="$(getconf CLK_TCK)"
 
 run_one() {
     local server="$1" scenario="$2" round="$3"
     start_server "$server" || return 0
-    local base_rss
+    local base_rss base_cpu
     base_rss="$(rss_kib "$SERVER_PID")"
+    base_cpu="$(cpu_ticks "$SERVER_PID")"
     # Opening 10,000 connections may take up to the 60 s connect timeout of the idle scenario.
     local limit=$((DURATION + WARMUP + 30))
     [ "$scenario" = idle ] && limit=$((limit + 60))
@@ -144,8 +149,12 @@ run_one() {
     done
     local status=0
     wait "$bench_pid" || status=$?
-    local threads
+    local threads cpu
     threads="$(awk '/^Threads:/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)"
+    # The server's CPU time during the run, in microseconds: unlike the rates, it does not
+    # depend on how often the server was scheduled, so CPU per echo compares servers even on a
+    # busy machine.
+    cpu=$((($(cpu_ticks "$SERVER_PID") - base_cpu) * 1000000 / CLK_TCK))
     stop_server
     local result
     result="$(tail -1 "$json" 2>/dev/null || true)"
@@ -157,7 +166,7 @@ run_one() {
         cat "$OUT/bench-stderr.log"
     } >>"$OUT/bench-errors.log"
     # Prepend what the script knows to the generator's JSON object.
-    echo "{\"server\":\"$server\",\"scenario\":\"$scenario\",\"round\":$round,\"base_rss_kib\":$base_rss,\"peak_rss_kib\":$peak,\"server_threads\":${threads:-0},${result#\{}" >>"$RAW"
+    echo "{\"server\":\"$server\",\"scenario\":\"$scenario\",\"round\":$round,\"base_rss_kib\":$base_rss,\"peak_rss_kib\":$peak,\"server_threads\":${threads:-0},\"server_cpu_us\":$cpu,${result#\{}" >>"$RAW"
     printf '  %-18s %-7s round %s: %s\n' "$server" "$scenario" "$round" \
         "$(echo "$result" | grep -o '"messages_per_s":[0-9.]*\|"open":[0-9]*\|"error":"[^"]*"' | tr '\n' ' ')" >&2
 }
@@ -194,6 +203,8 @@ summarize() {
         add(s SUBSEP c SUBSEP "open", field($0, "open"))
         add(s SUBSEP c SUBSEP "peak", field($0, "peak_rss_kib"))
         add(s SUBSEP c SUBSEP "base", field($0, "base_rss_kib"))
+        echoes = field($0, "echoes_total"); cpu = field($0, "server_cpu_us")
+        if (echoes > 0 && cpu >= 0) add(s SUBSEP c SUBSEP "cpu", cpu / echoes)
         e = sval($0, "error"); if (e != "") err[s SUBSEP c] = e
     }
     END {
@@ -218,19 +229,21 @@ summarize() {
                 }
                 continue
             }
-            best = -1
+            best = -1; bestcpu = -1
             for (si = 1; si <= ns; si++) {
-                s = S[si]; r[s] = median(vals[s SUBSEP c SUBSEP "rate"])
+                s = S[si]; r[s] = median(vals[s SUBSEP c SUBSEP "rate"]); u[s] = median(vals[s SUBSEP c SUBSEP "cpu"])
                 if (s !~ /^ws-/ && r[s] > best) best = r[s]
+                if (s !~ /^ws-/ && u[s] > 0 && (bestcpu < 0 || u[s] < bestcpu)) bestcpu = u[s]
             }
-            printf "\n%s (medians of rounds)\n", c
-            printf "%-18s %12s %10s %10s %10s %10s %14s\n", "server", "msg/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "vs best other"
+            printf "\n%s (medians of rounds; CPU: server CPU time per echo, lower is better)\n", c
+            printf "%-18s %10s %9s %9s %9s %10s %9s %9s %9s\n", "server", "msg/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "vs best", "CPU us", "vs best"
             for (si = 1; si <= ns; si++) {
                 s = S[si]
                 ratio = (best > 0 && r[s] >= 0) ? sprintf("%.2fx", r[s] / best) : "-"
-                printf "%-18s %12.0f %10.2f %10.1f %10.1f %10.1f %14s\n", s, r[s], median(vals[s SUBSEP c SUBSEP "mb"]), \
+                cratio = (bestcpu > 0 && u[s] > 0) ? sprintf("%.2fx", u[s] / bestcpu) : "-"
+                printf "%-18s %10.0f %9.2f %9.1f %9.1f %10.1f %9s %9.2f %9s\n", s, r[s], median(vals[s SUBSEP c SUBSEP "mb"]), \
                     median(vals[s SUBSEP c SUBSEP "p50"]), median(vals[s SUBSEP c SUBSEP "p99"]), \
-                    median(vals[s SUBSEP c SUBSEP "p999"]), ratio
+                    median(vals[s SUBSEP c SUBSEP "p999"]), ratio, u[s], cratio
             }
         }
     }' "$RAW"

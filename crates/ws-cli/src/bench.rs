@@ -257,6 +257,8 @@ struct Plan {
 struct Stats {
     /// Echoes received while measuring.
     messages: u64,
+    /// Echoes received in all, warm-up included (to divide the server's CPU time by).
+    echoes: u64,
     /// Their payload bytes.
     bytes: u64,
     latency: Histogram,
@@ -268,6 +270,7 @@ struct Stats {
 impl Stats {
     fn merge(&mut self, other: &Stats) {
         self.messages += other.messages;
+        self.echoes += other.echoes;
         self.bytes += other.bytes;
         self.latency.merge(&other.latency);
         self.dropped += other.dropped;
@@ -808,6 +811,7 @@ impl EventLoop {
         let sent = conn.sent_at[conn.oldest];
         conn.oldest = (conn.oldest + 1) % conn.sent_at.len();
         conn.in_flight -= 1;
+        self.stats.echoes += 1;
         if measuring {
             self.stats.messages += 1;
             let nanos = now.saturating_duration_since(sent).as_nanos();
@@ -1047,6 +1051,7 @@ impl Report<'_> {
         format!(
             "{{\"url\":{:?},\"size\":{},\"connections\":{},\"open\":{},\"failed\":{},\
              \"dropped\":{},\"pipeline\":{},\"rate\":{},\"seconds\":{:.3},\"messages\":{},\
+             \"echoes_total\":{},\
              \"messages_per_s\":{:.1},\"mb_per_s\":{:.3},\"mean_us\":{:.1},\"p50_us\":{:.1},\
              \"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"error\":{}}}",
             a.url,
@@ -1059,6 +1064,7 @@ impl Report<'_> {
             a.rate,
             self.seconds,
             self.stats.messages,
+            self.stats.echoes,
             self.rate(),
             self.megabytes(),
             l.mean() as f64 / 1e3,
