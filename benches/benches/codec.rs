@@ -78,6 +78,16 @@ impl Write for MemStream {
 
 /// Feeds `stream` to a server connection 64 KiB at a time, counting messages.
 fn ws_proto_decode(stream: &[u8], config: &Config) -> usize {
+    decode_with(stream, config, false)
+}
+
+/// The same, giving each message's buffer back with `Connection::recycle` (no allocation
+/// per message once the pool is warm).
+fn ws_proto_decode_recycled(stream: &[u8], config: &Config) -> usize {
+    decode_with(stream, config, true)
+}
+
+fn decode_with(stream: &[u8], config: &Config, recycle: bool) -> usize {
     let mut conn = Connection::server(config.clone());
     let mut messages = 0;
     for chunk in stream.chunks(64 * 1024) {
@@ -86,6 +96,9 @@ fn ws_proto_decode(stream: &[u8], config: &Config) -> usize {
             if let Event::Message(m) = e {
                 black_box(&m);
                 messages += 1;
+                if recycle {
+                    conn.recycle(m.into_bytes());
+                }
             }
         }
     }
@@ -122,6 +135,9 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Elements(count as u64));
         group.bench_function(BenchmarkId::new("ws-proto", name), |b| {
             b.iter(|| assert_eq!(ws_proto_decode(&stream, &config), count))
+        });
+        group.bench_function(BenchmarkId::new("ws-proto-recycle", name), |b| {
+            b.iter(|| assert_eq!(ws_proto_decode_recycled(&stream, &config), count))
         });
         group.bench_function(BenchmarkId::new("tungstenite", name), |b| {
             b.iter(|| tungstenite_decode(&stream, count))

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! The difference between the two totals, divided by 100,000, is the cost per frame without
-//! start-up. Modes: `ws-proto`, `tungstenite`; kinds: `text`, `binary`.
+//! start-up. Modes: `ws-proto` (each message dropped), `ws-proto-recycle` (each message's
+//! buffer given back with `Connection::recycle`), `tungstenite`; kinds: `text`, `binary`.
 
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
@@ -42,7 +43,9 @@ fn main() {
     let (mode, count, kind) = match &args[1..] {
         [m, c, k] => (m.as_str(), c.parse::<usize>().expect("COUNT"), k.as_str()),
         _ => {
-            eprintln!("usage: decode_frames ws-proto|tungstenite COUNT text|binary");
+            eprintln!(
+                "usage: decode_frames ws-proto|ws-proto-recycle|tungstenite COUNT text|binary"
+            );
             std::process::exit(2);
         }
     };
@@ -54,7 +57,8 @@ fn main() {
     let stream = masked_stream(opcode, ascii_text(16).as_bytes(), count);
     let mut messages = 0;
     match mode {
-        "ws-proto" => {
+        "ws-proto" | "ws-proto-recycle" => {
+            let recycle = mode == "ws-proto-recycle";
             let mut conn = Connection::server(Config::default());
             for chunk in stream.chunks(64 * 1024) {
                 conn.receive_data(chunk).expect("valid frames");
@@ -62,6 +66,9 @@ fn main() {
                     if let Event::Message(m) = event {
                         black_box(&m);
                         messages += 1;
+                        if recycle {
+                            conn.recycle(m.into_bytes());
+                        }
                     }
                 }
             }

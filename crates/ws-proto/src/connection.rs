@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::close::{CloseCode, CloseFrame};
-use crate::config::Config;
+use crate::config::{Config, MessageMode};
 use crate::error::{ProtocolError, SendError};
 #[cfg(feature = "deflate")]
 use crate::extensions::deflate::{DeflateParams, DeflateState};
@@ -18,6 +18,7 @@ use crate::frame::{
     decode_header, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use crate::message::{Assembler, DataKind, Event};
+use crate::pool::BufferPool;
 use crate::time::Instant;
 
 /// Which end of the connection this is. Clients mask their frames; servers must not
@@ -158,6 +159,8 @@ pub struct Connection {
     control: Vec<u8>,
     message: Assembler,
     events: VecDeque<Event>,
+    /// Spare buffers for received messages and output.
+    pool: BufferPool,
 
     // Sending.
     out: Vec<u8>,
@@ -231,6 +234,7 @@ impl Connection {
             control: Vec::new(),
             message: Assembler::default(),
             events: VecDeque::new(),
+            pool: BufferPool::default(),
             out: Vec::new(),
             sending: None,
             close_sent: false,
@@ -586,6 +590,54 @@ impl Connection {
         }
     }
 
+    // ----- Buffers ------------------------------------------------------------------------
+
+    /// Gives back a buffer the application is done with, typically the payload of a received
+    /// message ([`Message::into_bytes`](crate::Message::into_bytes)), so that a later message,
+    /// received or sent, reuses its memory instead of allocating.
+    ///
+    /// The buffer goes to the connection's [`BufferPool`], which keeps at most
+    /// [`BufferPool::DEFAULT_LIMIT`] bytes of them (see [`pool_mut`](Self::pool_mut) for
+    /// adapters that share one pool between many connections).
+    ///
+    /// ```
+    /// use ws_proto::{Config, Connection, Event, Message};
+    /// let mut server = Connection::server(Config::default());
+    /// let frame = [0x82, 0x83, 1, 2, 3, 4, 1, 2, 3]; // masked binary [0, 0, 0]
+    /// server.receive_data(&frame).unwrap();
+    /// let Some(Event::Message(message)) = server.poll_event() else { panic!() };
+    /// let address = message.as_bytes().as_ptr();
+    /// server.recycle(message.into_bytes());
+    /// // The next message is received into the same memory.
+    /// server.receive_data(&frame).unwrap();
+    /// let Some(Event::Message(message)) = server.poll_event() else { panic!() };
+    /// assert_eq!(message.as_bytes().as_ptr(), address);
+    /// ```
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        self.pool.put(buffer);
+    }
+
+    /// The pool of spare buffers that received messages and queued output are taken from.
+    ///
+    /// An adapter with many connections on one thread keeps one pool for all of them and
+    /// swaps it in around each call that may need buffers (`receive_data`, the `send_*`
+    /// methods), so that idle connections hold none:
+    ///
+    /// ```
+    /// use ws_proto::{BufferPool, Config, Connection};
+    /// let mut shared = BufferPool::with_limit(1 << 20);
+    /// shared.put(Vec::with_capacity(4096));
+    /// let mut conn = Connection::server(Config::default());
+    /// core::mem::swap(conn.pool_mut(), &mut shared);
+    /// conn.send_text("taken from the shared pool").unwrap();
+    /// core::mem::swap(conn.pool_mut(), &mut shared);
+    /// assert!(shared.is_empty() && conn.pool_mut().is_empty());
+    /// assert!(conn.buffered_amount() > 0);
+    /// ```
+    pub fn pool_mut(&mut self) -> &mut BufferPool {
+        &mut self.pool
+    }
+
     // ----- Outputs ------------------------------------------------------------------------
 
     /// Takes the next event, if any.
@@ -715,6 +767,11 @@ impl Connection {
     /// Encodes a frame with the given RSV bits.
     fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
+        if self.out.capacity() == 0 {
+            if let Some(buffer) = self.pool.take() {
+                self.out = buffer;
+            }
+        }
         let header = FrameHeader {
             fin,
             rsv,
@@ -736,6 +793,12 @@ impl Connection {
         if have == 0 {
             // Fast path: the whole header is usually in `data`.
             if let Some((header, len)) = decode_header(data)? {
+                if let Some(end) = self.whole_message_end(&header, len, data.len()) {
+                    self.check_header(&header)?;
+                    let message = self.message.whole_message(&data[len..end], header.mask)?;
+                    self.push_event(Event::Message(message));
+                    return Ok(end);
+                }
                 self.start_frame(header)?;
                 return Ok(len);
             }
@@ -758,6 +821,24 @@ impl Connection {
         }
     }
 
+    /// If the frame is a whole message, uncompressed, reassembled, and all of it is in the
+    /// input (`available` bytes, of which `header_len` are the header), where its payload
+    /// ends: then it can be handled in one step, without the per-piece state machine. This is
+    /// the usual shape of small messages.
+    fn whole_message_end(
+        &self,
+        header: &FrameHeader,
+        header_len: usize,
+        available: usize,
+    ) -> Option<usize> {
+        let whole = header.fin
+            && header.rsv == 0
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && self.config.message_mode == MessageMode::Reassemble;
+        let end = (header_len as u64).checked_add(header.payload_len)?;
+        (whole && end <= available as u64).then_some(end as usize)
+    }
+
     /// Checks a new frame's header and prepares to receive its payload.
     fn start_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
         self.check_header(&header)?;
@@ -767,8 +848,22 @@ impl Connection {
         };
         if header.payload_len == 0 {
             self.finish_frame(header)?;
+        } else if !header.opcode.is_control()
+            && self.config.message_mode == MessageMode::Reassemble
+            && !self.receiving_compressed()
+        {
+            self.message.reserve_frame(header.payload_len);
         }
         Ok(())
+    }
+
+    /// Whether the data message in progress is compressed.
+    fn receiving_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref() {
+            return deflate.receiving_compressed();
+        }
+        false
     }
 
     /// Applies the rules a frame header must follow before any payload is read.
@@ -824,8 +919,8 @@ impl Connection {
             return Err(ProtocolError::MessageTooLarge);
         }
         match h.opcode {
-            OpCode::Text => self.message.start(DataKind::Text),
-            OpCode::Binary => self.message.start(DataKind::Binary),
+            OpCode::Text => self.message.start(DataKind::Text, &mut self.pool),
+            OpCode::Binary => self.message.start(DataKind::Binary, &mut self.pool),
             _ => {}
         }
         #[cfg(feature = "deflate")]

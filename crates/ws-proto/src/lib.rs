@@ -62,6 +62,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
+mod pool;
 mod time;
 mod utf8;
 
@@ -70,6 +71,7 @@ pub use config::{Config, MessageMode};
 pub use connection::{Connection, Role, State, Transmit};
 pub use error::{Error, HandshakeError, ProtocolError, SendError};
 pub use message::{Chunk, DataKind, Event, Message};
+pub use pool::BufferPool;
 pub use time::Instant;
 
 /// The examples of `docs/architecture.md`, compiled and run as doctests.

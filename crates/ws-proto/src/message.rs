@@ -7,6 +7,7 @@ use crate::close::CloseFrame;
 use crate::config::MessageMode;
 use crate::error::ProtocolError;
 use crate::frame::mask::apply_mask;
+use crate::pool::BufferPool;
 use crate::utf8::Utf8Validator;
 
 /// The type of a data message.
@@ -41,6 +42,20 @@ impl Message {
         match self {
             Message::Text(_) => DataKind::Text,
             Message::Binary(_) => DataKind::Binary,
+        }
+    }
+
+    /// The payload bytes, taking the message apart without copying: for example to give its
+    /// buffer back with [`Connection::recycle`](crate::Connection::recycle).
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    /// assert_eq!(Message::Text("hi".into()).into_bytes(), b"hi");
+    /// ```
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Message::Text(s) => s.into_bytes(),
+            Message::Binary(b) => b,
         }
     }
 }
@@ -110,6 +125,10 @@ pub struct Chunk {
 #[cfg(feature = "deflate")]
 const STREAM_CHUNK: usize = 64 * 1024;
 
+/// Largest part of a frame's declared length reserved before its payload arrives, so that a
+/// header alone cannot make the receiver allocate much.
+const RESERVE_AHEAD: u64 = 1 << 20;
+
 /// Receive-side state of the data message in progress.
 #[derive(Debug, Default)]
 pub(crate) struct Assembler {
@@ -137,12 +156,48 @@ impl Assembler {
         self.size
     }
 
-    pub(crate) fn start(&mut self, kind: DataKind) {
+    /// Starts a message; its payload goes into a buffer from `pool` if the last message's
+    /// buffer was handed out.
+    pub(crate) fn start(&mut self, kind: DataKind, pool: &mut BufferPool) {
         self.kind = Some(kind);
         self.size = 0;
         self.delivered_first = false;
         self.utf8.reset();
+        if self.buf.capacity() == 0 {
+            if let Some(buffer) = pool.take() {
+                self.buf = buffer;
+            }
+        }
         self.buf.clear();
+    }
+
+    /// Makes room for `frame_len` more bytes of payload (bounded by [`RESERVE_AHEAD`]), so
+    /// that a large frame arriving in many reads is not copied each time the buffer grows.
+    /// The caller has checked `frame_len` against the size limits.
+    pub(crate) fn reserve_frame(&mut self, frame_len: u64) {
+        self.buf.reserve(frame_len.min(RESERVE_AHEAD) as usize);
+    }
+
+    /// The whole payload of a single-frame message that arrived in one piece: unmasks it and
+    /// returns the message. Text is validated once, by the conversion into a `String`
+    /// (nothing is gained by checking it piece by piece: all of it is here).
+    pub(crate) fn whole_message(
+        &mut self,
+        payload: &[u8],
+        mask: Option<[u8; 4]>,
+    ) -> Result<Message, ProtocolError> {
+        let kind = self.kind.take();
+        let mut buf = core::mem::take(&mut self.buf);
+        buf.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut buf, key, 0);
+        }
+        Ok(match kind {
+            Some(DataKind::Text) => {
+                Message::Text(String::from_utf8(buf).map_err(|_| ProtocolError::InvalidUtf8)?)
+            }
+            _ => Message::Binary(buf),
+        })
     }
 
     /// Appends a piece of frame payload, unmasking it (`offset` is the position of `data[0]`
