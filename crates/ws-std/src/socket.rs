@@ -346,10 +346,20 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// Sending [`Message::Close`] starts the closing handshake (status 1000 if the frame has
     /// none); sending a [`Message::Chunk`] sends one fragment.
+    ///
+    /// The buffer of a text or binary message is kept for reuse once its bytes are queued
+    /// (see [`Connection::recycle`](ws_proto::Connection::recycle)): an echo of what
+    /// [`read`](Self::read) returned allocates nothing per message once warm.
     pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         match message.into() {
-            Message::Text(t) => self.conn.send_text(&t)?,
-            Message::Binary(b) => self.conn.send_binary(&b)?,
+            Message::Text(t) => {
+                self.conn.send_text(&t)?;
+                self.conn.recycle(t.into_bytes());
+            }
+            Message::Binary(b) => {
+                self.conn.send_binary(&b)?;
+                self.conn.recycle(b);
+            }
             Message::Ping(p) => self.conn.ping(&p)?,
             Message::Pong(p) => self.conn.pong(&p)?,
             Message::Close(frame) => {
@@ -360,6 +370,19 @@ impl<S: Transport> WebSocket<S> {
             Message::Chunk(c) => self.conn.send_fragment(c.kind, &c.data, c.last)?,
         }
         Ok(())
+    }
+
+    /// Gives back a message that was read and is no longer needed, so that its buffer is
+    /// reused for a later message instead of allocating (see
+    /// [`Connection::recycle`](ws_proto::Connection::recycle)). Optional: dropping the message
+    /// is always fine.
+    pub fn recycle(&mut self, message: Message) {
+        match message {
+            Message::Text(t) => self.conn.recycle(t.into_bytes()),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => self.conn.recycle(b),
+            Message::Chunk(c) => self.conn.recycle(c.data),
+            Message::Close(_) => {}
+        }
     }
 
     /// Writes a message and flushes it.
