@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mio::net::TcpStream;
@@ -106,6 +107,10 @@ pub(crate) struct LoopState {
     pub(crate) stopping: bool,
     /// Open WebSocket connections (handler told `open` and not yet `close`).
     pub(crate) open: usize,
+    /// Accepted connections held by every loop of the server, for
+    /// [`Options::max_connections`]: shared by the loops, counted from `accept` until the
+    /// socket is closed.
+    pub(crate) accepted: Arc<AtomicUsize>,
 }
 
 impl LoopState {
@@ -120,6 +125,22 @@ impl LoopState {
                 self.dirty.push(slot);
             }
         }
+    }
+
+    /// Counts one more accepted connection if [`Options::max_connections`] allows it;
+    /// `false` means the server is full and the connection must be refused.
+    pub(crate) fn admit(&self) -> bool {
+        let max = self.options.max_connections.unwrap_or(usize::MAX);
+        self.accepted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// An admitted connection's socket is closed.
+    pub(crate) fn release(&self) {
+        self.accepted.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Creates and registers a connection in the next free slot.

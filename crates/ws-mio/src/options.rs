@@ -67,6 +67,31 @@ pub struct Options {
     /// The listen backlog: connections the kernel queues before they are accepted (capped by
     /// `net.core.somaxconn`). Default: 1024.
     pub backlog: i32,
+    /// The most connections the server holds at once, counted across all its event loops:
+    /// every connection its listeners accepted, from `accept` until its socket is closed
+    /// (in the opening handshake, open, and closing). Outgoing connections opened with
+    /// [`Ctx::connect`](crate::Ctx::connect) do not count. Default: `Some(10_000)`; `None`
+    /// sets no limit (the process's file-descriptor limit is then the only one).
+    ///
+    /// A connection beyond it is accepted, answered at once with
+    /// `503 Service Unavailable` (`Connection: close`, `Retry-After: 5`) and closed in the
+    /// same step: the handler never hears of it, and it costs no memory and holds its file
+    /// descriptor only for that step (what it already sent of its request is read and
+    /// dropped, one read at most; the answer is written once, without waiting). Connections
+    /// already held go on being served.
+    ///
+    /// What it bounds: file descriptors (one per connection, plus three per event loop:
+    /// listener, poll, waker; keep `RLIMIT_NOFILE` above the total, or connections beyond
+    /// the descriptor limit wait in the backlog instead of getting a 503), and memory, with
+    /// the per-connection limits: about 0.7 KiB per idle connection, at most
+    /// [`Limits::max_header_bytes`] of partial request head per connection in the
+    /// handshake (slowloris), and up to [`Config::max_message_size`] of a message being
+    /// received plus the output buffered up to the watermarks per open connection. The
+    /// worst case is the product: 10,000 connections each holding a message just under the
+    /// default 64 MiB limit is 640 GiB, so a server facing untrusted clients should size
+    /// `max_connections` and `config.max_message_size` together (`docs/security.md` has the
+    /// figures measured under attack).
+    pub max_connections: Option<usize>,
     /// How long a connection may take from being accepted (or from `connect`) to the end of
     /// the opening handshake. Protects against clients that connect and then trickle bytes or
     /// nothing (slowloris); on expiry the TCP connection is closed. Default: 10 s; `None`
@@ -98,6 +123,7 @@ impl Default for Options {
             limits: Limits::default(),
             threads: 1,
             backlog: 1024,
+            max_connections: Some(10_000),
             handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
             high_watermark: 1 << 20,

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -165,6 +166,8 @@ where
         let factory = Arc::new(self.factory);
         let mut kept = VecDeque::new();
         let mut threads = Vec::new();
+        // One count of accepted connections for all the loops (`Options::max_connections`).
+        let accepted = Arc::new(AtomicUsize::new(0));
         for (index, parts) in self.parts.into_iter().enumerate() {
             let state = LoopState {
                 worker: index,
@@ -179,6 +182,7 @@ where
                 now: ws_proto::Instant::ZERO,
                 stopping: false,
                 open: 0,
+                accepted: Arc::clone(&accepted),
             };
             if index < keep {
                 let worker = Worker::new(state, factory(index), parts.rx, parts.listener);

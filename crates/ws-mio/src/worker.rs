@@ -30,6 +30,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 const DEFAULT_LINGER: Duration = Duration::from_secs(10);
 /// A partly written output buffer is compacted once this much of it has been written.
 const COMPACT_AT: usize = 64 << 10;
+/// The answer to a connection beyond `Options::max_connections`.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\
+    Content-Length: 21\r\n\
+    Retry-After: 5\r\n\
+    Connection: close\r\n\
+    \r\n\
+    too many connections\n";
 
 /// An event loop and its handler.
 pub(crate) struct Worker<H> {
@@ -621,6 +629,10 @@ impl<H: Handler> Worker<H> {
     fn remove(&mut self, slot: u32) {
         if let Some(mut conn) = self.state.conns.remove(slot) {
             let _ = self.state.poll.registry().deregister(&mut conn.socket);
+            // Accepted connections were counted by `accept` (`Options::max_connections`).
+            if conn.role == Role::Server {
+                self.state.release();
+            }
         }
     }
 
@@ -715,10 +727,20 @@ impl<H: Handler> Worker<H> {
             };
             match listener.accept() {
                 Ok((socket, peer)) => {
+                    if !self.state.admit() {
+                        Self::refuse_over_capacity(socket, &mut self.scratch);
+                        continue;
+                    }
                     let _ = socket.set_nodelay(true);
                     let phase = Phase::Accepting { head: Vec::new() };
                     // A socket that cannot be registered is dropped (closed).
-                    let _ = self.state.add_conn(socket, peer, Role::Server, phase);
+                    if self
+                        .state
+                        .add_conn(socket, peer, Role::Server, phase)
+                        .is_err()
+                    {
+                        self.state.release();
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.listener_ready = false;
@@ -735,6 +757,20 @@ impl<H: Handler> Worker<H> {
                 Err(_) => {}
             }
         }
+    }
+
+    /// Answers a connection beyond [`Options::max_connections`](crate::Options) with 503
+    /// and closes it, all in this step: nothing is allocated and nothing waits for the peer.
+    fn refuse_over_capacity(mut socket: mio::net::TcpStream, scratch: &mut [u8]) {
+        // What already arrived of the request is read and dropped (one read, no waiting):
+        // closing a socket with unread bytes resets the connection, and a reset can make
+        // the peer lose the answer.
+        let _ = socket.read(scratch);
+        // A new socket's send buffer is empty, so the short answer fits in one write; if
+        // the peer is already gone it gets nothing, which is as good.
+        let _ = socket.write(OVER_CAPACITY);
+        let _ = socket.shutdown(Shutdown::Write);
+        // Dropping the socket closes it.
     }
 
     fn run_commands(&mut self) {
