@@ -271,6 +271,8 @@ fn slowloris_is_cut_by_the_handshake_timeout_while_others_are_served() {
     let server = start(options);
     let mut ws = client(server.addr);
     let request = valid_request();
+    // Before the first connect: each deadline starts when the server accepts.
+    let started = Instant::now();
     let mut tricklers: Vec<Option<TcpStream>> = (0..TRICKLERS)
         .map(|_| {
             let stream = tcp_connect(server.addr);
@@ -278,7 +280,6 @@ fn slowloris_is_cut_by_the_handshake_timeout_while_others_are_served() {
             Some(stream)
         })
         .collect();
-    let started = Instant::now();
     // A valid request, one byte every 20 ms on each connection (3 s for the whole request,
     // ten times the timeout), until the server has cut every one.
     for (i, byte) in request.iter().enumerate() {
