@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
-use ws_proto::{CloseCode, Instant, Message, Role};
+use ws_proto::{BufferPool, CloseCode, Instant, Message, Role};
 
 use crate::client::fill_random;
 use crate::conn::{Conn, Flags, Phase, Slab};
@@ -111,7 +111,14 @@ pub(crate) struct LoopState {
     /// [`Options::max_connections`]: shared by the loops, counted from `accept` until the
     /// socket is closed.
     pub(crate) accepted: Arc<AtomicUsize>,
+    /// Spare buffers of this loop, swapped into a connection while it receives or sends
+    /// (see [`ws_proto::Connection::pool_mut`]), so that steady traffic does not allocate and
+    /// idle connections hold no buffers. At most [`POOL_BYTES`].
+    pub(crate) pool: BufferPool,
 }
+
+/// The capacity the spare buffers of one event loop may add up to.
+pub(crate) const POOL_BYTES: usize = 4 << 20;
 
 impl LoopState {
     pub(crate) fn clock(&self) -> Instant {
@@ -213,10 +220,13 @@ impl LoopState {
                 _ => {}
             }
         }
-        match payload {
-            Payload::Text(text) => ws.send_text(text)?,
-            Payload::Binary(data) => ws.send_binary(data)?,
-        }
+        std::mem::swap(ws.pool_mut(), &mut self.pool);
+        let sent = match payload {
+            Payload::Text(text) => ws.send_text(text),
+            Payload::Binary(data) => ws.send_binary(data),
+        };
+        std::mem::swap(ws.pool_mut(), &mut self.pool);
+        sent?;
         conn.last_activity = now;
         let status = if conn.buffered() >= high {
             conn.flags.paused = true;
@@ -341,6 +351,27 @@ impl<'a> Ctx<'a> {
     /// handshake); [`Error::Send`] if it is closing.
     pub fn send(&mut self, id: ConnId, message: &Message) -> Result<SendStatus, Error> {
         self.state.send(id, message.into())
+    }
+
+    /// Gives back a received message the handler is done with, so that its buffer is reused
+    /// for a later message (received or sent) on this event loop instead of allocating.
+    /// Optional: dropping the message is always fine. With it, an echo or a relay allocates
+    /// nothing per message once warm.
+    ///
+    /// ```
+    /// use ws_mio::{ConnId, Ctx, Handler, Message};
+    ///
+    /// struct Echo;
+    ///
+    /// impl Handler for Echo {
+    ///     fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
+    ///         let _ = ctx.send(id, &message);
+    ///         ctx.recycle(message);
+    ///     }
+    /// }
+    /// ```
+    pub fn recycle(&mut self, message: Message) {
+        self.state.pool.put(message.into_bytes());
     }
 
     /// Sends a text message to one connection. See [`Ctx::send`].

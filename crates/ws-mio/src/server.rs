@@ -13,7 +13,9 @@ use mio::net::TcpListener;
 use mio::{Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::context::{LoopState, WAKER};
+use ws_proto::BufferPool;
+
+use crate::context::{LoopState, POOL_BYTES, WAKER};
 use crate::handle::{Command, Remote, Shared};
 use crate::timer::TimerHeap;
 use crate::worker::Worker;
@@ -183,6 +185,7 @@ where
                 stopping: false,
                 open: 0,
                 accepted: Arc::clone(&accepted),
+                pool: BufferPool::with_limit(POOL_BYTES),
             };
             if index < keep {
                 let worker = Worker::new(state, factory(index), parts.rx, parts.listener);

@@ -9,7 +9,9 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use ws_proto::frame::mask::BufferedMaskKeys;
 use ws_proto::handshake::{write_error_response, HttpRequest, Status};
-use ws_proto::{CloseCode, Connection, Event, HandshakeError, Instant, Role, State, Transmit};
+use ws_proto::{
+    BufferPool, CloseCode, Connection, Event, HandshakeError, Instant, Role, State, Transmit,
+};
 
 use crate::client::fill_random;
 use crate::conn::Phase;
@@ -226,7 +228,10 @@ impl<H: Handler> Worker<H> {
         };
         match &mut conn.phase {
             Phase::Open(ws) => {
+                // Messages are received into the loop's spare buffers.
+                std::mem::swap(ws.pool_mut(), &mut self.state.pool);
                 let result = ws.receive_data(&self.scratch[..n]);
+                std::mem::swap(ws.pool_mut(), &mut self.state.pool);
                 self.after_input(slot, result.err());
             }
             Phase::Accepting { .. } => self.server_handshake(slot, n),
@@ -521,7 +526,7 @@ impl<H: Handler> Worker<H> {
             }
         );
         if !connecting && !conn.flags.write_closed {
-            if let Err(e) = write_out(conn) {
+            if let Err(e) = write_out(conn, &mut self.state.pool) {
                 return self.abort(slot, Some(Error::Io(e)));
             }
         }
@@ -833,7 +838,7 @@ impl<H: Handler> Worker<H> {
 }
 
 /// Writes as much of the output as the socket takes; frees the buffer once it is empty.
-fn write_out(conn: &mut crate::conn::Conn) -> io::Result<()> {
+fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
     while conn.out_pos < conn.out.len() {
         match conn.socket.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -844,8 +849,8 @@ fn write_out(conn: &mut crate::conn::Conn) -> io::Result<()> {
         }
     }
     if conn.out_pos == conn.out.len() {
-        // Idle connections keep no output buffer.
-        conn.out = Vec::new();
+        // Idle connections keep no output buffer: it goes back to the loop's pool.
+        pool.put(std::mem::take(&mut conn.out));
         conn.out_pos = 0;
     } else if conn.out_pos >= COMPACT_AT && conn.out_pos * 2 >= conn.out.len() {
         conn.out.drain(..conn.out_pos);
