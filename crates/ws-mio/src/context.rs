@@ -1,13 +1,14 @@
 //! What a handler can do from inside the event loop: [`Ctx`], and the loop state behind it.
 
 use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
-use ws_proto::{BufferPool, CloseCode, Instant, Message, Role};
+use ws_proto::{BufferPool, CloseCode, DataKind, Instant, Message, Role};
 
 use crate::client::fill_random;
 use crate::conn::{Conn, Flags, Phase, Slab};
@@ -78,6 +79,67 @@ impl Delivery {
 pub(crate) enum Payload<'a> {
     Text(&'a str),
     Binary(&'a [u8]),
+}
+
+impl Payload<'_> {
+    fn kind(&self) -> DataKind {
+        match self {
+            Payload::Text(_) => DataKind::Text,
+            Payload::Binary(_) => DataKind::Binary,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Text(text) => text.as_bytes(),
+            Payload::Binary(data) => data,
+        }
+    }
+}
+
+/// Payloads from this size on are written to the socket straight from the caller's buffer
+/// when nothing is waiting to be written before them (see [`write_direct`]); smaller ones are
+/// queued, so that the replies to one read batch go out in one write.
+const DIRECT_SEND_MIN: usize = 64 << 10;
+
+/// Writes a frame header and its payload with vectored writes until the socket would block,
+/// then keeps what is left in the connection's output buffer (taken from `pool`). The payload
+/// is copied only as far as the kernel did not take it. A write error is left for the next
+/// flush to find: the unwritten bytes stay queued.
+fn write_direct(conn: &mut Conn, pool: &mut BufferPool, head: &[u8], payload: &[u8]) {
+    let total = head.len() + payload.len();
+    let mut written = 0;
+    while written < total {
+        let result = if written < head.len() {
+            let parts = [IoSlice::new(&head[written..]), IoSlice::new(payload)];
+            conn.socket.write_vectored(&parts)
+        } else {
+            conn.socket.write(&payload[written - head.len()..])
+        };
+        match result {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    if written == total {
+        return;
+    }
+    if conn.out.capacity() == 0 {
+        if let Some(buffer) = pool.take() {
+            conn.out = buffer;
+        }
+    }
+    conn.out.clear();
+    conn.out_pos = 0;
+    conn.out.reserve(total - written);
+    if written < head.len() {
+        conn.out.extend_from_slice(&head[written..]);
+        conn.out.extend_from_slice(payload);
+    } else {
+        conn.out.extend_from_slice(&payload[written - head.len()..]);
+    }
 }
 
 impl<'a> From<&'a Message> for Payload<'a> {
@@ -220,13 +282,28 @@ impl LoopState {
                 _ => {}
             }
         }
-        std::mem::swap(ws.pool_mut(), &mut self.pool);
-        let sent = match payload {
-            Payload::Text(text) => ws.send_text(text),
-            Payload::Binary(data) => ws.send_binary(data),
+        let data = payload.bytes();
+        // A large payload goes from the caller's buffer to the socket without a copy when
+        // nothing waits to be written before it.
+        let direct = if data.len() >= DIRECT_SEND_MIN
+            && conn.out_pos == conn.out.len()
+            && !conn.flags.write_closed
+        {
+            ws.send_unqueued(payload.kind(), data.len())?
+        } else {
+            None
         };
-        std::mem::swap(ws.pool_mut(), &mut self.pool);
-        sent?;
+        if let Some(head) = direct {
+            write_direct(conn, &mut self.pool, head.as_bytes(), data);
+        } else {
+            std::mem::swap(ws.pool_mut(), &mut self.pool);
+            let sent = match payload {
+                Payload::Text(text) => ws.send_text(text),
+                Payload::Binary(data) => ws.send_binary(data),
+            };
+            std::mem::swap(ws.pool_mut(), &mut self.pool);
+            sent?;
+        }
         conn.last_activity = now;
         let status = if conn.buffered() >= high {
             conn.flags.paused = true;

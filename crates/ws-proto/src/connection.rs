@@ -477,6 +477,61 @@ impl Connection {
         Ok(())
     }
 
+    /// For adapters that write a large payload straight from the application's buffer: the
+    /// header of a one-frame message of `payload_len` bytes, which the caller writes, followed
+    /// by the payload itself, instead of having the connection copy the payload into its
+    /// queue ([`send_binary`](Self::send_binary) and [`poll_transmit`](Self::poll_transmit)).
+    /// A vectored write of header and payload then sends the message without a copy.
+    ///
+    /// Returns `Ok(None)`, and queues nothing, when the message cannot be sent that way: on
+    /// the client side (the payload must be masked), when permessage-deflate would compress
+    /// it, or while output is queued (take it with `poll_transmit` and write it first).
+    /// Otherwise the message counts as sent, and the caller must write the header and then
+    /// exactly `payload_len` bytes (valid UTF-8 for text) before anything `poll_transmit`
+    /// hands out later. Errors are those of [`send_binary`](Self::send_binary).
+    ///
+    /// ```
+    /// use ws_proto::{Config, Connection, DataKind};
+    /// let mut server = Connection::server(Config::default());
+    /// let payload = vec![7u8; 100_000];
+    /// let header = server.send_unqueued(DataKind::Binary, payload.len()).unwrap().unwrap();
+    /// assert_eq!(header.as_bytes(), [0x82, 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0]);
+    /// // The caller writes header.as_bytes() then payload (e.g. with write_vectored).
+    /// assert_eq!(server.buffered_amount(), 0);
+    /// ```
+    pub fn send_unqueued(
+        &mut self,
+        kind: DataKind,
+        payload_len: usize,
+    ) -> Result<Option<crate::frame::EncodedHeader>, SendError> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentOutOfOrder);
+        }
+        if self.role == Role::Client || !self.out.is_empty() {
+            return Ok(None);
+        }
+        #[cfg(feature = "deflate")]
+        if self
+            .deflate
+            .as_deref()
+            .is_some_and(|d| d.compresses(payload_len))
+        {
+            return Ok(None);
+        }
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: match kind {
+                DataKind::Text => OpCode::Text,
+                DataKind::Binary => OpCode::Binary,
+            },
+            mask: None,
+            payload_len: payload_len as u64,
+        };
+        Ok(Some(header.encode()))
+    }
+
     fn send_message(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), SendError> {
         self.check_can_send()?;
         if self.sending.is_some() {

@@ -375,3 +375,67 @@ mod limits {
         assert_eq!(s.state(), State::Open);
     }
 }
+
+/// `send_unqueued`: the header of a message whose payload the adapter writes itself.
+mod unqueued_sends {
+    use super::*;
+
+    #[test]
+    fn header_then_payload_is_the_same_frame_the_queue_would_send() {
+        for len in [0usize, 125, 126, 65_535, 65_536, 200_000] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut direct = server();
+            let head = direct
+                .send_unqueued(DataKind::Binary, len)
+                .unwrap()
+                .expect("a server with nothing queued sends directly");
+            let mut wire = head.as_bytes().to_vec();
+            wire.extend_from_slice(&payload);
+            let mut queued = server();
+            queued.send_binary(&payload).unwrap();
+            assert_eq!(wire, drain(&mut queued).bytes, "{len} bytes");
+            // Nothing was queued, and the client reads the message.
+            assert!(drain(&mut direct).bytes.is_empty());
+            let mut peer = client();
+            let (r, out) = feed(&mut peer, &wire);
+            assert_eq!(r, Ok(()));
+            assert_eq!(out.events, [Event::Message(Message::Binary(payload))]);
+        }
+    }
+
+    #[test]
+    fn declined_when_it_would_reorder_mask_or_compress() {
+        // Output already queued must go first.
+        let mut conn = server();
+        conn.ping(b"first").unwrap();
+        assert_eq!(conn.send_unqueued(DataKind::Text, 10), Ok(None));
+        drain(&mut conn);
+        assert!(conn.send_unqueued(DataKind::Text, 10).unwrap().is_some());
+        // A client masks its payloads.
+        assert_eq!(client().send_unqueued(DataKind::Binary, 10), Ok(None));
+        // permessage-deflate would compress it.
+        #[cfg(feature = "deflate")]
+        {
+            let mut deflate = Connection::server(Config::default())
+                .with_deflate(ws_proto::extensions::deflate::DeflateParams::default());
+            assert_eq!(deflate.send_unqueued(DataKind::Binary, 100_000), Ok(None));
+        }
+    }
+
+    #[test]
+    fn the_same_errors_as_a_queued_send() {
+        let mut conn = server();
+        conn.send_fragment(DataKind::Binary, b"part", false)
+            .unwrap();
+        assert_eq!(
+            conn.send_unqueued(DataKind::Binary, 10),
+            Err(ws_proto::SendError::FragmentOutOfOrder)
+        );
+        let mut conn = server();
+        conn.close(ws_proto::CloseCode::NORMAL, "").unwrap();
+        assert_eq!(
+            conn.send_unqueued(DataKind::Binary, 10),
+            Err(ws_proto::SendError::AlreadyClosing)
+        );
+    }
+}

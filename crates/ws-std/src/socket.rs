@@ -1,6 +1,6 @@
 //! The blocking WebSocket: reads and writes a [`Transport`], driving a `ws_proto::Connection`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant as StdInstant};
 
@@ -107,7 +107,11 @@ impl From<&[u8]> for Message {
 }
 
 /// Size of the read buffer each connection owns.
-const READ_BUFFER: usize = 64 * 1024;
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Payloads from this size on are written straight from the message (see
+/// [`WebSocket::write`]).
+const DIRECT_WRITE_MIN: usize = 64 * 1024;
 
 /// A blocking WebSocket connection over a [`Transport`].
 ///
@@ -350,14 +354,21 @@ impl<S: Transport> WebSocket<S> {
     /// The buffer of a text or binary message is kept for reuse once its bytes are queued
     /// (see [`Connection::recycle`](ws_proto::Connection::recycle)): an echo of what
     /// [`read`](Self::read) returned allocates nothing per message once warm.
+    ///
+    /// A payload of 64 KiB or more is written at once, straight from the message, when
+    /// nothing is queued before it (the server side, uncompressed): this saves copying it.
     pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         match message.into() {
             Message::Text(t) => {
-                self.conn.send_text(&t)?;
+                if !self.write_direct(DataKind::Text, t.as_bytes())? {
+                    self.conn.send_text(&t)?;
+                }
                 self.conn.recycle(t.into_bytes());
             }
             Message::Binary(b) => {
-                self.conn.send_binary(&b)?;
+                if !self.write_direct(DataKind::Binary, &b)? {
+                    self.conn.send_binary(&b)?;
+                }
                 self.conn.recycle(b);
             }
             Message::Ping(p) => self.conn.ping(&p)?,
@@ -370,6 +381,36 @@ impl<S: Transport> WebSocket<S> {
             Message::Chunk(c) => self.conn.send_fragment(c.kind, &c.data, c.last)?,
         }
         Ok(())
+    }
+
+    /// Writes a large one-frame message from `data` without copying it into the output
+    /// queue, if the connection allows it ([`Connection::send_unqueued`]); returns whether it
+    /// did.
+    fn write_direct(&mut self, kind: DataKind, data: &[u8]) -> Result<bool, Error> {
+        if data.len() < DIRECT_WRITE_MIN || !self.out.is_empty() {
+            return Ok(false);
+        }
+        let Some(head) = self.conn.send_unqueued(kind, data.len())? else {
+            return Ok(false);
+        };
+        let head = head.as_bytes();
+        let total = head.len() + data.len();
+        let mut written = 0;
+        while written < total {
+            let result = if written < head.len() {
+                let parts = [IoSlice::new(&head[written..]), IoSlice::new(data)];
+                self.stream.write_vectored(&parts)
+            } else {
+                self.stream.write(&data[written - head.len()..])
+            };
+            match result {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+        Ok(true)
     }
 
     /// Gives back a message that was read and is no longer needed, so that its buffer is
@@ -393,13 +434,17 @@ impl<S: Transport> WebSocket<S> {
 
     /// Sends a text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.conn.send_text(text)?;
+        if !self.write_direct(DataKind::Text, text.as_bytes())? {
+            self.conn.send_text(text)?;
+        }
         self.flush()
     }
 
     /// Sends a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.conn.send_binary(data)?;
+        if !self.write_direct(DataKind::Binary, data)? {
+            self.conn.send_binary(data)?;
+        }
         self.flush()
     }
 

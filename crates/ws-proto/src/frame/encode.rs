@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::mask::apply_mask;
-use super::FrameHeader;
+use super::{FrameHeader, MAX_HEADER_LEN};
 
 /// Appends the encoded `header` to `out`, using the shortest length form (section 5.2: "the
 /// minimal number of bytes MUST be used to encode the length").
@@ -22,6 +22,59 @@ pub fn encode_header(header: &FrameHeader, out: &mut Vec<u8>) {
     }
     if let Some(key) = header.mask {
         out.extend_from_slice(&key);
+    }
+}
+
+/// An encoded frame header held inline: what [`FrameHeader::encode`] returns, for callers
+/// that write the header and the payload from separate buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodedHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: u8,
+}
+
+impl EncodedHeader {
+    /// The header bytes (2 to 14 of them).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl FrameHeader {
+    /// Encodes this header without allocating, in the shortest length form, like
+    /// [`encode_header`].
+    ///
+    /// ```
+    /// use ws_proto::frame::{FrameHeader, OpCode};
+    /// let header = FrameHeader { fin: true, rsv: 0, opcode: OpCode::Binary, mask: None, payload_len: 256 };
+    /// assert_eq!(header.encode().as_bytes(), [0x82, 126, 0x01, 0x00]);
+    /// ```
+    pub fn encode(&self) -> EncodedHeader {
+        let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0b111) << 4) | self.opcode.as_u8();
+        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        bytes[0] = b0;
+        let len = self.payload_len;
+        let mut pos = if len < 126 {
+            bytes[1] = mask_bit | len as u8;
+            2
+        } else if len <= 0xFFFF {
+            bytes[1] = mask_bit | 126;
+            bytes[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
+        } else {
+            bytes[1] = mask_bit | 127;
+            bytes[2..10].copy_from_slice(&len.to_be_bytes());
+            10
+        };
+        if let Some(key) = self.mask {
+            bytes[pos..pos + 4].copy_from_slice(&key);
+            pos += 4;
+        }
+        EncodedHeader {
+            bytes,
+            len: pos as u8,
+        }
     }
 }
 

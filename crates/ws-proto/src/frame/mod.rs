@@ -8,7 +8,7 @@ mod encode;
 pub mod mask;
 
 pub use decode::decode_header;
-pub use encode::{encode_frame, encode_header};
+pub use encode::{encode_frame, encode_header, EncodedHeader};
 
 /// Largest possible frame header: 2 bytes, 8 bytes of extended length, 4 bytes of mask key.
 pub const MAX_HEADER_LEN: usize = 14;

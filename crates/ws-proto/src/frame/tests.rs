@@ -187,6 +187,23 @@ proptest! {
         prop_assert_eq!(body, payload);
     }
 
+    /// The inline encoding is the same bytes as the appending one, for any header.
+    #[test]
+    fn inline_header_encoding_equals_appending(
+        fin in any::<bool>(),
+        rsv in 0u8..8,
+        opcode in any_opcode(),
+        mask in proptest::option::of(any::<[u8; 4]>()),
+        payload_len in prop_oneof![0u64..300, 65_000u64..70_000, 0u64..(1 << 63)],
+    ) {
+        let h = FrameHeader { fin, rsv, opcode, mask, payload_len };
+        let mut appended = Vec::new();
+        encode_header(&h, &mut appended);
+        let inline = h.encode();
+        prop_assert_eq!(inline.as_bytes(), &appended[..]);
+        prop_assert_eq!(appended.len(), h.encoded_len());
+    }
+
     /// The word-at-a-time mask equals the byte loop at every alignment, offset and length.
     #[test]
     fn fast_mask_equals_byte_loop(
