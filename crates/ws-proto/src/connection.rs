@@ -3,6 +3,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::frame::RSV1;
 use crate::frame::{
     decode_header, encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
-use crate::message::{Assembler, DataKind, Event};
+use crate::message::{Assembler, DataKind, Event, Message};
 use crate::pool::BufferPool;
 use crate::time::Instant;
 
@@ -849,9 +850,7 @@ impl Connection {
             // Fast path: the whole header is usually in `data`.
             if let Some((header, len)) = decode_header(data)? {
                 if let Some(end) = self.whole_message_end(&header, len, data.len()) {
-                    self.check_header(&header)?;
-                    let message = self.message.whole_message(&data[len..end], header.mask)?;
-                    self.push_event(Event::Message(message));
+                    self.receive_whole_message(&header, &data[len..end])?;
                     return Ok(end);
                 }
                 self.start_frame(header)?;
@@ -892,6 +891,48 @@ impl Connection {
             && self.config.message_mode == MessageMode::Reassemble;
         let end = (header_len as u64).checked_add(header.payload_len)?;
         (whole && end <= available as u64).then_some(end as usize)
+    }
+
+    /// A frame that [`whole_message_end`](Self::whole_message_end) accepted: applies the
+    /// rules of [`check_header`](Self::check_header) that concern such a frame, in the same
+    /// order, and queues the message. The payload goes into a pooled buffer; text is validated
+    /// once, by the conversion into a `String` (all of it is here, so checking it piece by
+    /// piece would gain nothing).
+    fn receive_whole_message(
+        &mut self,
+        header: &FrameHeader,
+        payload: &[u8],
+    ) -> Result<(), ProtocolError> {
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
+            _ => {}
+        }
+        if self.message.in_progress() {
+            return Err(ProtocolError::ExpectedContinuation);
+        }
+        if header.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge);
+        }
+        if header.payload_len > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref_mut() {
+            deflate.start_message(false);
+        }
+        let mut buf = self.pool.take().unwrap_or_default();
+        buf.extend_from_slice(payload);
+        if let Some(key) = header.mask {
+            apply_mask(&mut buf, key, 0);
+        }
+        let message = if header.opcode == OpCode::Text {
+            Message::Text(String::from_utf8(buf).map_err(|_| ProtocolError::InvalidUtf8)?)
+        } else {
+            Message::Binary(buf)
+        };
+        self.push_event(Event::Message(message));
+        Ok(())
     }
 
     /// Checks a new frame's header and prepares to receive its payload.

@@ -178,28 +178,6 @@ impl Assembler {
         self.buf.reserve(frame_len.min(RESERVE_AHEAD) as usize);
     }
 
-    /// The whole payload of a single-frame message that arrived in one piece: unmasks it and
-    /// returns the message. Text is validated once, by the conversion into a `String`
-    /// (nothing is gained by checking it piece by piece: all of it is here).
-    pub(crate) fn whole_message(
-        &mut self,
-        payload: &[u8],
-        mask: Option<[u8; 4]>,
-    ) -> Result<Message, ProtocolError> {
-        let kind = self.kind.take();
-        let mut buf = core::mem::take(&mut self.buf);
-        buf.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut buf, key, 0);
-        }
-        Ok(match kind {
-            Some(DataKind::Text) => {
-                Message::Text(String::from_utf8(buf).map_err(|_| ProtocolError::InvalidUtf8)?)
-            }
-            _ => Message::Binary(buf),
-        })
-    }
-
     /// Appends a piece of frame payload, unmasking it (`offset` is the position of `data[0]`
     /// within the frame payload) and validating text.
     pub(crate) fn push(
