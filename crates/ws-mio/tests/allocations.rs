@@ -26,16 +26,15 @@ impl Handler for Echo {
 
 /// Runs an echo server on this thread for one client that sends `rounds` rounds of
 /// messages; returns the allocations made by the event loop, from bind to shutdown.
-fn echo_run(rounds: usize, binary: bool) -> u64 {
+fn echo_run(rounds: usize, binary: bool, deflate: bool) -> u64 {
     let mut options = Options::default();
-    // Uncompressed: permessage-deflate keeps per-message work of its own.
-    options.config.deflate.enabled = false;
+    options.config.deflate.enabled = deflate;
     let server = Server::bind("127.0.0.1:0", options, |_| Echo).expect("bind");
     let url = format!("ws://{}/", server.local_addr().expect("addr"));
     let handle = server.handle();
     let client = thread::spawn(move || {
         let mut config = Config::default();
-        config.deflate.enabled = false;
+        config.deflate.enabled = deflate;
         let (mut ws, _) = ClientBuilder::new(&url)
             .config(config)
             .connect()
@@ -64,14 +63,15 @@ fn echo_run(rounds: usize, binary: bool) -> u64 {
 
 #[test]
 fn steady_echo_allocates_nothing_per_message() {
-    for binary in [false, true] {
-        let short = echo_run(50, binary);
-        let long = echo_run(250, binary);
+    for (binary, deflate) in [(false, false), (true, false), (false, true), (true, true)] {
+        let short = echo_run(50, binary, deflate);
+        let long = echo_run(250, binary, deflate);
         // 2,000 more messages echoed: no more allocations (a few of slack for how the kernel
         // happens to split the reads of the warm-up).
         assert!(
             long <= short + 8,
-            "binary: {binary}: {short} allocations for 500 messages, {long} for 2,500"
+            "binary {binary}, deflate {deflate}: {short} allocations for 500 messages, \
+             {long} for 2,500"
         );
     }
 }

@@ -823,11 +823,6 @@ impl Connection {
     /// Encodes a frame with the given RSV bits.
     fn write_frame_rsv(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8]) {
         let mask = self.mask_keys.as_mut().map(|keys| keys.next_key());
-        if self.out.capacity() == 0 {
-            if let Some(buffer) = self.pool.take() {
-                self.out = buffer;
-            }
-        }
         let header = FrameHeader {
             fin,
             rsv,
@@ -835,7 +830,15 @@ impl Connection {
             mask,
             payload_len: payload.len() as u64,
         };
-        self.out.reserve(header.encoded_len() + payload.len());
+        let needed = header.encoded_len() + payload.len();
+        if self.out.is_empty() && self.out.capacity() < needed {
+            // Start from a pooled buffer rather than growing a small one.
+            if let Some(buffer) = self.pool.take() {
+                let small = core::mem::replace(&mut self.out, buffer);
+                self.pool.put(small);
+            }
+        }
+        self.out.reserve(needed);
         encode_header(&header, &mut self.out);
         let start = self.out.len();
         self.out.extend_from_slice(payload);

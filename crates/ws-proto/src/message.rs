@@ -125,6 +125,11 @@ pub struct Chunk {
 #[cfg(feature = "deflate")]
 const STREAM_CHUNK: usize = 64 * 1024;
 
+/// Decompressing into a buffer with at least this much spare capacity uses that room instead
+/// of growing the buffer.
+#[cfg(feature = "deflate")]
+const MIN_ROOM: usize = 1024;
+
 /// Largest part of a frame's declared length reserved before its payload arrives, so that a
 /// header alone cannot make the receiver allocate much.
 const RESERVE_AHEAD: u64 = 1 << 20;
@@ -225,7 +230,14 @@ impl Assembler {
         loop {
             let budget = (limit as u64).saturating_sub(self.size) as usize;
             let len = self.buf.len();
-            let step = room.min(budget.saturating_add(1));
+            // Use the room the buffer already has (a recycled one, say) before growing it.
+            let spare = self.buf.capacity() - len;
+            let want = if spare >= MIN_ROOM {
+                spare.min(max_room)
+            } else {
+                room
+            };
+            let step = want.min(budget.saturating_add(1));
             if self.buf.capacity() < len + step {
                 let cap = (len + step)
                     .max(self.buf.capacity().saturating_mul(2))

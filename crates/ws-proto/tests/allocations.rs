@@ -154,3 +154,39 @@ fn the_pool_bounds_what_a_connection_keeps() {
     assert!(pool.bytes() <= BufferPool::DEFAULT_LIMIT);
     assert_eq!(pool.len(), BufferPool::DEFAULT_LIMIT / 4096);
 }
+
+#[cfg(feature = "deflate")]
+#[test]
+fn compressed_echo_allocates_nothing_once_warm() {
+    // permessage-deflate with context takeover (the default): the zlib state lives as long as
+    // the connection, and the inflated messages and the compressed replies use pooled
+    // buffers. The client's frames are made fresh each round (with context takeover they
+    // depend on everything before them), outside the count.
+    use ws_proto::extensions::deflate::DeflateParams;
+    let mut client = Connection::client(Config::default(), common::counting_keys())
+        .with_deflate(DeflateParams::default());
+    let mut server = Connection::server(Config::default()).with_deflate(DeflateParams::default());
+    let texts: Vec<String> = (0..10).map(|i| format!("message number {i:>4}")).collect();
+    let mut input = Vec::new();
+    let mut wire = Vec::new();
+    let mut round = |server: &mut Connection, count: &mut u64| {
+        for text in &texts {
+            client.send_text(text).unwrap();
+        }
+        input.clear();
+        while let Some(Transmit::Data(_)) = client.poll_transmit(&mut input) {}
+        *count += allocations(|| {
+            assert_eq!(echo(server, &input, input.len(), &mut wire), texts.len());
+        });
+    };
+    let mut warm_up = 0;
+    for _ in 0..3 {
+        round(&mut server, &mut warm_up);
+    }
+    assert!(warm_up > 0, "the zlib state is allocated on first use");
+    let mut steady = 0;
+    for _ in 0..50 {
+        round(&mut server, &mut steady);
+    }
+    assert_eq!(steady, 0, "{steady} allocations for 500 compressed echoes");
+}

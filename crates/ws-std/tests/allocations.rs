@@ -19,14 +19,12 @@ const ROUND: usize = 10;
 
 /// Accepts one client that sends `rounds` rounds of messages; returns the allocations of the
 /// server's echo loop (after the handshake).
-fn echo_run(rounds: usize, binary: bool) -> u64 {
+fn echo_run(rounds: usize, binary: bool, deflate: bool) -> u64 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("ws://{}/", listener.local_addr().expect("addr"));
     let client = spawn(move || {
-        // Uncompressed: permessage-deflate keeps per-message work of its own (see
-        // docs/performance.md).
         let mut config = Config::default();
-        config.deflate.enabled = false;
+        config.deflate.enabled = deflate;
         let (mut ws, _) = ClientBuilder::new(&url)
             .config(config)
             .connect()
@@ -70,14 +68,15 @@ fn echo_run(rounds: usize, binary: bool) -> u64 {
 
 #[test]
 fn steady_echo_allocates_nothing_per_message() {
-    for binary in [false, true] {
-        let short = echo_run(50, binary);
-        let long = echo_run(250, binary);
+    for (binary, deflate) in [(false, false), (true, false), (false, true), (true, true)] {
+        let short = echo_run(50, binary, deflate);
+        let long = echo_run(250, binary, deflate);
         // 2,000 more messages echoed: no more allocations (a few of slack for how the kernel
         // happens to split the reads of the warm-up).
         assert!(
             long <= short + 8,
-            "binary: {binary}: {short} allocations for 500 messages, {long} for 2,500"
+            "binary {binary}, deflate {deflate}: {short} allocations for 500 messages, \
+             {long} for 2,500"
         );
     }
 }
