@@ -92,3 +92,39 @@ pub fn read_scan(buf: &[u8]) -> u64 {
     let tail = chunks.remainder().iter().fold(0, |x, &b| x ^ u64::from(b));
     acc[0] ^ acc[1] ^ acc[2] ^ acc[3] ^ tail
 }
+
+/// The frame layer alone, as a proxy or a custom protocol would use it: decodes every frame
+/// header of `stream` and unmasks each payload into one reused buffer. Returns the number of
+/// frames.
+pub fn frame_layer_ws_proto(stream: &[u8]) -> usize {
+    use ws_proto::frame::decode_header;
+    use ws_proto::frame::mask::apply_mask;
+    let mut payload = Vec::with_capacity(1024);
+    let mut rest = stream;
+    let mut frames = 0;
+    while let Ok(Some((header, len))) = decode_header(rest) {
+        let end = len + header.payload_len as usize;
+        payload.clear();
+        payload.extend_from_slice(&rest[len..end]);
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        std::hint::black_box(&payload);
+        rest = &rest[end..];
+        frames += 1;
+    }
+    frames
+}
+
+/// tungstenite's frame layer on the same input: `FrameSocket::read` until the stream ends.
+/// (It leaves payloads masked; unmasking is up to the caller.)
+pub fn frame_layer_tungstenite(stream: &[u8]) -> usize {
+    use tungstenite::protocol::frame::FrameSocket;
+    let mut socket = FrameSocket::new(std::io::Cursor::new(stream));
+    let mut frames = 0;
+    while let Ok(Some(frame)) = socket.read(None) {
+        std::hint::black_box(&frame);
+        frames += 1;
+    }
+    frames
+}

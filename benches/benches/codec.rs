@@ -8,7 +8,8 @@ use std::io::{self, Cursor, Read, Write};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ws_benches::{
-    ascii_text, mask_u32_words, mask_u64_words, masked_stream, multilingual_text, read_scan, KEY,
+    ascii_text, frame_layer_tungstenite, frame_layer_ws_proto, mask_u32_words, mask_u64_words,
+    masked_stream, multilingual_text, read_scan, KEY,
 };
 use ws_proto::frame::mask::{apply_mask, apply_mask_bytewise};
 use ws_proto::frame::OpCode;
@@ -143,6 +144,21 @@ fn decode(c: &mut Criterion) {
             b.iter(|| tungstenite_decode(&stream, count))
         });
     }
+    group.finish();
+
+    // The frame layers alone on the same million frames: ws-proto's `decode_header` with the
+    // payload unmasked into a reused buffer, against tungstenite's `FrameSocket` (which leaves
+    // payloads masked).
+    let mut group = c.benchmark_group("decode/frame-layer");
+    group.sample_size(10);
+    let stream = masked_stream(OpCode::Text, ascii_text(16).as_bytes(), count);
+    group.throughput(Throughput::Elements(count as u64));
+    group.bench_function(BenchmarkId::new("ws-proto", "text-16B"), |b| {
+        b.iter(|| assert_eq!(frame_layer_ws_proto(&stream), count))
+    });
+    group.bench_function(BenchmarkId::new("tungstenite", "text-16B"), |b| {
+        b.iter(|| assert_eq!(frame_layer_tungstenite(&stream), count))
+    });
     group.finish();
 
     // Frames per second by payload size, and bytes per second for large payloads.

@@ -8,7 +8,8 @@
 //!
 //! The difference between the two totals, divided by 100,000, is the cost per frame without
 //! start-up. Modes: `ws-proto` (each message dropped), `ws-proto-recycle` (each message's
-//! buffer given back with `Connection::recycle`), `tungstenite`; kinds: `text`, `binary`.
+//! buffer given back with `Connection::recycle`), `tungstenite`; the frame layers alone:
+//! `frames-ws-proto`, `frames-tungstenite`; kinds: `text`, `binary`.
 
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
@@ -44,7 +45,8 @@ fn main() {
         [m, c, k] => (m.as_str(), c.parse::<usize>().expect("COUNT"), k.as_str()),
         _ => {
             eprintln!(
-                "usage: decode_frames ws-proto|ws-proto-recycle|tungstenite COUNT text|binary"
+                "usage: decode_frames ws-proto|ws-proto-recycle|tungstenite|frames-ws-proto|\
+                 frames-tungstenite COUNT text|binary"
             );
             std::process::exit(2);
         }
@@ -72,6 +74,14 @@ fn main() {
                     }
                 }
             }
+        }
+        "frames-ws-proto" => {
+            // The frame layer alone: header, payload, unmasked into a reused buffer.
+            messages = ws_benches::frame_layer_ws_proto(&stream);
+        }
+        "frames-tungstenite" => {
+            // tungstenite's frame layer (`FrameSocket`, which leaves payloads masked).
+            messages = ws_benches::frame_layer_tungstenite(&stream);
         }
         "tungstenite" => {
             use tungstenite::protocol::{Role, WebSocket};
