@@ -88,6 +88,10 @@ pub enum Op {
     SendText(Side, String),
     /// The application sends a binary message.
     SendBinary(Side, Vec<u8>),
+    /// The adapter sends a message the way ws-mio and ws-std send large ones: the header from
+    /// `Connection::send_unqueued`, then the payload written by the caller; when the
+    /// connection declines (client side, compression, queued output), a queued send.
+    SendUnqueued(Side, bool, Vec<u8>),
     /// The application sends one fragment. Text fragments carry the (lossily decoded) text
     /// up to byte `cut`, which may fall inside a character; the rest goes with later
     /// fragments, so every whole message is valid UTF-8.
@@ -272,6 +276,15 @@ impl Pair {
             Op::SendBinary(side, data) => {
                 let (a, b) = self.ends(*side);
                 send_message(a, b, Message::Binary(data.clone()));
+            }
+            Op::SendUnqueued(side, text, data) => {
+                let (a, b) = self.ends(*side);
+                let message = if *text {
+                    Message::Text(String::from_utf8_lossy(data).into_owned())
+                } else {
+                    Message::Binary(data.clone())
+                };
+                send_unqueued(a, b, message);
             }
             Op::SendFragment {
                 side,
@@ -510,6 +523,8 @@ fn received_message(b: &mut End, a: &mut End, m: Message) {
     b.delivered += 1;
     let expected = a.sent_messages.pop_front();
     assert_eq!(Some(&m), expected.as_ref(), "message mismatch");
+    // Give the buffer back, as adapters do: later messages are received into it.
+    b.conn.recycle(m.into_bytes());
 }
 
 /// Takes `a`'s output into its wire; notes a failure Close frame.
@@ -536,7 +551,9 @@ fn drain_output(a: &mut End) -> bool {
             }
         }
     }
-    a.wire.extend(out);
+    a.wire.extend(&out);
+    // The written output's buffer serves later sends.
+    a.conn.recycle(out);
     if a.shut {
         assert_eq!(a.conn.state(), State::Closed);
     }
@@ -590,6 +607,41 @@ fn send_message(a: &mut End, b: &End, message: Message) {
             "a refused command queued bytes"
         );
     }
+}
+
+fn send_unqueued(a: &mut End, b: &End, message: Message) {
+    let expected = state_check(a).and(match a.building {
+        Some(_) => Err(SendError::FragmentOutOfOrder),
+        None => Ok(()),
+    });
+    let (kind, payload) = match &message {
+        Message::Text(t) => (DataKind::Text, t.as_bytes()),
+        Message::Binary(d) => (DataKind::Binary, &d[..]),
+    };
+    let queued = a.conn.buffered_amount();
+    match a.conn.send_unqueued(kind, payload.len()) {
+        Ok(Some(header)) => {
+            assert_eq!(expected, Ok(()));
+            assert_eq!(queued, 0, "a direct send with output queued");
+            assert_eq!(a.conn.buffered_amount(), 0, "a direct send queued bytes");
+            // The caller writes the frame, after everything written before it.
+            a.wire.extend(header.as_bytes());
+            a.wire.extend(payload);
+        }
+        Ok(None) => {
+            assert_eq!(expected, Ok(()));
+            assert_eq!(a.conn.buffered_amount(), queued, "a declined direct send queued bytes");
+            return send_message(a, b, message);
+        }
+        Err(e) => {
+            assert_eq!(Err(e), expected);
+            assert_eq!(a.conn.buffered_amount(), queued, "a refused command queued bytes");
+            return;
+        }
+    }
+    let len = message.as_bytes().len();
+    note_size(a, b, len, len);
+    a.sent_messages.push_back(message);
 }
 
 fn send_fragment(a: &mut End, b: &End, kind: DataKind, data: &[u8], cut: usize, fin: bool) {
