@@ -630,12 +630,20 @@ fn send_unqueued(a: &mut End, b: &End, message: Message) {
         }
         Ok(None) => {
             assert_eq!(expected, Ok(()));
-            assert_eq!(a.conn.buffered_amount(), queued, "a declined direct send queued bytes");
+            assert_eq!(
+                a.conn.buffered_amount(),
+                queued,
+                "a declined direct send queued bytes"
+            );
             return send_message(a, b, message);
         }
         Err(e) => {
             assert_eq!(Err(e), expected);
-            assert_eq!(a.conn.buffered_amount(), queued, "a refused command queued bytes");
+            assert_eq!(
+                a.conn.buffered_amount(),
+                queued,
+                "a refused command queued bytes"
+            );
             return;
         }
     }
