@@ -192,13 +192,25 @@ impl<H: Handler> Worker<H> {
             ) {
                 return;
             }
-            match conn.socket.read(&mut self.scratch) {
+            // The rest of a large payload is read straight into the message being received;
+            // everything else goes through the loop's read buffer.
+            let in_place = match &mut conn.phase {
+                Phase::Open(ws) => ws.receive_buffer().map(|room| conn.socket.read(room)),
+                _ => None,
+            };
+            let direct = in_place.is_some();
+            let result = match in_place {
+                Some(result) => result,
+                None => conn.socket.read(&mut self.scratch),
+            };
+            match result {
                 Ok(0) => {
                     conn.flags.read_ready = false;
                     conn.flags.eof = true;
                     self.on_eof(slot);
                     return;
                 }
+                Ok(n) if direct => self.on_data_in_place(slot, n),
                 Ok(n) => self.on_data(slot, n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     conn.flags.read_ready = false;
@@ -238,6 +250,17 @@ impl<H: Handler> Worker<H> {
             Phase::Connecting { .. } => self.client_handshake(slot, n),
             // Whatever arrives after the WebSocket connection ended is discarded.
             Phase::Closing => {}
+        }
+    }
+
+    /// `n` bytes were read into the room the connection's protocol offered.
+    fn on_data_in_place(&mut self, slot: u32, n: usize) {
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        if let Phase::Open(ws) = &mut conn.phase {
+            let result = ws.receive_in_place(n);
+            self.after_input(slot, result.err());
         }
     }
 

@@ -22,6 +22,10 @@ use crate::message::{Assembler, DataKind, Event, Message};
 use crate::pool::BufferPool;
 use crate::time::Instant;
 
+/// [`Connection::receive_buffer`] hands out room only while at least this much of a frame's
+/// payload is still to come; smaller remainders are cheaper through a read buffer.
+const RECEIVE_IN_PLACE_MIN: u64 = 64 * 1024;
+
 /// Which end of the connection this is. Clients mask their frames; servers must not
 /// (section 5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -356,6 +360,83 @@ impl Connection {
             match consumed {
                 Ok(n) => data = &data[n..],
                 Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// While the payload of a large data frame is arriving (uncompressed, in
+    /// [`MessageMode::Reassemble`], at least 64 KiB of it still to come), room at the end of
+    /// the message being reassembled for the caller to read the next payload bytes into,
+    /// straight from the transport; then [`receive_in_place`](Self::receive_in_place) with the
+    /// number of bytes read. This saves copying large messages from a read buffer.
+    ///
+    /// At most 1 MiB is handed out at a time (zeroed once, and kept until filled), so a
+    /// frame's declared length alone cannot make the connection allocate much. `None`
+    /// otherwise: read into a buffer of your own and call
+    /// [`receive_data`](Self::receive_data), which is always correct.
+    ///
+    /// ```
+    /// use ws_proto::{Config, Connection, Event, Message};
+    /// let mut server = Connection::server(Config::default());
+    /// let payload = vec![7u8; 200_000];
+    /// // A masked binary frame (key 0: the payload is unchanged).
+    /// let mut frame = vec![0x82, 0xff, 0, 0, 0, 0, 0, 0x03, 0x0d, 0x40, 0, 0, 0, 0];
+    /// frame.extend_from_slice(&payload);
+    /// server.receive_data(&frame[..1000]).unwrap(); // the header and a little payload
+    /// let mut rest = &frame[1000..];
+    /// while let Some(room) = server.receive_buffer() {
+    ///     let n = room.len().min(rest.len()); // a socket read into `room`
+    ///     room[..n].copy_from_slice(&rest[..n]);
+    ///     server.receive_in_place(n).unwrap();
+    ///     rest = &rest[n..];
+    /// }
+    /// server.receive_data(rest).unwrap(); // the last bytes, as usual
+    /// assert_eq!(server.poll_event(), Some(Event::Message(Message::Binary(payload))));
+    /// ```
+    pub fn receive_buffer(&mut self) -> Option<&mut [u8]> {
+        let Rx::Payload { header, received } = self.rx else {
+            return None;
+        };
+        let remaining = header.payload_len - received;
+        if self.input_done
+            || header.opcode.is_control()
+            || remaining < RECEIVE_IN_PLACE_MIN
+            || self.config.message_mode != MessageMode::Reassemble
+            || self.receiving_compressed()
+        {
+            return None;
+        }
+        Some(self.message.room(remaining as usize))
+    }
+
+    /// `n` bytes were read into the start of the room [`receive_buffer`](Self::receive_buffer)
+    /// returned: they are taken as the next bytes of the payload, exactly as if they had been
+    /// passed to [`receive_data`](Self::receive_data). Without room handed out, or with
+    /// `n == 0`, nothing happens.
+    ///
+    /// # Errors
+    ///
+    /// As for [`receive_data`](Self::receive_data) (invalid UTF-8 in text, for example).
+    pub fn receive_in_place(&mut self, n: usize) -> Result<(), ProtocolError> {
+        let Rx::Payload { header, received } = self.rx else {
+            return Ok(());
+        };
+        if n == 0 || self.input_done {
+            return Ok(());
+        }
+        self.keepalive_timer = Timer::arm(self.config.keepalive_interval);
+        self.pong_timer = Timer::Off;
+        let n = (n as u64).min(header.payload_len - received) as usize;
+        let n = match self.message.commit(n, header.mask, received) {
+            Ok(n) => n as u64,
+            Err(e) => return Err(self.fail(e)),
+        };
+        let received = received + n;
+        self.rx = Rx::Payload { header, received };
+        if received == header.payload_len {
+            if let Err(e) = self.finish_frame(header) {
+                return Err(self.fail(e));
             }
         }
         Ok(())

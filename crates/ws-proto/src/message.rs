@@ -146,6 +146,9 @@ pub(crate) struct Assembler {
     utf8: Utf8Validator,
     /// Stream mode: whether a chunk of this message has been delivered.
     delivered_first: bool,
+    /// Zeroed bytes at the end of `buf` handed out by [`room`](Self::room) and not filled
+    /// yet: not part of the message.
+    tail: usize,
     /// Stream mode: chunks handed out while decompressing, for the connection to queue.
     #[cfg(feature = "deflate")]
     ready: Vec<Event>,
@@ -168,6 +171,7 @@ impl Assembler {
         self.size = 0;
         self.delivered_first = false;
         self.utf8.reset();
+        self.tail = 0;
         if self.buf.capacity() == 0 {
             if let Some(buffer) = pool.take() {
                 self.buf = buffer;
@@ -183,6 +187,54 @@ impl Assembler {
         self.buf.reserve(frame_len.min(RESERVE_AHEAD) as usize);
     }
 
+    /// Room for up to `want` more payload bytes (`want` at most [`RESERVE_AHEAD`]) at the end
+    /// of the message, for the caller to read into: zeroed once, kept until filled by
+    /// [`commit`](Self::commit) or dropped by any other input.
+    pub(crate) fn room(&mut self, want: usize) -> &mut [u8] {
+        let want = want.min(RESERVE_AHEAD as usize);
+        if self.tail == 0 {
+            let len = self.buf.len();
+            self.buf.resize(len + want, 0);
+            self.tail = want;
+        }
+        let start = self.buf.len() - self.tail;
+        let end = start + self.tail.min(want);
+        &mut self.buf[start..end]
+    }
+
+    /// The first `n` bytes of the last [`room`](Self::room) were filled with payload:
+    /// unmasks them (`offset` is their position in the frame) and validates text, as
+    /// [`push`](Self::push) does. Returns how many were taken (at most the room).
+    pub(crate) fn commit(
+        &mut self,
+        n: usize,
+        mask: Option<[u8; 4]>,
+        offset: u64,
+    ) -> Result<usize, ProtocolError> {
+        let n = n.min(self.tail);
+        let start = self.buf.len() - self.tail;
+        self.tail -= n;
+        let filled = &mut self.buf[start..start + n];
+        if let Some(key) = mask {
+            apply_mask(filled, key, offset as usize);
+        }
+        self.size += n as u64;
+        if self.kind == Some(DataKind::Text) {
+            self.utf8
+                .feed(filled)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(n)
+    }
+
+    /// Forgets room handed out and not filled.
+    fn drop_tail(&mut self) {
+        if self.tail > 0 {
+            self.buf.truncate(self.buf.len() - self.tail);
+            self.tail = 0;
+        }
+    }
+
     /// Appends a piece of frame payload, unmasking it (`offset` is the position of `data[0]`
     /// within the frame payload) and validating text.
     pub(crate) fn push(
@@ -191,6 +243,7 @@ impl Assembler {
         mask: Option<[u8; 4]>,
         offset: u64,
     ) -> Result<(), ProtocolError> {
+        self.drop_tail();
         let start = self.buf.len();
         self.buf.extend_from_slice(data);
         if let Some(key) = mask {
@@ -226,6 +279,7 @@ impl Assembler {
             MessageMode::Stream => STREAM_CHUNK,
             _ => 256 * 1024,
         };
+        self.drop_tail();
         let mut room = 4 * 1024;
         loop {
             let budget = (limit as u64).saturating_sub(self.size) as usize;
@@ -284,6 +338,7 @@ impl Assembler {
         let Some(kind) = self.kind else {
             return Ok(None);
         };
+        self.drop_tail();
         if message_done && kind == DataKind::Text && !self.utf8.is_complete() {
             return Err(ProtocolError::InvalidUtf8);
         }

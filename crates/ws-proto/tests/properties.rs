@@ -141,3 +141,100 @@ proptest! {
         }
     }
 }
+
+/// Feeds `bytes` as an adapter that reads large payloads in place would: whenever the server
+/// offers room (`receive_buffer`), the next read goes there; otherwise into a read buffer.
+/// `reads` are the read sizes, cycled.
+fn feed_in_place(
+    server: &mut ws_proto::Connection,
+    mut bytes: &[u8],
+    reads: &[usize],
+) -> (Result<(), ws_proto::ProtocolError>, Vec<Event>, usize) {
+    let mut events = Vec::new();
+    let mut in_place = 0;
+    let mut i = 0;
+    while !bytes.is_empty() {
+        let want = reads[i % reads.len()].max(1);
+        i += 1;
+        let result = match server.receive_buffer() {
+            Some(room) => {
+                let n = want.min(room.len()).min(bytes.len());
+                room[..n].copy_from_slice(&bytes[..n]);
+                bytes = &bytes[n..];
+                in_place += n;
+                server.receive_in_place(n)
+            }
+            None => {
+                let n = want.min(bytes.len());
+                let r = server.receive_data(&bytes[..n]);
+                bytes = &bytes[n..];
+                r
+            }
+        };
+        while let Some(e) = server.poll_event() {
+            events.push(e);
+        }
+        if result.is_err() {
+            return (result, events, in_place);
+        }
+    }
+    (Ok(()), events, in_place)
+}
+
+fn large_msg() -> impl Strategy<Value = Msg> {
+    prop_oneof![
+        (60_000usize..200_000, any::<u8>())
+            .prop_map(|(n, b)| Msg::Binary((0..n).map(|i| (i as u8).wrapping_mul(b)).collect())),
+        (20_000usize..70_000).prop_map(|n| Msg::Text("añ€😀".repeat(n / 10))),
+        any_msg(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Reading large payloads in place (`receive_buffer` / `receive_in_place`) yields the
+    /// same events as `receive_data`, whatever the read sizes and fragmentation.
+    #[test]
+    fn reading_in_place_yields_the_same_events(
+        msgs in proptest::collection::vec((large_msg(), 1usize..4), 1..4),
+        reads in proptest::collection::vec(1usize..150_000, 1..6),
+    ) {
+        let (bytes, expected) = client_bytes(&msgs);
+        let mut server = ws_proto::Connection::server(Config::default());
+        let (result, events, _) = feed_in_place(&mut server, &bytes, &reads);
+        prop_assert_eq!(result, Ok(()));
+        prop_assert_eq!(events, expected);
+    }
+}
+
+#[test]
+fn large_payloads_are_read_in_place_and_bad_text_fails_there_too() {
+    use ws_proto::frame::OpCode;
+    use ws_proto::ProtocolError;
+    // A 300 KB binary frame: most of it goes in place.
+    let payload: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+    let bytes = masked(true, OpCode::Binary, &payload);
+    let mut server = ws_proto::Connection::server(Config::default());
+    let (r, events, in_place) = feed_in_place(&mut server, &bytes, &[4096, 100_000]);
+    assert_eq!(r, Ok(()));
+    assert_eq!(events, [Event::Message(Message::Binary(payload))]);
+    assert!(in_place > 200_000, "{in_place} bytes read in place");
+    // Invalid UTF-8 deep inside a large text frame fails with 1007 when it is read in place.
+    let mut text = "a".repeat(200_000).into_bytes();
+    text[150_000] = 0xff;
+    let bytes = masked(true, OpCode::Text, &text);
+    let mut server = ws_proto::Connection::server(Config::default());
+    let (r, events, in_place) = feed_in_place(&mut server, &bytes, &[1000, 60_000]);
+    assert_eq!(r, Err(ProtocolError::InvalidUtf8));
+    assert!(events.is_empty());
+    assert!(in_place > 0);
+    assert_eq!(server.error().map(|e| e.close_code().as_u16()), Some(1007));
+    // Room handed out is bounded: a frame announcing 64 MiB gets 1 MiB at a time.
+    let mut header = masked(true, OpCode::Binary, &[]);
+    header[1] = 0x80 | 127;
+    header.splice(2..2, (64u64 << 20).to_be_bytes());
+    let mut server = ws_proto::Connection::server(Config::default());
+    server.receive_data(&header).unwrap();
+    assert_eq!(server.receive_buffer().map(|r| r.len()), Some(1 << 20));
+}
