@@ -84,6 +84,10 @@ pub enum Op {
     ServerRecvChunk(u16),
     /// Deliver up to this many bytes of what the server wrote to the client.
     ClientRecvChunk(u16),
+    /// Deliver up to this many bytes of what this side wrote to its peer the way an adapter
+    /// reading large payloads in place does: into `receive_buffer` when the peer offers room,
+    /// else through `receive_data`.
+    RecvInPlace(Side, u32),
     /// The application sends a text message.
     SendText(Side, String),
     /// The application sends a binary message.
@@ -269,6 +273,7 @@ impl Pair {
         match op {
             Op::ServerRecvChunk(n) => self.deliver(Side::Client, usize::from(*n)),
             Op::ClientRecvChunk(n) => self.deliver(Side::Server, usize::from(*n)),
+            Op::RecvInPlace(from, n) => self.deliver_in_place(*from, *n as usize),
             Op::SendText(side, text) => {
                 let (a, b) = self.ends(*side);
                 send_message(a, b, Message::Text(text.clone()));
@@ -348,6 +353,30 @@ impl Pair {
             let result = b.conn.receive_eof();
             record_error(b, a, result);
         }
+    }
+
+    /// Like [`deliver`](Self::deliver), but into the room the receiver offers for a large
+    /// payload, when it offers some.
+    fn deliver_in_place(&mut self, from: Side, n: usize) {
+        let (a, b) = self.ends(from);
+        if b.shut || a.wire.is_empty() {
+            return self.deliver(from, n);
+        }
+        let Some(room) = b.conn.receive_buffer() else {
+            return self.deliver(from, n);
+        };
+        assert!(
+            !room.is_empty() && room.len() <= 1 << 20,
+            "room of {} bytes",
+            room.len()
+        );
+        let n = n.min(room.len()).min(a.wire.len());
+        for (slot, byte) in room.iter_mut().zip(a.wire.drain(..n)) {
+            *slot = byte;
+        }
+        b.bytes_in += n;
+        let result = b.conn.receive_in_place(n);
+        record_error(b, a, result);
     }
 
     /// Follows the calling contract after every step: events, then output, then due timers,
