@@ -232,6 +232,26 @@ fn encode(c: &mut Criterion) {
                     black_box(out.len())
                 })
             });
+            if !masked {
+                // How the adapters send payloads of 64 KiB and more on the server side: the
+                // header from `send_unqueued`, the payload written from the caller's buffer
+                // (here appended to `out`, where a socket would take it with `writev`).
+                group.bench_function(BenchmarkId::new("ws-proto-unqueued", &id), |b| {
+                    let mut conn = Connection::server(Config::default());
+                    b.iter(|| {
+                        out.clear();
+                        for _ in 0..count {
+                            let header = conn
+                                .send_unqueued(ws_proto::DataKind::Binary, payload.len())
+                                .unwrap()
+                                .expect("a server with nothing queued");
+                            out.extend_from_slice(header.as_bytes());
+                            out.extend_from_slice(&payload);
+                        }
+                        black_box(out.len())
+                    })
+                });
+            }
             group.bench_function(BenchmarkId::new("tungstenite", &id), |b| {
                 use tungstenite::protocol::frame::{Frame, FrameHeader};
                 let bytes = tungstenite::Bytes::from(payload.clone());
