@@ -175,12 +175,15 @@ pub(crate) struct LoopState {
     pub(crate) accepted: Arc<AtomicUsize>,
     /// Spare buffers of this loop, swapped into a connection while it receives or sends
     /// (see [`ws_proto::Connection::pool_mut`]), so that steady traffic does not allocate and
-    /// idle connections hold no buffers. At most [`POOL_BYTES`].
+    /// idle connections hold no buffers. At most [`POOL_BYTES`] and [`POOL_BUFFERS`].
     pub(crate) pool: BufferPool,
 }
 
-/// The capacity the spare buffers of one event loop may add up to.
+/// What the spare buffers of one event loop may add up to.
 pub(crate) const POOL_BYTES: usize = 4 << 20;
+/// How many spare buffers one event loop keeps at most (many small ones, such as the output
+/// buffers of thousands of handshakes, are not worth keeping).
+pub(crate) const POOL_BUFFERS: usize = 1024;
 
 impl LoopState {
     pub(crate) fn clock(&self) -> Instant {

@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use ws_proto::BufferPool;
 
-use crate::context::{LoopState, POOL_BYTES, WAKER};
+use crate::context::{LoopState, POOL_BUFFERS, POOL_BYTES, WAKER};
 use crate::handle::{Command, Remote, Shared};
 use crate::timer::TimerHeap;
 use crate::worker::Worker;
@@ -185,7 +185,7 @@ where
                 stopping: false,
                 open: 0,
                 accepted: Arc::clone(&accepted),
-                pool: BufferPool::with_limit(POOL_BYTES),
+                pool: BufferPool::with_limits(POOL_BYTES, POOL_BUFFERS),
             };
             if index < keep {
                 let worker = Worker::new(state, factory(index), parts.rx, parts.listener);

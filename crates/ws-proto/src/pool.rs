@@ -11,6 +11,10 @@ use alloc::vec::Vec;
 /// them while the sum of their capacities stays within its byte limit and drops the rest, so
 /// what it holds is bounded.
 ///
+/// The byte limit counts each buffer's capacity plus its 24-byte handle, so that many tiny
+/// buffers cannot hold more memory than the limit says; a pool can also limit how many buffers
+/// it keeps ([`BufferPool::with_limits`]).
+///
 /// Each connection has a pool of its own ([`BufferPool::DEFAULT_LIMIT`] bytes). An adapter
 /// that runs many connections on one thread can keep a single larger pool for all of them and
 /// swap it in while it works on one connection ([`Connection::pool_mut`] with
@@ -23,7 +27,7 @@ use alloc::vec::Vec;
 /// let mut pool = BufferPool::with_limit(1024);
 /// pool.put(Vec::with_capacity(512));
 /// pool.put(Vec::with_capacity(768)); // would exceed the limit: dropped
-/// assert_eq!((pool.len(), pool.bytes()), (1, 512));
+/// assert_eq!((pool.len(), pool.bytes()), (1, 512 + 24));
 /// let buffer = pool.take().unwrap();
 /// assert!(buffer.is_empty() && buffer.capacity() >= 512);
 /// assert!(pool.take().is_none());
@@ -31,40 +35,54 @@ use alloc::vec::Vec;
 #[derive(Debug, Clone)]
 pub struct BufferPool {
     buffers: Vec<Vec<u8>>,
-    /// Sum of the capacities of `buffers`.
+    /// Sum of the capacities of `buffers`, plus [`HANDLE`] for each.
     bytes: usize,
     limit: usize,
+    max_buffers: usize,
 }
 
-impl BufferPool {
-    /// The byte limit of a connection's own pool: 64 KiB.
-    pub const DEFAULT_LIMIT: usize = 64 * 1024;
+/// What a kept buffer costs besides its capacity: its `Vec` handle in the pool's list.
+const HANDLE: usize = core::mem::size_of::<Vec<u8>>();
 
-    /// An empty pool that keeps buffers of at most `limit` bytes of capacity in all.
+impl BufferPool {
+    /// The byte limit of a connection's own pool: 128 KiB.
+    pub const DEFAULT_LIMIT: usize = 128 * 1024;
+
+    /// An empty pool that keeps buffers of at most `limit` bytes in all (capacities plus
+    /// handles).
     pub const fn with_limit(limit: usize) -> BufferPool {
+        BufferPool::with_limits(limit, usize::MAX)
+    }
+
+    /// An empty pool that keeps at most `max_buffers` buffers of at most `limit` bytes in all.
+    pub const fn with_limits(limit: usize, max_buffers: usize) -> BufferPool {
         BufferPool {
             buffers: Vec::new(),
             bytes: 0,
             limit,
+            max_buffers,
         }
     }
 
-    /// Keeps `buffer`, emptied, if it has capacity and the pool stays within its limit;
+    /// Keeps `buffer`, emptied, if it has capacity and the pool stays within its limits;
     /// otherwise drops it.
     pub fn put(&mut self, mut buffer: Vec<u8>) {
-        let capacity = buffer.capacity();
-        if capacity == 0 || self.bytes + capacity > self.limit {
+        let cost = buffer.capacity() + HANDLE;
+        if buffer.capacity() == 0
+            || self.buffers.len() >= self.max_buffers
+            || self.bytes + cost > self.limit
+        {
             return;
         }
         buffer.clear();
         self.buffers.push(buffer);
-        self.bytes += capacity;
+        self.bytes += cost;
     }
 
     /// Takes the buffer put last, if any. It is empty; its capacity is what it had.
     pub fn take(&mut self) -> Option<Vec<u8>> {
         let buffer = self.buffers.pop()?;
-        self.bytes -= buffer.capacity();
+        self.bytes -= buffer.capacity() + HANDLE;
         Some(buffer)
     }
 
@@ -78,7 +96,7 @@ impl BufferPool {
         self.buffers.is_empty()
     }
 
-    /// The sum of the capacities of the buffers kept.
+    /// What the buffers kept cost: their capacities plus 24 bytes each.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -113,9 +131,10 @@ mod tests {
         #[test]
         fn bytes_stay_within_the_limit(
             limit in 0usize..4096,
+            max_buffers in 0usize..10,
             ops in proptest::collection::vec(proptest::option::of(0usize..1500), 0..64),
         ) {
-            let mut pool = BufferPool::with_limit(limit);
+            let mut pool = BufferPool::with_limits(limit, max_buffers);
             let mut held: Vec<usize> = Vec::new();
             for op in ops {
                 match op {
@@ -124,7 +143,11 @@ mod tests {
                         buffer.resize(capacity / 2, 7u8);
                         let real = buffer.capacity();
                         pool.put(buffer);
-                        if real > 0 && held.iter().sum::<usize>() + real <= limit {
+                        let cost = |c: &usize| c + HANDLE;
+                        if real > 0
+                            && held.len() < max_buffers
+                            && held.iter().map(cost).sum::<usize>() + cost(&real) <= limit
+                        {
                             held.push(real);
                         }
                     }
@@ -134,9 +157,10 @@ mod tests {
                         prop_assert!(taken.is_none_or(|b| b.is_empty()));
                     }
                 }
-                prop_assert_eq!(pool.bytes(), held.iter().sum::<usize>());
+                prop_assert_eq!(pool.bytes(), held.iter().map(|c| c + HANDLE).sum::<usize>());
                 prop_assert_eq!(pool.len(), held.len());
                 prop_assert!(pool.bytes() <= limit);
+                prop_assert!(pool.len() <= max_buffers);
             }
         }
     }
