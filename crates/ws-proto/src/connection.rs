@@ -22,8 +22,9 @@ use crate::message::{Assembler, DataKind, Event, Message};
 use crate::pool::BufferPool;
 use crate::time::Instant;
 
-/// [`Connection::receive_buffer`] hands out room only while at least this much of a frame's
-/// payload is still to come; smaller remainders are cheaper through a read buffer.
+/// [`Connection::receive_buffer`] hands out room only once this much of a frame's payload has
+/// arrived (memory follows data) and while at least this much is still to come (smaller
+/// remainders are cheaper through a read buffer).
 const RECEIVE_IN_PLACE_MIN: u64 = 64 * 1024;
 
 /// Which end of the connection this is. Clients mask their frames; servers must not
@@ -366,14 +367,16 @@ impl Connection {
     }
 
     /// While the payload of a large data frame is arriving (uncompressed, in
-    /// [`MessageMode::Reassemble`], at least 64 KiB of it still to come), room at the end of
-    /// the message being reassembled for the caller to read the next payload bytes into,
-    /// straight from the transport; then [`receive_in_place`](Self::receive_in_place) with the
-    /// number of bytes read. This saves copying large messages from a read buffer.
+    /// [`MessageMode::Reassemble`], at least 64 KiB of it received and at least 64 KiB still
+    /// to come), room at the end of the message being reassembled for the caller to read the
+    /// next payload bytes into, straight from the transport; then
+    /// [`receive_in_place`](Self::receive_in_place) with the number of bytes read. This saves
+    /// copying large messages from a read buffer.
     ///
-    /// At most 1 MiB is handed out at a time (zeroed once, and kept until filled), so a
-    /// frame's declared length alone cannot make the connection allocate much. `None`
-    /// otherwise: read into a buffer of your own and call
+    /// The room is zeroed once and kept until filled. It is never larger than what the peer
+    /// has already sent of the frame (nor than 1 MiB), so memory follows the data that
+    /// arrives: a frame's declared length alone cannot make the connection touch memory.
+    /// `None` otherwise: read into a buffer of your own and call
     /// [`receive_data`](Self::receive_data), which is always correct.
     ///
     /// ```
@@ -383,8 +386,9 @@ impl Connection {
     /// // A masked binary frame (key 0: the payload is unchanged).
     /// let mut frame = vec![0x82, 0xff, 0, 0, 0, 0, 0, 0x03, 0x0d, 0x40, 0, 0, 0, 0];
     /// frame.extend_from_slice(&payload);
-    /// server.receive_data(&frame[..1000]).unwrap(); // the header and a little payload
-    /// let mut rest = &frame[1000..];
+    /// assert!(server.receive_buffer().is_none());
+    /// server.receive_data(&frame[..70_000]).unwrap(); // the header and 64 KiB and more
+    /// let mut rest = &frame[70_000..];
     /// while let Some(room) = server.receive_buffer() {
     ///     let n = room.len().min(rest.len()); // a socket read into `room`
     ///     room[..n].copy_from_slice(&rest[..n]);
@@ -402,12 +406,13 @@ impl Connection {
         if self.input_done
             || header.opcode.is_control()
             || remaining < RECEIVE_IN_PLACE_MIN
+            || received < RECEIVE_IN_PLACE_MIN
             || self.config.message_mode != MessageMode::Reassemble
             || self.receiving_compressed()
         {
             return None;
         }
-        Some(self.message.room(remaining as usize))
+        Some(self.message.room(remaining.min(received) as usize))
     }
 
     /// `n` bytes were read into the start of the room [`receive_buffer`](Self::receive_buffer)
