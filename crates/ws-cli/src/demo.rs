@@ -24,14 +24,13 @@ const MAX_MESSAGE_BYTES: usize = 64 << 10;
 /// lost network) is noticed, closed, and announced as gone.
 const KEEPALIVE: Duration = Duration::from_secs(30);
 
-/// Serves the chat on `addr` until Ctrl-C. `deflate`: accept permessage-deflate.
-pub(crate) fn run(addr: &str, deflate: bool) -> Result<(), String> {
-    let mut options = Options::default();
+/// Serves the chat on `addr` until Ctrl-C, with the command line's `options` (compression,
+/// connection limit) and the chat's own settings.
+pub(crate) fn run(addr: &str, mut options: Options) -> Result<(), String> {
     // The room lives in the handler of the one event loop.
     options.threads = 1;
     options.config.max_message_size = MAX_MESSAGE_BYTES;
     options.config.keepalive_interval = Some(KEEPALIVE);
-    options.config.deflate.enabled = deflate;
     run_mio_server(addr, options, |_| Chat { room: Room::new() }, banner)
 }
 

@@ -36,6 +36,10 @@ enum Command {
         /// Decline permessage-deflate compression (RFC 7692), which is accepted by default.
         #[arg(long)]
         no_deflate: bool,
+        /// The most connections held at once (mio backend; 0: no limit). Connections past it
+        /// are answered 503 and closed. [default: 10000]
+        #[arg(long, value_name = "N")]
+        max_connections: Option<usize>,
     },
     /// Connect to URL; each line of standard input is sent as a text message and each
     /// message received is printed.
@@ -74,7 +78,8 @@ fn main() -> ExitCode {
             echo,
             backend,
             no_deflate,
-        } => serve::run(&addr, echo, backend, !no_deflate),
+            max_connections,
+        } => serve::run(&addr, echo, backend, !no_deflate, max_connections),
         Command::Connect {
             url,
             protocols,

@@ -13,16 +13,22 @@ use ws_std::{Error, Message, ServerBuilder};
 use crate::Backend;
 
 /// `deflate`: accept permessage-deflate (`--no-deflate` turns it off). Without `echo`: the
-/// chat demo, on the mio backend only.
+/// chat demo, on the mio backend only. `max_connections` (mio only): 0 lifts the limit.
 pub(crate) fn run(
     addr: &str,
     echo: bool,
     backend: Option<Backend>,
     deflate: bool,
+    max_connections: Option<usize>,
 ) -> Result<(), String> {
+    let mut options = Options::default();
+    options.config.deflate.enabled = deflate;
+    if let Some(max) = max_connections {
+        options.max_connections = (max > 0).then_some(max);
+    }
     if !echo {
         return match backend.unwrap_or(Backend::Mio) {
-            Backend::Mio => crate::demo::run(addr, deflate),
+            Backend::Mio => crate::demo::run(addr, options),
             Backend::Std => Err(
                 "the chat demo runs on the mio backend: drop --backend std, \
                  or add --echo for the echo server"
@@ -31,13 +37,18 @@ pub(crate) fn run(
         };
     }
     match backend.unwrap_or(Backend::Std) {
+        Backend::Std if max_connections.is_some() => Err(
+            "--max-connections applies to the mio backend (the std backend runs a thread per \
+             connection): add --backend mio"
+                .into(),
+        ),
         Backend::Std => run_std(addr, echo, deflate),
-        Backend::Mio => run_mio(addr, deflate),
+        Backend::Mio => run_mio(addr, options),
     }
 }
 
 /// The mio backend: one event loop on this thread, echoing every message.
-fn run_mio(addr: &str, deflate: bool) -> Result<(), String> {
+fn run_mio(addr: &str, options: Options) -> Result<(), String> {
     struct Echo;
     impl Handler for Echo {
         fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: MioMessage) {
@@ -46,8 +57,6 @@ fn run_mio(addr: &str, deflate: bool) -> Result<(), String> {
             ctx.recycle(message);
         }
     }
-    let mut options = Options::default();
-    options.config.deflate.enabled = deflate;
     run_mio_server(addr, options, |_| Echo, |_| String::new())
 }
 

@@ -62,8 +62,14 @@ fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
 
 /// `ws serve 127.0.0.1:0 --echo`, and the address from its first stdout line.
 fn serve() -> (Guard, SocketAddr) {
+    serve_with(&[])
+}
+
+/// `ws serve 127.0.0.1:0 --echo` with more arguments.
+fn serve_with(more: &[&str]) -> (Guard, SocketAddr) {
     let mut child = ws()
         .args(["serve", "127.0.0.1:0", "--echo"])
+        .args(more)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -457,6 +463,44 @@ fn serve_on_an_address_in_use_fails() {
     let stderr = String::from_utf8(stderr.recv_timeout(DEADLINE).unwrap()).unwrap();
     assert!(
         stderr.starts_with(&format!("ws: cannot listen on {addr}: ")),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn serve_max_connections_refuses_the_excess_with_503() {
+    let (_server, addr) = serve_with(&["--backend", "mio", "--max-connections", "1"]);
+    let (mut first, _) = ws_std::connect(&format!("ws://{addr}/")).expect("connect");
+    first.set_read_timeout(Some(Duration::from_secs(5)));
+    first.send_text("held").unwrap();
+    assert_eq!(first.read().unwrap(), Message::Text("held".into()));
+    // The second is answered 503 while the first is held.
+    match ws_std::connect(&format!("ws://{addr}/")) {
+        Err(ws_std::Error::Handshake(e)) => {
+            assert!(e.to_string().contains("503"), "{e}");
+        }
+        other => panic!("expected a 503, got {:?}", other.map(|_| ())),
+    }
+    first.send_text("still served").unwrap();
+    assert_eq!(first.read().unwrap(), Message::Text("still served".into()));
+}
+
+#[test]
+fn serve_max_connections_needs_the_mio_backend() {
+    let child = ws()
+        .args(["serve", "127.0.0.1:0", "--echo", "--backend", "std"])
+        .args(["--max-connections", "5"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ws serve");
+    let mut guard = Guard { child };
+    let stderr = drain(guard.child.stderr.take().unwrap());
+    assert_eq!(guard.wait().code(), Some(1));
+    let stderr = String::from_utf8(stderr.recv_timeout(DEADLINE).unwrap()).unwrap();
+    assert!(
+        stderr.contains("--max-connections applies to the mio backend"),
         "{stderr:?}"
     );
 }
