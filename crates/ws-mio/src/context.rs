@@ -1,13 +1,13 @@
 //! What a handler can do from inside the event loop: [`Ctx`], and the loop state behind it.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
+use ws_proto::frame::write_vectored;
 use ws_proto::{BufferPool, CloseCode, DataKind, Instant, Message, Role};
 
 use crate::client::fill_random;
@@ -108,21 +108,7 @@ const DIRECT_SEND_MIN: usize = 64 << 10;
 /// flush to find: the unwritten bytes stay queued.
 fn write_direct(conn: &mut Conn, pool: &mut BufferPool, head: &[u8], payload: &[u8]) {
     let total = head.len() + payload.len();
-    let mut written = 0;
-    while written < total {
-        let result = if written < head.len() {
-            let parts = [IoSlice::new(&head[written..]), IoSlice::new(payload)];
-            conn.socket.write_vectored(&parts)
-        } else {
-            conn.socket.write(&payload[written - head.len()..])
-        };
-        match result {
-            Ok(0) => break,
-            Ok(n) => written += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
+    let (written, _) = write_vectored(&mut conn.socket, head, payload);
     if written == total {
         return;
     }

@@ -1,6 +1,6 @@
 //! The blocking WebSocket: reads and writes a [`Transport`], driving a `ws_proto::Connection`.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant as StdInstant};
 
@@ -8,6 +8,8 @@ use ws_proto::{
     Chunk, CloseCode, CloseFrame, Connection, DataKind, Event, Instant, Message as ProtoMessage,
     Role, State, Transmit,
 };
+
+use ws_proto::frame::write_vectored;
 
 use crate::Error;
 
@@ -393,24 +395,10 @@ impl<S: Transport> WebSocket<S> {
         let Some(head) = self.conn.send_unqueued(kind, data.len())? else {
             return Ok(false);
         };
-        let head = head.as_bytes();
-        let total = head.len() + data.len();
-        let mut written = 0;
-        while written < total {
-            let result = if written < head.len() {
-                let parts = [IoSlice::new(&head[written..]), IoSlice::new(data)];
-                self.stream.write_vectored(&parts)
-            } else {
-                self.stream.write(&data[written - head.len()..])
-            };
-            match result {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Io(e)),
-            }
+        match write_vectored(&mut self.stream, head.as_bytes(), data) {
+            (_, None) => Ok(true),
+            (_, Some(e)) => Err(Error::Io(e)),
         }
-        Ok(true)
     }
 
     /// Gives back a message that was read and is no longer needed, so that its buffer is

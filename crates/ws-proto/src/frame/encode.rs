@@ -99,3 +99,46 @@ pub fn encode_frame(mut header: FrameHeader, payload: &[u8], out: &mut Vec<u8>) 
         apply_mask(&mut out[start..], key, 0);
     }
 }
+
+/// Writes an encoded frame `header` and its `payload` to `writer` with vectored writes (the
+/// header and the payload from separate buffers, as after
+/// [`Connection::send_unqueued`](crate::Connection::send_unqueued)), until all of it is written
+/// or a write fails. Returns how many bytes were written and the error that stopped it, if any
+/// (`WouldBlock` for a non-blocking writer that is full; `WriteZero` if the writer took
+/// nothing). Interrupted writes are retried.
+///
+/// For adapters: a blocking one reports the error; a non-blocking one keeps the bytes after
+/// the count for later.
+///
+/// ```
+/// use ws_proto::frame::{write_vectored, FrameHeader, OpCode};
+/// let header = FrameHeader { fin: true, rsv: 0, opcode: OpCode::Binary, mask: None, payload_len: 3 };
+/// let mut out = Vec::new();
+/// let (written, error) = write_vectored(&mut out, header.encode().as_bytes(), b"abc");
+/// assert_eq!((written, error.is_none()), (5, true));
+/// assert_eq!(out, [0x82, 3, b'a', b'b', b'c']);
+/// ```
+#[cfg(feature = "std")]
+pub fn write_vectored(
+    writer: &mut impl std::io::Write,
+    header: &[u8],
+    payload: &[u8],
+) -> (usize, Option<std::io::Error>) {
+    use std::io::{ErrorKind, IoSlice};
+    let total = header.len() + payload.len();
+    let mut written = 0;
+    while written < total {
+        let result = if written < header.len() {
+            writer.write_vectored(&[IoSlice::new(&header[written..]), IoSlice::new(payload)])
+        } else {
+            writer.write(&payload[written - header.len()..])
+        };
+        match result {
+            Ok(0) => return (written, Some(ErrorKind::WriteZero.into())),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return (written, Some(e)),
+        }
+    }
+    (written, None)
+}
