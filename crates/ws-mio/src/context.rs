@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
 use ws_proto::frame::write_vectored;
-use ws_proto::{BufferPool, CloseCode, DataKind, Instant, Message, Role};
+use ws_proto::{BufferPool, CloseCode, Connection, DataKind, Instant, Message, Role};
 
 use crate::client::fill_random;
 use crate::conn::{Conn, Flags, Phase, Slab};
@@ -96,11 +96,6 @@ impl Payload<'_> {
         }
     }
 }
-
-/// Payloads from this size on are written to the socket straight from the caller's buffer
-/// when nothing is waiting to be written before them (see [`write_direct`]); smaller ones are
-/// queued, so that the replies to one read batch go out in one write.
-const DIRECT_SEND_MIN: usize = 64 << 10;
 
 /// Writes a frame header and its payload with vectored writes until the socket would block,
 /// then keeps what is left in the connection's output buffer (taken from `pool`). The payload
@@ -273,8 +268,9 @@ impl LoopState {
         }
         let data = payload.bytes();
         // A large payload goes from the caller's buffer to the socket without a copy when
-        // nothing waits to be written before it.
-        let direct = if data.len() >= DIRECT_SEND_MIN
+        // nothing waits to be written before it (see `write_direct`); smaller ones are queued,
+        // so that the replies to one read batch go out in one write.
+        let direct = if data.len() >= Connection::UNQUEUED_SEND_MIN
             && conn.out_pos == conn.out.len()
             && !conn.flags.write_closed
         {

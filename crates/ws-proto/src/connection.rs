@@ -564,6 +564,11 @@ impl Connection {
         Ok(())
     }
 
+    /// The payload size from which [`send_unqueued`](Self::send_unqueued) pays off: 64 KiB.
+    /// Below it, copying into the queue costs little, and queued replies to one read batch go
+    /// out in one write; the adapters of this workspace use it as their threshold.
+    pub const UNQUEUED_SEND_MIN: usize = 64 * 1024;
+
     /// For adapters that write a large payload straight from the application's buffer: the
     /// header of a one-frame message of `payload_len` bytes, which the caller writes, followed
     /// by the payload itself, instead of having the connection copy the payload into its
@@ -983,8 +988,8 @@ impl Connection {
     }
 
     /// A frame that [`whole_message_end`](Self::whole_message_end) accepted: applies the
-    /// rules of [`check_header`](Self::check_header) that concern such a frame, in the same
-    /// order, and queues the message. The payload goes into a pooled buffer; text is validated
+    /// rules of [`check_header`](Self::check_header) that concern such a frame (the same
+    /// functions, in the same order), and queues the message. The payload goes into a pooled buffer; text is validated
     /// once, by the conversion into a `String` (all of it is here, so checking it piece by
     /// piece would gain nothing).
     fn receive_whole_message(
@@ -992,20 +997,8 @@ impl Connection {
         header: &FrameHeader,
         payload: &[u8],
     ) -> Result<(), ProtocolError> {
-        match (self.role, header.mask.is_some()) {
-            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
-            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
-            _ => {}
-        }
-        if self.message.in_progress() {
-            return Err(ProtocolError::ExpectedContinuation);
-        }
-        if header.payload_len > self.config.max_frame_size as u64 {
-            return Err(ProtocolError::FrameTooLarge);
-        }
-        if header.payload_len > self.config.max_message_size as u64 {
-            return Err(ProtocolError::MessageTooLarge);
-        }
+        self.check_mask(header)?;
+        self.check_data_frame(header)?;
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self.deflate.as_deref_mut() {
             deflate.start_message(false);
@@ -1058,13 +1051,7 @@ impl Connection {
         if h.rsv & !self.allowed_rsv != 0 {
             return Err(ProtocolError::ReservedBitsSet);
         }
-        // "The server MUST close the connection upon receiving a frame that is not masked";
-        // "A client MUST close a connection if it detects a masked frame" (section 5.1)
-        match (self.role, h.mask.is_some()) {
-            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
-            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
-            _ => {}
-        }
+        self.check_mask(h)?;
         // "An endpoint MUST NOT set the 'Per-Message Compressed' bit of control frames and
         // non-first fragments of a data message." (RFC 7692 section 6.1)
         #[cfg(feature = "deflate")]
@@ -1085,6 +1072,34 @@ impl Connection {
             }
             return Ok(());
         }
+        self.check_data_frame(h)?;
+        match h.opcode {
+            OpCode::Text => self.message.start(DataKind::Text, &mut self.pool),
+            OpCode::Binary => self.message.start(DataKind::Binary, &mut self.pool),
+            _ => {}
+        }
+        #[cfg(feature = "deflate")]
+        if h.opcode != OpCode::Continuation {
+            if let Some(deflate) = self.deflate.as_deref_mut() {
+                deflate.start_message(h.rsv & RSV1 != 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// "The server MUST close the connection upon receiving a frame that is not masked"; "A
+    /// client MUST close a connection if it detects a masked frame" (section 5.1).
+    fn check_mask(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => Err(ProtocolError::MaskedServerFrame),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rules of a data frame's header: fragments in order (section 5.4), and the frame
+    /// and message size limits, decided before any payload is read.
+    fn check_data_frame(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
         match (h.opcode, self.message.in_progress()) {
             (OpCode::Continuation, false) => return Err(ProtocolError::UnexpectedContinuation),
             (OpCode::Text | OpCode::Binary, true) => {
@@ -1102,17 +1117,6 @@ impl Connection {
         };
         if total.saturating_add(h.payload_len) > self.config.max_message_size as u64 {
             return Err(ProtocolError::MessageTooLarge);
-        }
-        match h.opcode {
-            OpCode::Text => self.message.start(DataKind::Text, &mut self.pool),
-            OpCode::Binary => self.message.start(DataKind::Binary, &mut self.pool),
-            _ => {}
-        }
-        #[cfg(feature = "deflate")]
-        if h.opcode != OpCode::Continuation {
-            if let Some(deflate) = self.deflate.as_deref_mut() {
-                deflate.start_message(h.rsv & RSV1 != 0);
-            }
         }
         Ok(())
     }

@@ -67,10 +67,10 @@ impl BufferPool {
     /// Keeps `buffer`, emptied, if it has capacity and the pool stays within its limits;
     /// otherwise drops it.
     pub fn put(&mut self, mut buffer: Vec<u8>) {
-        let cost = buffer.capacity() + HANDLE;
+        let cost = buffer.capacity().saturating_add(HANDLE);
         if buffer.capacity() == 0
             || self.buffers.len() >= self.max_buffers
-            || self.bytes + cost > self.limit
+            || self.bytes.saturating_add(cost) > self.limit
         {
             return;
         }

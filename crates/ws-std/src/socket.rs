@@ -111,10 +111,6 @@ impl From<&[u8]> for Message {
 /// Size of the read buffer each connection owns.
 const READ_BUFFER: usize = 256 * 1024;
 
-/// Payloads from this size on are written straight from the message (see
-/// [`WebSocket::write`]).
-const DIRECT_WRITE_MIN: usize = 64 * 1024;
-
 /// A blocking WebSocket connection over a [`Transport`].
 ///
 /// Obtained from [`connect`](crate::connect), [`ClientBuilder`](crate::ClientBuilder),
@@ -389,7 +385,7 @@ impl<S: Transport> WebSocket<S> {
     /// queue, if the connection allows it ([`Connection::send_unqueued`]); returns whether it
     /// did.
     fn write_direct(&mut self, kind: DataKind, data: &[u8]) -> Result<bool, Error> {
-        if data.len() < DIRECT_WRITE_MIN || !self.out.is_empty() {
+        if data.len() < Connection::UNQUEUED_SEND_MIN || !self.out.is_empty() {
             return Ok(false);
         }
         let Some(head) = self.conn.send_unqueued(kind, data.len())? else {
