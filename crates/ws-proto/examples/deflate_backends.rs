@@ -337,7 +337,8 @@ fn memory(scenario: &str) -> usize {
     params.client_max_window_bits = bits;
     params.server_no_context_takeover = scenario.ends_with("none");
     params.client_no_context_takeover = scenario.ends_with("none");
-    let mut sender = Connection::client(Config::default(), || [1, 2, 3, 4]);
+    let mut sender =
+        Connection::client(Config::default(), || [1, 2, 3, 4], ws_proto::Instant::ZERO);
     if scenario != "conn-off" {
         sender = sender.with_deflate(params);
     }
@@ -363,11 +364,11 @@ fn memory(scenario: &str) -> usize {
                 backends.push(b);
             }
             _ => {
-                let mut server = Connection::server(Config::default());
+                let mut server = Connection::server(Config::default(), ws_proto::Instant::ZERO);
                 if scenario != "conn-off" {
                     server = server.with_deflate(params);
                 }
-                server.receive_data(&wire).unwrap();
+                server.receive_data(&wire, ws_proto::Instant::ZERO).unwrap();
                 while let Some(event) = server.poll_event() {
                     if let Event::Message(m) = event {
                         server.send_binary(m.as_bytes()).unwrap();
@@ -424,7 +425,8 @@ fn main() {
         // ws-proto's own deflater, through a connection (2^8 is served with run-length matches).
         let mut params = DeflateParams::default();
         params.server_max_window_bits = Some(bits);
-        let mut server = Connection::server(Config::default()).with_deflate(params);
+        let mut server =
+            Connection::server(Config::default(), ws_proto::Instant::ZERO).with_deflate(params);
         server.send_binary(&sample).unwrap();
         let mut wire = Vec::new();
         server.poll_transmit(&mut wire);

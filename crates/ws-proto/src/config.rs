@@ -51,7 +51,7 @@ pub struct Config {
     pub message_mode: MessageMode,
     /// How long to wait for the peer's Close frame after sending ours, and (client side) for
     /// the server to close the TCP connection afterwards. On expiry the connection is closed
-    /// with [`ProtocolError::CloseTimeout`](crate::ProtocolError::CloseTimeout).
+    /// as [`CloseCause::CloseTimeout`](crate::CloseCause::CloseTimeout).
     ///
     /// Default: 10 s. `None` waits forever.
     pub close_timeout: Option<Duration>,

@@ -16,29 +16,101 @@ use core::fmt;
 
 use crate::close::CloseCode;
 
-/// Any error produced by this crate.
+/// Any error of a WebSocket connection, from the opening handshake to the end: the one
+/// error type of this crate, which the adapters build theirs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// The peer violated the protocol after the handshake.
+    /// The peer violated the protocol after the handshake; the connection was failed with
+    /// [`ProtocolError::close_code`].
     Protocol(ProtocolError),
     /// The opening handshake failed.
     Handshake(HandshakeError),
     /// The local application misused the API.
     Send(SendError),
+    /// A deadline passed: the peer was silent too long.
+    Timeout(Timeout),
+    /// The transport ended before the closing handshake completed (close code 1006).
+    ConnectionLost,
+}
+
+/// Which deadline of an open connection passed, for [`Error::Timeout`] (the opening
+/// handshake's is [`HandshakeError::Timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// No answer to a keepalive Ping within
+    /// [`Config::keepalive_timeout`](crate::Config::keepalive_timeout); the connection was
+    /// closed with 1011.
+    Keepalive,
+    /// The peer did not answer our Close frame within
+    /// [`Config::close_timeout`](crate::Config::close_timeout).
+    Close,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timeout::Keepalive => "no answer to a keepalive ping in time",
+            Timeout::Close => "the peer did not answer the close frame in time",
+        })
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Protocol(e) => write!(f, "protocol error: {e}"),
-            Error::Handshake(e) => write!(f, "handshake error: {e}"),
-            Error::Send(e) => write!(f, "send error: {e}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e} (close code {})", e.close_code()),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Send(e) => write!(f, "cannot send: {e}"),
+            Error::Timeout(t) => t.fmt(f),
+            Error::ConnectionLost => f.write_str("the connection was lost without a close frame"),
         }
     }
 }
 
-impl core::error::Error for Error {}
+impl core::error::Error for Error {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Error::Protocol(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Send(e) => Some(e),
+            Error::Timeout(_) | Error::ConnectionLost => None,
+        }
+    }
+}
+
+impl Error {
+    /// The closest [`std::io::ErrorKind`]: peer faults are `InvalidData`, deadlines
+    /// `TimedOut`, a lost connection `UnexpectedEof`, misuse `InvalidInput`; a send on a
+    /// closed connection `NotConnected`.
+    #[cfg(feature = "std")]
+    pub fn io_kind(&self) -> std::io::ErrorKind {
+        use std::io::ErrorKind;
+        match self {
+            Error::Protocol(_) | Error::Handshake(_) => ErrorKind::InvalidData,
+            Error::Send(SendError::Closed) => ErrorKind::NotConnected,
+            Error::Send(_) => ErrorKind::InvalidInput,
+            Error::Timeout(_) => ErrorKind::TimedOut,
+            Error::ConnectionLost => ErrorKind::UnexpectedEof,
+        }
+    }
+}
+
+/// The mapping every adapter uses: the error becomes the payload of an `io::Error` of kind
+/// [`Error::io_kind`].
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        std::io::Error::new(e.io_kind(), e)
+    }
+}
+
+impl From<Timeout> for Error {
+    fn from(t: Timeout) -> Self {
+        Error::Timeout(t)
+    }
+}
 
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
@@ -97,14 +169,6 @@ pub enum ProtocolError {
     /// RSV1 (the "Per-Message Compressed" bit) was set on a control frame or a continuation
     /// frame (RFC 7692 section 6.1).
     InvalidCompressionBit,
-    /// No Pong arrived within [`Config::keepalive_timeout`](crate::Config::keepalive_timeout).
-    KeepaliveTimeout,
-    /// The peer did not answer our Close frame within
-    /// [`Config::close_timeout`](crate::Config::close_timeout).
-    CloseTimeout,
-    /// The transport reached end of stream before the closing handshake completed (code 1006,
-    /// never sent on the wire).
-    UnexpectedEof,
 }
 
 impl ProtocolError {
@@ -121,8 +185,6 @@ impl ProtocolError {
                 CloseCode::INVALID_PAYLOAD
             }
             ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::TOO_BIG,
-            ProtocolError::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
-            ProtocolError::UnexpectedEof | ProtocolError::CloseTimeout => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -147,9 +209,6 @@ impl ProtocolError {
             ProtocolError::MessageTooLarge => "message exceeds the size limit",
             ProtocolError::InvalidCompressedData => "invalid compressed data",
             ProtocolError::InvalidCompressionBit => "RSV1 set on a control or continuation frame",
-            ProtocolError::KeepaliveTimeout => "no pong received in time",
-            ProtocolError::CloseTimeout => "closing handshake timed out",
-            ProtocolError::UnexpectedEof => "connection closed without a close frame",
         }
     }
 }

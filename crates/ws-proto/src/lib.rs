@@ -22,7 +22,7 @@
 //!
 //! ```
 //! use ws_proto::handshake::{Limits, Request, Status};
-//! use ws_proto::{Config, Connection, Event, Message, Transmit};
+//! use ws_proto::{Config, Connection, Event, Instant, Message, Transmit};
 //!
 //! // A server: parse the request (it may arrive in pieces: `Status::Partial` means "read more").
 //! let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
@@ -36,8 +36,9 @@
 //! request.accept().write_response(&mut out); // the 101 Switching Protocols
 //!
 //! // Then frames: the bytes after the header block belong to the connection.
-//! let mut conn = Connection::server(Config::default());
-//! conn.receive_data(&input[consumed..]).unwrap();
+//! let now = Instant::ZERO; // the time since an epoch the caller picks
+//! let mut conn = Connection::server(Config::default(), now);
+//! conn.receive_data(&input[consumed..], now).unwrap();
 //! assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("Hello".into()))));
 //! conn.send_text("Hello back").unwrap();
 //! assert!(matches!(conn.poll_transmit(&mut out), Some(Transmit::Data(_))));
@@ -55,6 +56,7 @@ extern crate alloc;
 extern crate std;
 
 mod close;
+mod closed;
 mod config;
 mod connection;
 mod error;
@@ -63,15 +65,19 @@ pub mod frame;
 pub mod handshake;
 mod message;
 mod pool;
+mod role;
 mod time;
+mod timer;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
+pub use closed::{CloseCause, Closed};
 pub use config::{Config, MessageMode};
-pub use connection::{Connection, Role, State, Transmit};
-pub use error::{Error, HandshakeError, ProtocolError, SendError};
+pub use connection::{Connection, State, Transmit};
+pub use error::{Error, HandshakeError, ProtocolError, SendError, Timeout};
 pub use message::{Chunk, DataKind, Event, Message};
 pub use pool::BufferPool;
+pub use role::Role;
 pub use time::Instant;
 
 /// The examples of `docs/architecture.md`, compiled and run as doctests.

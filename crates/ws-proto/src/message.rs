@@ -99,10 +99,13 @@ pub enum Event {
     /// A Pong with its payload.
     Pong(Vec<u8>),
     /// The peer's Close frame: `None` when it carried no status code (report 1005). If this
-    /// side had not sent a Close frame yet, the reply (echoing the code) is written by
-    /// [`Connection::poll_transmit`](crate::Connection::poll_transmit) once
-    /// [`Connection::poll_event`](crate::Connection::poll_event) has returned `None`.
+    /// side had not sent a Close frame yet, the reply (echoing the code) is queued once
+    /// [`Connection::poll_event`](crate::Connection::poll_event) has returned every event
+    /// before it. [`Event::Closed`] follows when the closing handshake is complete.
     Close(Option<CloseFrame>),
+    /// The connection is finished: the last event, exactly once, with the close code, the
+    /// reason and who or what ended it. Write what output remains, then close the transport.
+    Closed(crate::closed::Closed),
 }
 
 /// A piece of a data message delivered in [`MessageMode::Stream`].

@@ -28,7 +28,7 @@ fn stream(opcode: OpCode, payload: &[u8], count: usize) -> Vec<u8> {
 fn echo(server: &mut Connection, input: &[u8], read: usize, wire: &mut Vec<u8>) -> usize {
     let mut messages = 0;
     for chunk in input.chunks(read) {
-        server.receive_data(chunk).unwrap();
+        server.receive_data(chunk, ws_proto::Instant::ZERO).unwrap();
         while let Some(event) = server.poll_event() {
             if let Event::Message(message) = event {
                 match &message {
@@ -52,7 +52,7 @@ fn echo_of_small_messages_allocates_nothing_once_warm() {
         (OpCode::Text, &b"0123456789abcdef"[..]),
         (OpCode::Binary, &[7u8; 100][..]),
     ] {
-        let mut server = Connection::server(Config::default());
+        let mut server = Connection::server(Config::default(), ws_proto::Instant::ZERO);
         let input = stream(opcode, payload, 64);
         let mut wire = Vec::new();
         // Warm-up: the pool fills with the buffers of the first batches.
@@ -76,11 +76,13 @@ fn echo_of_small_messages_allocates_nothing_once_warm() {
 #[test]
 fn without_recycling_each_message_allocates() {
     // The counter works: the owned API without recycling allocates once per message.
-    let mut server = Connection::server(Config::default());
+    let mut server = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     let input = stream(OpCode::Binary, b"abcdefgh", 100);
     let mut messages = 0;
     let allocated = allocations(|| {
-        server.receive_data(&input).unwrap();
+        server
+            .receive_data(&input, ws_proto::Instant::ZERO)
+            .unwrap();
         while let Some(event) = server.poll_event() {
             drop(event);
             messages += 1;
@@ -96,15 +98,15 @@ fn large_fragmented_message_is_reserved_once_per_frame() {
     // buffer reserved from its header: no regrowth while the payload arrives.
     let payload = vec![0x42u8; 1 << 20];
     let input = masked(true, OpCode::Binary, &payload);
-    let mut server = Connection::server(Config::default());
+    let mut server = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     // A first small message allocates the event queue.
     server
-        .receive_data(&masked(true, OpCode::Binary, b"x"))
+        .receive_data(&masked(true, OpCode::Binary, b"x"), ws_proto::Instant::ZERO)
         .unwrap();
     while server.poll_event().is_some() {}
     let allocated = allocations(|| {
         for chunk in input.chunks(64 << 10) {
-            server.receive_data(chunk).unwrap();
+            server.receive_data(chunk, ws_proto::Instant::ZERO).unwrap();
         }
     });
     let Some(Event::Message(Message::Binary(data))) = server.poll_event() else {
@@ -120,7 +122,7 @@ fn a_shared_pool_swapped_in_serves_many_connections() {
     // worked on; the idle connections hold no buffers.
     let mut shared = BufferPool::with_limit(1 << 20);
     let mut conns: Vec<Connection> = (0..8)
-        .map(|_| Connection::server(Config::default()))
+        .map(|_| Connection::server(Config::default(), ws_proto::Instant::ZERO))
         .collect();
     let input = stream(OpCode::Binary, &[1u8; 32], 8);
     let mut wire = Vec::new();
@@ -146,7 +148,7 @@ fn a_shared_pool_swapped_in_serves_many_connections() {
 
 #[test]
 fn the_pool_bounds_what_a_connection_keeps() {
-    let mut server = Connection::server(Config::default());
+    let mut server = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     for _ in 0..100 {
         server.recycle(Vec::with_capacity(4096));
     }
@@ -164,9 +166,14 @@ fn compressed_echo_allocates_nothing_once_warm() {
     // buffers. The client's frames are made fresh each round (with context takeover they
     // depend on everything before them), outside the count.
     use ws_proto::extensions::deflate::DeflateParams;
-    let mut client = Connection::client(Config::default(), common::counting_keys())
+    let mut client = Connection::client(
+        Config::default(),
+        common::counting_keys(),
+        ws_proto::Instant::ZERO,
+    )
+    .with_deflate(DeflateParams::default());
+    let mut server = Connection::server(Config::default(), ws_proto::Instant::ZERO)
         .with_deflate(DeflateParams::default());
-    let mut server = Connection::server(Config::default()).with_deflate(DeflateParams::default());
     let texts: Vec<String> = (0..10).map(|i| format!("message number {i:>4}")).collect();
     let mut input = Vec::new();
     let mut wire = Vec::new();

@@ -23,7 +23,8 @@ fn any_msg() -> impl Strategy<Value = Msg> {
 
 /// Client-side bytes for a list of messages, each data message split into `parts` fragments.
 fn client_bytes(msgs: &[(Msg, usize)]) -> (Vec<u8>, Vec<Event>) {
-    let mut client = ws_proto::Connection::client(Config::default(), counting_keys());
+    let mut client =
+        ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO);
     let mut expected = Vec::new();
     for (m, parts) in msgs {
         match m {
@@ -69,7 +70,7 @@ proptest! {
         let (bytes, expected) = client_bytes(&msgs);
         let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
         points.sort_unstable();
-        let mut server = ws_proto::Connection::server(Config::default());
+        let mut server = ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO);
         let mut events = Vec::new();
         let mut prev = 0;
         for p in points.into_iter().chain([bytes.len()]) {
@@ -93,7 +94,7 @@ proptest! {
         points.sort_unstable();
         let mut config = Config::default();
         config.message_mode = MessageMode::Stream;
-        let mut server = ws_proto::Connection::server(config);
+        let mut server = ws_proto::Connection::server(config, ws_proto::Instant::ZERO);
         let mut events = Vec::new();
         let mut partial: Option<(DataKind, Vec<u8>)> = None;
         let mut prev = 0;
@@ -130,9 +131,9 @@ proptest! {
     #[test]
     fn arbitrary_input_fails_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..200), server_role in any::<bool>()) {
         let mut conn = if server_role {
-            ws_proto::Connection::server(Config::default())
+            ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO)
         } else {
-            ws_proto::Connection::client(Config::default(), counting_keys())
+            ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO)
         };
         let (r, out) = feed(&mut conn, &bytes);
         if let Err(e) = r {
@@ -162,11 +163,11 @@ fn feed_in_place(
                 room[..n].copy_from_slice(&bytes[..n]);
                 bytes = &bytes[n..];
                 in_place += n;
-                server.receive_in_place(n)
+                server.receive_in_place(n, ws_proto::Instant::ZERO)
             }
             None => {
                 let n = want.min(bytes.len());
-                let r = server.receive_data(&bytes[..n]);
+                let r = server.receive_data(&bytes[..n], ws_proto::Instant::ZERO);
                 bytes = &bytes[n..];
                 r
             }
@@ -201,7 +202,7 @@ proptest! {
         reads in proptest::collection::vec(1usize..150_000, 1..6),
     ) {
         let (bytes, expected) = client_bytes(&msgs);
-        let mut server = ws_proto::Connection::server(Config::default());
+        let mut server = ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO);
         let (result, events, _) = feed_in_place(&mut server, &bytes, &reads);
         prop_assert_eq!(result, Ok(()));
         prop_assert_eq!(events, expected);
@@ -215,7 +216,7 @@ fn large_payloads_are_read_in_place_and_bad_text_fails_there_too() {
     // A 300 KB binary frame: most of it goes in place.
     let payload: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
     let bytes = masked(true, OpCode::Binary, &payload);
-    let mut server = ws_proto::Connection::server(Config::default());
+    let mut server = ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO);
     let (r, events, in_place) = feed_in_place(&mut server, &bytes, &[4096, 100_000]);
     assert_eq!(r, Ok(()));
     assert_eq!(events, [Event::Message(Message::Binary(payload))]);
@@ -224,23 +225,31 @@ fn large_payloads_are_read_in_place_and_bad_text_fails_there_too() {
     let mut text = "a".repeat(200_000).into_bytes();
     text[150_000] = 0xff;
     let bytes = masked(true, OpCode::Text, &text);
-    let mut server = ws_proto::Connection::server(Config::default());
+    let mut server = ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO);
     let (r, events, in_place) = feed_in_place(&mut server, &bytes, &[1000, 60_000]);
     assert_eq!(r, Err(ProtocolError::InvalidUtf8));
-    assert!(events.is_empty());
     assert!(in_place > 0);
-    assert_eq!(server.error().map(|e| e.close_code().as_u16()), Some(1007));
+    // Nothing but the end: the Close frame with 1007 is queued once the events were seen.
+    assert!(matches!(&events[..], [ws_proto::Event::Closed(c)] if c.code.as_u16() == 1007));
     // Room follows the data: a frame announcing 64 MiB gets none until 64 KiB of it arrived,
     // then never more than what arrived, and at most 1 MiB at a time.
     let mut header = masked(true, OpCode::Binary, &[]);
     header[1] = 0x80 | 127;
     header.splice(2..2, (64u64 << 20).to_be_bytes());
-    let mut server = ws_proto::Connection::server(Config::default());
-    server.receive_data(&header).unwrap();
+    let mut server = ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO);
+    server
+        .receive_data(&header, ws_proto::Instant::ZERO)
+        .unwrap();
     assert!(server.receive_buffer().is_none());
-    server.receive_data(&vec![0; 100_000]).unwrap();
+    server
+        .receive_data(&vec![0; 100_000], ws_proto::Instant::ZERO)
+        .unwrap();
     assert_eq!(server.receive_buffer().map(|r| r.len()), Some(100_000));
-    server.receive_in_place(100_000).unwrap();
-    server.receive_data(&vec![0; 3 << 20]).unwrap();
+    server
+        .receive_in_place(100_000, ws_proto::Instant::ZERO)
+        .unwrap();
+    server
+        .receive_data(&vec![0; 3 << 20], ws_proto::Instant::ZERO)
+        .unwrap();
     assert_eq!(server.receive_buffer().map(|r| r.len()), Some(1 << 20));
 }

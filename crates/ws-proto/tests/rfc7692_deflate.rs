@@ -27,11 +27,11 @@ fn params(snct: bool, cnct: bool, sbits: Option<u8>, cbits: Option<u8>) -> Defla
 }
 
 fn server(p: DeflateParams) -> Connection {
-    Connection::server(config()).with_deflate(p)
+    Connection::server(config(), ws_proto::Instant::ZERO).with_deflate(p)
 }
 
 fn client(p: DeflateParams) -> Connection {
-    Connection::client(config(), counting_keys()).with_deflate(p)
+    Connection::client(config(), counting_keys(), ws_proto::Instant::ZERO).with_deflate(p)
 }
 
 /// A client frame with the given RSV bits.
@@ -148,7 +148,8 @@ mod section_7_2_3_examples {
     fn messages_below_the_threshold_are_sent_uncompressed() {
         let mut config = Config::default();
         config.deflate.min_size = 6;
-        let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+        let mut s = Connection::server(config, ws_proto::Instant::ZERO)
+            .with_deflate(DeflateParams::default());
         s.send_text("Hello").unwrap();
         s.send_text("Hello!").unwrap();
         let frames = drain(&mut s).frames();
@@ -181,7 +182,7 @@ mod section_6_1_compression_bit {
 
     #[test]
     fn rsv1_without_the_extension_fails() {
-        let mut s = Connection::server(config());
+        let mut s = Connection::server(config(), ws_proto::Instant::ZERO);
         let (r, out) = feed(&mut s, &masked_rsv(true, RSV1, OpCode::Text, &[0x00]));
         assert_eq!(r, Err(ProtocolError::ReservedBitsSet));
         assert_eq!(out.close_code(), Some(1002));
@@ -240,11 +241,12 @@ mod section_9_security {
             let mut config = config();
             config.max_message_size = 1 << 20;
             config.message_mode = mode;
-            let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+            let mut s = Connection::server(config, ws_proto::Instant::ZERO)
+                .with_deflate(DeflateParams::default());
             // Fed in small pieces: it must fail well before the whole message has arrived.
             let mut failed_at = None;
             for (i, piece) in bytes.chunks(256).enumerate() {
-                if let Err(e) = s.receive_data(piece) {
+                if let Err(e) = s.receive_data(piece, ws_proto::Instant::ZERO) {
                     assert_eq!(e, ProtocolError::MessageTooLarge);
                     failed_at = Some(i * 256);
                     break;
@@ -264,7 +266,8 @@ mod section_9_security {
     fn a_message_of_exactly_the_limit_passes() {
         let mut config = config();
         config.max_message_size = 100_000;
-        let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+        let mut s = Connection::server(config, ws_proto::Instant::ZERO)
+            .with_deflate(DeflateParams::default());
         let (r, out) = feed(&mut s, &bomb(100_000));
         assert_eq!(r, Ok(()));
         assert_eq!(
@@ -318,10 +321,11 @@ mod section_9_security {
             for piece in [bytes.len(), 12, 1] {
                 let mut config = config();
                 config.max_message_size = limit;
-                let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+                let mut s = Connection::server(config, ws_proto::Instant::ZERO)
+                    .with_deflate(DeflateParams::default());
                 let error = bytes
                     .chunks(piece)
-                    .find_map(|chunk| s.receive_data(chunk).err());
+                    .find_map(|chunk| s.receive_data(chunk, ws_proto::Instant::ZERO).err());
                 assert_eq!(error, Some(expected), "{opcode:?} in pieces of {piece}");
             }
         }
@@ -332,7 +336,8 @@ mod section_9_security {
         let bytes = bomb(1 << 20);
         let mut config = config();
         config.message_mode = MessageMode::Stream;
-        let mut s = Connection::server(config).with_deflate(DeflateParams::default());
+        let mut s = Connection::server(config, ws_proto::Instant::ZERO)
+            .with_deflate(DeflateParams::default());
         let (r, out) = feed(&mut s, &bytes);
         assert_eq!(r, Ok(()));
         let sizes: Vec<usize> = out
@@ -359,7 +364,7 @@ mod section_9_security {
         let mut s = server(DeflateParams::default());
         let mut failed_at = None;
         for (i, piece) in bytes.chunks(64).enumerate() {
-            if let Err(e) = s.receive_data(piece) {
+            if let Err(e) = s.receive_data(piece, ws_proto::Instant::ZERO) {
                 assert_eq!(e, ProtocolError::InvalidUtf8);
                 failed_at = Some(i * 64);
                 break;
@@ -453,8 +458,8 @@ proptest! {
     ) {
         let mut cfg = config();
         cfg.deflate.level = level;
-        let mut c = Connection::client(cfg.clone(), counting_keys()).with_deflate(p);
-        let mut s = Connection::server(cfg).with_deflate(p);
+        let mut c = Connection::client(cfg.clone(), counting_keys(), ws_proto::Instant::ZERO).with_deflate(p);
+        let mut s = Connection::server(cfg, ws_proto::Instant::ZERO).with_deflate(p);
         let (bytes, expected) = send_all(&mut c, &msgs);
         let (r, out) = feed(&mut s, &bytes);
         prop_assert_eq!(r, Ok(()));
@@ -480,14 +485,14 @@ proptest! {
             cfg.message_mode = MessageMode::Stream;
         }
         let whole = {
-            let mut s = Connection::server(cfg.clone()).with_deflate(p);
+            let mut s = Connection::server(cfg.clone(), ws_proto::Instant::ZERO).with_deflate(p);
             let (r, out) = feed(&mut s, &bytes);
             prop_assert_eq!(r, Ok(()));
             reassemble(out.events)
         };
         let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
         points.sort_unstable();
-        let mut s = Connection::server(cfg).with_deflate(p);
+        let mut s = Connection::server(cfg, ws_proto::Instant::ZERO).with_deflate(p);
         let mut events = Vec::new();
         let mut prev = 0;
         for point in points.into_iter().chain([bytes.len()]) {

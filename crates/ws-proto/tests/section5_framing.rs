@@ -9,11 +9,11 @@ use ws_proto::{
 };
 
 fn server() -> Connection {
-    Connection::server(Config::default())
+    Connection::server(Config::default(), ws_proto::Instant::ZERO)
 }
 
 fn client() -> Connection {
-    Connection::client(Config::default(), counting_keys())
+    Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO)
 }
 
 /// Asserts that the connection failed with `err`, queued a Close frame with `code`, and asked
@@ -23,7 +23,11 @@ fn assert_failed(conn: &mut Connection, bytes: &[u8], err: ProtocolError, code: 
     assert_eq!(r, Err(err));
     assert_eq!(out.close_code(), Some(code), "close code for {err:?}");
     assert!(out.shutdown, "transport must be closed after failing");
-    assert_eq!(conn.error(), Some(err));
+    assert_eq!(
+        conn.closed().map(|c| (c.cause, c.code.as_u16())),
+        Some((ws_proto::CloseCause::Protocol(err), code))
+    );
+    assert!(matches!(out.events.last(), Some(Event::Closed(_))));
     // Further input is discarded (section 7.1.7).
     let (r, more) = feed(conn, &masked(true, OpCode::Text, b"ignored"));
     assert_eq!(r, Ok(()));
@@ -232,7 +236,7 @@ mod section_5_4_fragmentation {
     fn stream_mode_hands_out_chunks_as_they_arrive() {
         let mut config = Config::default();
         config.message_mode = MessageMode::Stream;
-        let mut s = Connection::server(config);
+        let mut s = Connection::server(config, ws_proto::Instant::ZERO);
         let first = masked(false, OpCode::Text, "ab€".as_bytes()); // € is 3 bytes
                                                                    // Feed the first frame minus the last byte of the euro sign.
         let (r, out) = feed(&mut s, &first[..first.len() - 1]);
@@ -309,7 +313,7 @@ mod section_5_5_control_frames {
     fn auto_pong_can_be_turned_off() {
         let mut config = Config::default();
         config.auto_pong = false;
-        let mut s = Connection::server(config);
+        let mut s = Connection::server(config, ws_proto::Instant::ZERO);
         let (_, out) = feed(&mut s, &masked(true, OpCode::Ping, b"x"));
         assert_eq!(out.events, [Event::Ping(b"x".to_vec())]);
         assert!(out.bytes.is_empty());
@@ -339,7 +343,7 @@ mod limits {
         let mut config = Config::default();
         config.max_frame_size = frame;
         config.max_message_size = message;
-        Connection::server(config)
+        Connection::server(config, ws_proto::Instant::ZERO)
     }
 
     #[test]
@@ -376,65 +380,109 @@ mod limits {
     }
 }
 
-/// `send_unqueued`: the header of a message whose payload the adapter writes itself.
-mod unqueued_sends {
+/// `send(Message)`: the message's buffer is queued as it is, without a copy, and written with
+/// the frame header in one vectored write.
+mod owned_sends {
     use super::*;
 
+    /// Writes everything queued, taking at most `step` bytes per "write" as a transport
+    /// that accepts partial writes would.
+    fn write_in_steps(conn: &mut Connection, step: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        loop {
+            let mut slices = [&[][..]; 8];
+            let n = conn.transmit_slices(&mut slices);
+            if n == 0 {
+                return wire;
+            }
+            let mut budget = step;
+            let mut took = 0;
+            for slice in &slices[..n] {
+                let k = slice.len().min(budget);
+                wire.extend_from_slice(&slice[..k]);
+                budget -= k;
+                took += k;
+            }
+            conn.advance_transmit(took);
+        }
+    }
+
     #[test]
-    fn header_then_payload_is_the_same_frame_the_queue_would_send() {
-        for len in [0usize, 125, 126, 65_535, 65_536, 200_000] {
+    fn an_owned_send_is_the_frame_a_copying_send_writes() {
+        for len in [0usize, 125, 126, 16_383, 16_384, 65_536, 200_000] {
             let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let mut direct = server();
-            let head = direct
-                .send_unqueued(DataKind::Binary, len)
-                .unwrap()
-                .expect("a server with nothing queued sends directly");
-            let mut wire = head.as_bytes().to_vec();
-            wire.extend_from_slice(&payload);
-            let mut queued = server();
-            queued.send_binary(&payload).unwrap();
-            assert_eq!(wire, drain(&mut queued).bytes, "{len} bytes");
-            // Nothing was queued, and the client reads the message.
-            assert!(drain(&mut direct).bytes.is_empty());
-            let mut peer = client();
-            let (r, out) = feed(&mut peer, &wire);
-            assert_eq!(r, Ok(()));
-            assert_eq!(out.events, [Event::Message(Message::Binary(payload))]);
+            for make in [server as fn() -> Connection, client] {
+                let mut owned = make();
+                owned.send(Message::Binary(payload.clone())).unwrap();
+                owned.ping(b"after").unwrap();
+                let mut copied = make();
+                copied.send_binary(&payload).unwrap();
+                copied.ping(b"after").unwrap();
+                let expected = drain(&mut copied).bytes;
+                for step in [1, 7, 4096, usize::MAX] {
+                    let mut again = make();
+                    again.send(Message::Binary(payload.clone())).unwrap();
+                    again.ping(b"after").unwrap();
+                    assert_eq!(
+                        write_in_steps(&mut again, step),
+                        expected,
+                        "{len} B, {step}"
+                    );
+                }
+                assert_eq!(drain(&mut owned).bytes, expected, "{len} bytes");
+            }
         }
     }
 
     #[test]
-    fn declined_when_it_would_reorder_mask_or_compress() {
-        // Output already queued must go first.
+    fn a_large_payload_is_not_copied() {
+        let payload = vec![7u8; 100_000];
+        let address = payload.as_ptr();
         let mut conn = server();
-        conn.ping(b"first").unwrap();
-        assert_eq!(conn.send_unqueued(DataKind::Text, 10), Ok(None));
-        drain(&mut conn);
-        assert!(conn.send_unqueued(DataKind::Text, 10).unwrap().is_some());
-        // A client masks its payloads.
-        assert_eq!(client().send_unqueued(DataKind::Binary, 10), Ok(None));
-        // permessage-deflate would compress it.
-        #[cfg(feature = "deflate")]
-        {
-            let mut deflate = Connection::server(Config::default())
-                .with_deflate(ws_proto::extensions::deflate::DeflateParams::default());
-            assert_eq!(deflate.send_unqueued(DataKind::Binary, 100_000), Ok(None));
-        }
+        conn.send(Message::Binary(payload)).unwrap();
+        let mut slices = [&[][..]; 4];
+        assert_eq!(conn.transmit_slices(&mut slices), 2);
+        assert_eq!(
+            slices[1].as_ptr(),
+            address,
+            "the message's own buffer is queued"
+        );
+        // A write that stops inside the payload resumes there.
+        conn.advance_transmit(50_000);
+        let mut slices = [&[][..]; 4];
+        assert_eq!(conn.transmit_slices(&mut slices), 1);
+        assert_eq!(slices[0].len(), 100_010 - 50_000);
+        assert_eq!(conn.buffered_amount(), 50_010);
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn a_compressed_owned_send_is_the_frame_a_copying_send_writes() {
+        let params = ws_proto::extensions::deflate::DeflateParams::default();
+        let text = "chat message ".repeat(5_000);
+        let mut owned = server().with_deflate(params);
+        owned.send(Message::Text(text.clone())).unwrap();
+        let mut copied = server().with_deflate(params);
+        copied.send_text(&text).unwrap();
+        let bytes = drain(&mut owned).bytes;
+        assert_eq!(bytes, drain(&mut copied).bytes);
+        assert_eq!(bytes[0], 0xc1, "FIN, RSV1 (compressed), text");
     }
 
     #[test]
-    fn the_same_errors_as_a_queued_send() {
+    fn the_same_errors_as_a_copying_send() {
         let mut conn = server();
         conn.send_fragment(DataKind::Binary, b"part", false)
             .unwrap();
         assert_eq!(
-            conn.send_unqueued(DataKind::Binary, 10),
+            conn.send(Message::Binary(vec![0; 10])),
             Err(ws_proto::SendError::FragmentOutOfOrder)
         );
         let mut conn = server();
-        conn.close(ws_proto::CloseCode::NORMAL, "").unwrap();
+        conn.close(ws_proto::CloseCode::NORMAL, "", ws_proto::Instant::ZERO)
+            .unwrap();
         assert_eq!(
-            conn.send_unqueued(DataKind::Binary, 10),
+            conn.send(Message::Binary(vec![0; 100_000])),
             Err(ws_proto::SendError::AlreadyClosing)
         );
     }

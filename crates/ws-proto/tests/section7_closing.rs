@@ -5,11 +5,20 @@ mod common;
 use common::*;
 use ws_proto::frame::OpCode;
 use ws_proto::{
-    CloseCode, CloseFrame, Config, Connection, Event, Message, ProtocolError, SendError, State,
+    CloseCause, CloseCode, CloseFrame, Closed, Config, Connection, Event, Message, ProtocolError,
+    SendError, State,
 };
 
 fn server() -> Connection {
-    Connection::server(Config::default())
+    Connection::server(Config::default(), ws_proto::Instant::ZERO)
+}
+
+/// The events before the final [`Event::Closed`], and that event's record.
+fn split_closed(events: &[Event]) -> (&[Event], Option<&Closed>) {
+    match events.split_last() {
+        Some((Event::Closed(closed), before)) => (before, Some(closed)),
+        _ => (events, None),
+    }
 }
 
 fn close_payload(code: u16, reason: &[u8]) -> Vec<u8> {
@@ -29,12 +38,18 @@ mod section_7_1_closing_handshake {
             &masked(true, OpCode::Close, &close_payload(1000, b"bye")),
         );
         assert_eq!(r, Ok(()));
+        let (events, closed) = split_closed(&out.events);
         assert_eq!(
-            out.events,
+            events,
             [Event::Close(Some(CloseFrame {
                 code: CloseCode::NORMAL,
                 reason: "bye".into()
             }))]
+        );
+        let closed = closed.expect("the server is done once it has echoed the Close");
+        assert_eq!(
+            (closed.cause, closed.code, closed.reason.as_str()),
+            (CloseCause::PeerClose, CloseCode::NORMAL, "bye")
         );
         assert_eq!(out.close_code(), Some(1000));
         assert!(
@@ -42,14 +57,17 @@ mod section_7_1_closing_handshake {
             "the server closes the TCP connection first (section 7.1.1)"
         );
         assert_eq!(s.state(), State::Closed);
-        assert_eq!(s.receive_eof(), Ok(()));
+        s.receive_eof();
+        assert!(drain(&mut s).events.is_empty(), "the end is reported once");
     }
 
     #[test]
     fn empty_close_is_answered_with_an_empty_close() {
         let mut s = server();
         let (_, out) = feed(&mut s, &masked(true, OpCode::Close, b""));
-        assert_eq!(out.events, [Event::Close(None)]);
+        let (events, closed) = split_closed(&out.events);
+        assert_eq!(events, [Event::Close(None)]);
+        assert_eq!(closed.map(|c| c.code), Some(CloseCode::NO_STATUS));
         let frames = out.frames();
         assert_eq!((frames[0].0.opcode, frames[0].1.len()), (OpCode::Close, 0));
     }
@@ -58,23 +76,32 @@ mod section_7_1_closing_handshake {
     fn client_initiated_close_waits_for_the_server_to_close_tcp() {
         let mut pair = Pair::new(Config::default(), Config::default());
         pair.client
-            .close(CloseCode::GOING_AWAY, "navigating away")
+            .close(
+                CloseCode::GOING_AWAY,
+                "navigating away",
+                ws_proto::Instant::ZERO,
+            )
             .unwrap();
         pair.drive();
+        let (events, server_closed) = split_closed(&pair.server_events);
         assert_eq!(
-            pair.server_events,
+            events,
             [Event::Close(Some(CloseFrame {
                 code: CloseCode::GOING_AWAY,
                 reason: "navigating away".into()
             }))]
         );
+        assert_eq!(server_closed.map(|c| c.cause), Some(CloseCause::PeerClose));
+        let (events, client_closed) = split_closed(&pair.client_events);
         assert_eq!(
-            pair.client_events,
+            events,
             [Event::Close(Some(CloseFrame {
                 code: CloseCode::GOING_AWAY,
                 reason: String::new()
             }))]
         );
+        // The client's end comes with the server's end of stream.
+        assert_eq!(client_closed.map(|c| c.cause), Some(CloseCause::LocalClose));
         assert!(pair.server_shutdown, "server closes TCP first");
         assert_eq!(pair.now, ws_proto::Instant::ZERO, "no timer had to fire");
         assert_eq!(pair.client.state(), State::Closed);
@@ -84,14 +111,23 @@ mod section_7_1_closing_handshake {
     #[test]
     fn server_initiated_close() {
         let mut pair = Pair::new(Config::default(), Config::default());
-        pair.server.close(CloseCode::from(4000), "app").unwrap();
+        pair.server
+            .close(CloseCode::from(4000), "app", ws_proto::Instant::ZERO)
+            .unwrap();
         pair.drive();
+        let (events, client_closed) = split_closed(&pair.client_events);
         assert_eq!(
-            pair.client_events,
+            events,
             [Event::Close(Some(CloseFrame {
                 code: CloseCode::from(4000),
                 reason: "app".into()
             }))]
+        );
+        assert_eq!(client_closed.map(|c| c.cause), Some(CloseCause::PeerClose));
+        let (_, server_closed) = split_closed(&pair.server_events);
+        assert_eq!(
+            server_closed.map(|c| (c.cause, c.code)),
+            Some((CloseCause::LocalClose, CloseCode::from(4000)))
         );
         assert!(pair.server_shutdown);
         assert_eq!(pair.server.state(), State::Closed);
@@ -102,7 +138,8 @@ mod section_7_1_closing_handshake {
     #[test]
     fn data_received_after_sending_close_is_still_delivered() {
         let mut s = server();
-        s.close(CloseCode::NORMAL, "").unwrap();
+        s.close(CloseCode::NORMAL, "", ws_proto::Instant::ZERO)
+            .unwrap();
         drain(&mut s);
         let (r, out) = feed(&mut s, &masked(true, OpCode::Text, b"late"));
         assert_eq!(r, Ok(()));
@@ -113,11 +150,12 @@ mod section_7_1_closing_handshake {
     #[test]
     fn nothing_is_sent_after_close() {
         let mut s = server();
-        s.close(CloseCode::NORMAL, "").unwrap();
+        s.close(CloseCode::NORMAL, "", ws_proto::Instant::ZERO)
+            .unwrap();
         assert_eq!(s.send_text("x"), Err(SendError::AlreadyClosing));
         assert_eq!(s.ping(b""), Err(SendError::AlreadyClosing));
         assert_eq!(
-            s.close(CloseCode::NORMAL, ""),
+            s.close(CloseCode::NORMAL, "", ws_proto::Instant::ZERO),
             Err(SendError::AlreadyClosing)
         );
         assert_eq!(drain(&mut s).frames().len(), 1);
@@ -130,7 +168,9 @@ mod section_7_1_closing_handshake {
         bytes.extend(masked(true, OpCode::Text, b"after"));
         let (r, out) = feed(&mut s, &bytes);
         assert_eq!(r, Ok(()));
-        assert_eq!(out.events.len(), 1);
+        let (events, closed) = split_closed(&out.events);
+        assert_eq!(events.len(), 1, "only the Close: {events:?}");
+        assert!(closed.is_some());
     }
 
     #[test]
@@ -138,7 +178,7 @@ mod section_7_1_closing_handshake {
         let mut s = server();
         let mut bytes = masked(true, OpCode::Text, b"last words");
         bytes.extend(masked(true, OpCode::Close, &close_payload(1000, b"")));
-        assert_eq!(s.receive_data(&bytes), Ok(()));
+        assert_eq!(s.receive_data(&bytes, ws_proto::Instant::ZERO), Ok(()));
         assert_eq!(
             s.poll_event(),
             Some(Event::Message(Message::Text("last words".into())))
@@ -162,7 +202,10 @@ mod section_7_1_closing_handshake {
     fn close_reply_waits_until_the_application_has_seen_the_events() {
         let mut s = server();
         assert_eq!(
-            s.receive_data(&masked(true, OpCode::Close, &close_payload(1001, b""))),
+            s.receive_data(
+                &masked(true, OpCode::Close, &close_payload(1001, b"")),
+                ws_proto::Instant::ZERO
+            ),
             Ok(())
         );
         let mut out = Vec::new();
@@ -172,6 +215,8 @@ mod section_7_1_closing_handshake {
             "the Close event has not been taken yet"
         );
         assert!(matches!(s.poll_event(), Some(Event::Close(_))));
+        // Every event seen: the reply is queued, and the server is done.
+        assert!(matches!(s.poll_event(), Some(Event::Closed(_))));
         assert_eq!(s.poll_event(), None);
         assert!(matches!(
             s.poll_transmit(&mut out),
@@ -183,7 +228,8 @@ mod section_7_1_closing_handshake {
     #[test]
     fn ping_after_sending_close_is_not_answered() {
         let mut s = server();
-        s.close(CloseCode::NORMAL, "").unwrap();
+        s.close(CloseCode::NORMAL, "", ws_proto::Instant::ZERO)
+            .unwrap();
         drain(&mut s);
         let (_, out) = feed(&mut s, &masked(true, OpCode::Ping, b"x"));
         assert_eq!(out.events, [Event::Ping(b"x".to_vec())]);
@@ -197,13 +243,16 @@ mod section_7_1_closing_handshake {
             feed(&mut s, &masked(false, OpCode::Text, b"part")).0,
             Ok(())
         );
-        assert_eq!(s.receive_eof(), Err(ProtocolError::UnexpectedEof));
-        assert_eq!(
-            ProtocolError::UnexpectedEof.close_code(),
-            CloseCode::ABNORMAL
-        );
+        s.receive_eof();
         assert_eq!(s.state(), State::Closed);
-        assert!(drain(&mut s).shutdown);
+        let out = drain(&mut s);
+        assert!(out.shutdown);
+        let closed = closed_of(&out.events).expect("the end is reported");
+        assert_eq!(
+            (closed.cause, closed.code),
+            (ws_proto::CloseCause::TransportLost, CloseCode::ABNORMAL)
+        );
+        assert_eq!(closed.error(), Some(ws_proto::Error::ConnectionLost));
         assert_eq!(s.send_text("x"), Err(SendError::Closed));
     }
 
@@ -215,12 +264,20 @@ mod section_7_1_closing_handshake {
         bytes.extend(unmasked(true, OpCode::Text, b"bad"));
         let (r, out) = feed(&mut s, &bytes);
         assert_eq!(r, Err(ProtocolError::UnmaskedClientFrame));
+        let (events, closed) = split_closed(&out.events);
         assert_eq!(
-            out.events,
+            events,
             [
                 Event::Message(Message::Text("one".into())),
                 Event::Message(Message::Binary(b"two".to_vec()))
             ]
+        );
+        assert_eq!(
+            closed.map(|c| (c.cause, c.code)),
+            Some((
+                CloseCause::Protocol(ProtocolError::UnmaskedClientFrame),
+                CloseCode::PROTOCOL_ERROR
+            ))
         );
     }
 }
@@ -283,14 +340,17 @@ mod section_7_4_status_codes {
     fn local_close_arguments_are_checked() {
         let mut s = server();
         assert_eq!(
-            s.close(CloseCode::NO_STATUS, ""),
+            s.close(CloseCode::NO_STATUS, "", ws_proto::Instant::ZERO),
             Err(SendError::InvalidCloseCode(1005))
         );
         assert_eq!(
-            s.close(CloseCode::NORMAL, &"x".repeat(124)),
+            s.close(CloseCode::NORMAL, &"x".repeat(124), ws_proto::Instant::ZERO),
             Err(SendError::ControlPayloadTooLong)
         );
-        assert_eq!(s.close(CloseCode::NORMAL, &"x".repeat(123)), Ok(()));
+        assert_eq!(
+            s.close(CloseCode::NORMAL, &"x".repeat(123), ws_proto::Instant::ZERO),
+            Ok(())
+        );
     }
 
     #[test]
@@ -313,9 +373,6 @@ mod section_7_4_status_codes {
             FrameTooLarge,
             MessageTooLarge,
             InvalidCompressedData,
-            KeepaliveTimeout,
-            CloseTimeout,
-            UnexpectedEof,
         ] {
             assert!(e.as_str().len() <= 123, "{e:?}");
         }

@@ -15,7 +15,7 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
     payload.extend_from_slice(b"\xed\xa0\x80edited");
     let frame = masked(true, OpCode::Text, &payload);
     let header_len = frame.len() - payload.len();
-    let mut s = Connection::server(Config::default());
+    let mut s = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     // Everything up to the byte before the surrogate's second byte: still a valid prefix.
     let (r, out) = feed(&mut s, &frame[..header_len + PREFIX.len() + 1]);
     assert_eq!(r, Ok(()));
@@ -32,7 +32,7 @@ fn invalid_utf8_fails_before_the_frame_is_complete() {
 
 #[test]
 fn invalid_utf8_in_a_later_fragment_fails_before_the_message_ends() {
-    let mut s = Connection::server(Config::default());
+    let mut s = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     let mut bytes = masked(false, OpCode::Text, PREFIX);
     bytes.extend(masked(false, OpCode::Continuation, b"\xf4\x90\x80\x80"));
     let (r, out) = feed(&mut s, &bytes);
@@ -45,7 +45,7 @@ fn code_point_split_across_fragments_is_accepted() {
     let text = "κόσμε";
     let bytes = text.as_bytes();
     for cut in 0..=bytes.len() {
-        let mut s = Connection::server(Config::default());
+        let mut s = Connection::server(Config::default(), ws_proto::Instant::ZERO);
         let mut stream = masked(false, OpCode::Text, &bytes[..cut]);
         stream.extend(masked(true, OpCode::Continuation, &bytes[cut..]));
         let (r, out) = feed(&mut s, &stream);
@@ -56,7 +56,7 @@ fn code_point_split_across_fragments_is_accepted() {
 
 #[test]
 fn message_ending_inside_a_code_point_fails() {
-    let mut s = Connection::server(Config::default());
+    let mut s = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     let (r, out) = feed(&mut s, &masked(true, OpCode::Text, b"ok\xe2\x82"));
     assert_eq!(r, Err(ProtocolError::InvalidUtf8));
     assert_eq!(out.close_code(), Some(1007));
@@ -64,7 +64,7 @@ fn message_ending_inside_a_code_point_fails() {
 
 #[test]
 fn binary_messages_are_not_validated() {
-    let mut s = Connection::server(Config::default());
+    let mut s = Connection::server(Config::default(), ws_proto::Instant::ZERO);
     let (r, out) = feed(&mut s, &masked(true, OpCode::Binary, b"\xff\xfe"));
     assert_eq!(r, Ok(()));
     assert_eq!(

@@ -1,4 +1,5 @@
-//! Timers: keepalive pings, the pong deadline, and the close timeout. The clock is simulated.
+//! Timers: keepalive pings, the pong deadline, and the close timeout. The clock is simulated,
+//! and every deadline is a real instant set from the time passed to an input or command.
 
 mod common;
 
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use ws_proto::frame::OpCode;
-use ws_proto::{CloseCode, Config, Connection, Event, Instant, ProtocolError, State};
+use ws_proto::{CloseCause, CloseCode, Config, Connection, Event, Instant, State};
 
 fn keepalive(interval: u64, timeout: u64) -> Config {
     let mut c = Config::default();
@@ -15,15 +16,23 @@ fn keepalive(interval: u64, timeout: u64) -> Config {
     c
 }
 
+fn events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
 #[test]
 fn no_timers_by_default_until_closing() {
-    let mut s = Connection::server(Config::default());
+    let mut s = Connection::server(Config::default(), Instant::ZERO);
     assert_eq!(s.poll_timeout(), None);
-    s.close(CloseCode::NORMAL, "").unwrap();
-    // Arming needs the current time: the connection asks to be called at once.
-    assert_eq!(s.poll_timeout(), Some(Instant::ZERO));
-    s.handle_timeout(at(5.0)).unwrap();
+    // The close timer starts at the time the close command is given: 10 s by default.
+    s.close(CloseCode::NORMAL, "", at(5.0)).unwrap();
     assert_eq!(s.poll_timeout(), Some(at(15.0)));
+}
+
+#[test]
+fn the_keepalive_timer_starts_when_the_connection_is_made() {
+    let s = Connection::server(keepalive(30, 10), at(2.0));
+    assert_eq!(s.poll_timeout(), Some(at(32.0)));
 }
 
 #[test]
@@ -42,79 +51,106 @@ fn idle_connection_is_pinged_and_live_peer_keeps_it_open() {
 
 #[test]
 fn activity_postpones_the_keepalive_ping() {
-    let mut s = Connection::server(keepalive(30, 10));
-    s.handle_timeout(at(0.0)).unwrap();
+    let mut s = Connection::server(keepalive(30, 10), Instant::ZERO);
     assert_eq!(s.poll_timeout(), Some(at(30.0)));
-    assert_eq!(feed(&mut s, &masked(true, OpCode::Text, b"hi")).0, Ok(()));
-    s.handle_timeout(at(20.0)).unwrap();
+    s.receive_data(&masked(true, OpCode::Text, b"hi"), at(20.0))
+        .unwrap();
     assert_eq!(s.poll_timeout(), Some(at(50.0)));
+    s.handle_timeout(at(30.0)); // spurious: the deadline moved
+    let out = drain(&mut s);
     assert!(
-        drain(&mut s).bytes.is_empty(),
+        out.frames().iter().all(|(h, _)| h.opcode != OpCode::Ping),
         "no ping while the peer is active"
     );
 }
 
 #[test]
 fn missing_pong_fails_with_1011() {
-    let mut s = Connection::server(keepalive(30, 10));
-    s.handle_timeout(at(0.0)).unwrap();
-    s.handle_timeout(at(30.0)).unwrap();
+    let mut s = Connection::server(keepalive(30, 10), Instant::ZERO);
+    s.handle_timeout(at(30.0));
     let out = drain(&mut s);
     assert_eq!(out.frames()[0].0.opcode, OpCode::Ping);
     assert_eq!(s.poll_timeout(), Some(at(40.0)));
-    assert_eq!(
-        s.handle_timeout(at(40.0)),
-        Err(ProtocolError::KeepaliveTimeout)
-    );
+    s.handle_timeout(at(40.0));
     let out = drain(&mut s);
     assert_eq!(out.close_code(), Some(1011));
     assert!(out.shutdown);
+    let closed = closed_of(&out.events).expect("the connection ended");
+    assert_eq!(closed.cause, CloseCause::KeepaliveTimeout);
+    assert_eq!(closed.code, CloseCode::INTERNAL_ERROR);
     assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.state(), State::Closed);
+}
+
+#[test]
+fn a_pong_in_time_keeps_the_connection_open() {
+    let mut s = Connection::server(keepalive(30, 10), Instant::ZERO);
+    s.handle_timeout(at(30.0));
+    drain(&mut s);
+    s.receive_data(&masked(true, OpCode::Pong, b""), at(39.0))
+        .unwrap();
+    assert_eq!(
+        s.poll_timeout(),
+        Some(at(69.0)),
+        "next ping, no pong deadline"
+    );
+    s.handle_timeout(at(40.0));
+    assert_eq!(s.state(), State::Open);
 }
 
 #[test]
 fn unanswered_close_times_out() {
-    let mut s = Connection::server(Config::default());
-    s.close(CloseCode::NORMAL, "").unwrap();
-    s.handle_timeout(at(1.0)).unwrap();
+    let mut s = Connection::server(Config::default(), Instant::ZERO);
+    s.close(CloseCode::NORMAL, "", at(1.0)).unwrap();
     assert!(!drain(&mut s).shutdown);
+    s.handle_timeout(at(10.0));
+    let out = drain(&mut s);
+    assert!(!out.shutdown, "not yet: the deadline is 11 s");
+    assert!(out.events.is_empty());
+    s.handle_timeout(at(11.0));
+    let out = drain(&mut s);
+    assert!(out.shutdown);
     assert_eq!(
-        s.handle_timeout(at(10.0)),
-        Ok(()),
-        "not yet: deadline is 11 s"
+        closed_of(&out.events).map(|c| (c.cause, c.code)),
+        Some((CloseCause::CloseTimeout, CloseCode::ABNORMAL))
     );
-    assert_eq!(s.handle_timeout(at(11.0)), Err(ProtocolError::CloseTimeout));
-    assert!(drain(&mut s).shutdown);
     assert_eq!(s.state(), State::Closed);
 }
 
 #[test]
 fn client_closes_tcp_itself_if_the_server_does_not() {
-    let mut c = Connection::client(Config::default(), counting_keys());
-    let (r, out) = feed(
-        &mut c,
+    let mut c = Connection::client(Config::default(), counting_keys(), Instant::ZERO);
+    c.receive_data(
         &unmasked(true, OpCode::Close, &1000u16.to_be_bytes()),
-    );
-    assert_eq!(r, Ok(()));
+        at(3.0),
+    )
+    .unwrap();
+    let out = drain(&mut c);
+    assert_eq!(out.close_code(), Some(1000), "the client echoes the Close");
     assert!(
         !out.shutdown,
         "the client waits for the server to close first"
     );
-    c.handle_timeout(at(0.0)).unwrap();
-    assert_eq!(
-        c.handle_timeout(at(10.0)),
-        Ok(()),
-        "a clean close is not an error"
+    // The wait starts when the server's Close arrived.
+    assert_eq!(c.poll_timeout(), Some(at(13.0)));
+    c.handle_timeout(at(13.0));
+    let out = drain(&mut c);
+    assert!(out.shutdown);
+    let closed = closed_of(&out.events).expect("ended");
+    assert!(
+        closed.is_clean(),
+        "a clean close is not an error: {closed:?}"
     );
-    assert!(drain(&mut c).shutdown);
+    assert_eq!(closed.cause, CloseCause::PeerClose);
 }
 
 #[test]
 fn spurious_timeouts_are_harmless() {
-    let mut s = Connection::server(Config::default());
+    let mut s = Connection::server(Config::default(), Instant::ZERO);
     for t in 0..100 {
-        s.handle_timeout(at(f64::from(t))).unwrap();
+        s.handle_timeout(at(f64::from(t)));
     }
-    assert!(drain(&mut s).bytes.is_empty());
+    let out = drain(&mut s);
+    assert!(out.bytes.is_empty() && out.events.is_empty());
     assert_eq!(s.state(), State::Open);
 }

@@ -4,12 +4,12 @@
 //! their own framing on top (proxies, test tools, fuzzers).
 
 mod decode;
+mod decoder;
 mod encode;
 pub mod mask;
 
 pub use decode::decode_header;
-#[cfg(feature = "std")]
-pub use encode::write_vectored;
+pub use decoder::{Decoded, FrameDecoder};
 pub use encode::{encode_frame, encode_header, EncodedHeader};
 
 /// Largest possible frame header: 2 bytes, 8 bytes of extended length, 4 bytes of mask key.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ws_proto::frame::mask::apply_mask;
 use ws_proto::frame::{decode_header, encode_frame, FrameHeader, OpCode};
-use ws_proto::{Config, Connection, Event, Instant, ProtocolError, Transmit};
+use ws_proto::{Closed, Config, Connection, Event, Instant, ProtocolError, Transmit};
 
 pub const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -122,12 +122,26 @@ pub fn drain(conn: &mut Connection) -> Output {
 
 /// Feeds `bytes` to `conn` and collects the result and the output.
 pub fn feed(conn: &mut Connection, bytes: &[u8]) -> (Result<(), ProtocolError>, Output) {
-    let r = conn.receive_data(bytes);
+    let r = conn.receive_data(bytes, Instant::ZERO);
     (r, drain(conn))
 }
 
 pub fn at(secs: f64) -> Instant {
     Instant::from_duration(Duration::from_secs_f64(secs))
+}
+
+/// The [`Event::Closed`] among `events`, which must be the last event.
+pub fn closed_of(events: &[Event]) -> Option<&Closed> {
+    let position = events.iter().position(|e| matches!(e, Event::Closed(_)))?;
+    assert_eq!(
+        position,
+        events.len() - 1,
+        "Event::Closed is not the last event"
+    );
+    match &events[position] {
+        Event::Closed(closed) => Some(closed),
+        _ => None,
+    }
 }
 
 /// A client and a server connected back to back, with a simulated clock.
@@ -141,6 +155,9 @@ pub struct Pair {
     pub server_errors: Vec<ProtocolError>,
     pub client_shutdown: bool,
     pub server_shutdown: bool,
+    /// Each side has been told end of stream.
+    pub client_eof: bool,
+    pub server_eof: bool,
     /// Bytes each side wrote, in total.
     pub client_wrote: usize,
     pub server_wrote: usize,
@@ -149,8 +166,8 @@ pub struct Pair {
 impl Pair {
     pub fn new(client_config: Config, server_config: Config) -> Pair {
         Pair {
-            client: Connection::client(client_config, counting_keys()),
-            server: Connection::server(server_config),
+            client: Connection::client(client_config, counting_keys(), Instant::ZERO),
+            server: Connection::server(server_config, Instant::ZERO),
             now: Instant::ZERO,
             client_events: Vec::new(),
             server_events: Vec::new(),
@@ -158,6 +175,8 @@ impl Pair {
             server_errors: Vec::new(),
             client_shutdown: false,
             server_shutdown: false,
+            client_eof: false,
+            server_eof: false,
             client_wrote: 0,
             server_wrote: 0,
         }
@@ -174,27 +193,29 @@ impl Pair {
                 } else {
                     (&mut self.server, &mut self.client)
                 };
-                let (my_events, my_errors, peer_errors, my_shutdown, wrote) = if client_side {
-                    (
-                        &mut self.client_events,
-                        &mut self.client_errors,
-                        &mut self.server_errors,
-                        &mut self.client_shutdown,
-                        &mut self.client_wrote,
-                    )
-                } else {
-                    (
-                        &mut self.server_events,
-                        &mut self.server_errors,
-                        &mut self.client_errors,
-                        &mut self.server_shutdown,
-                        &mut self.server_wrote,
-                    )
-                };
+                let (my_events, my_errors, peer_errors, my_shutdown, wrote, peer_eof) =
+                    if client_side {
+                        (
+                            &mut self.client_events,
+                            &mut self.client_errors,
+                            &mut self.server_errors,
+                            &mut self.client_shutdown,
+                            &mut self.client_wrote,
+                            &mut self.server_eof,
+                        )
+                    } else {
+                        (
+                            &mut self.server_events,
+                            &mut self.server_errors,
+                            &mut self.client_errors,
+                            &mut self.server_shutdown,
+                            &mut self.server_wrote,
+                            &mut self.client_eof,
+                        )
+                    };
+                let _ = my_errors;
                 if me.poll_timeout().is_some_and(|t| t <= self.now) {
-                    if let Err(e) = me.handle_timeout(self.now) {
-                        my_errors.push(e);
-                    }
+                    me.handle_timeout(self.now);
                     progress = true;
                 }
                 while let Some(e) = me.poll_event() {
@@ -211,14 +232,13 @@ impl Pair {
                 }
                 *wrote += buf.len();
                 if !buf.is_empty() {
-                    if let Err(e) = peer.receive_data(&buf) {
+                    if let Err(e) = peer.receive_data(&buf, self.now) {
                         peer_errors.push(e);
                     }
                 }
-                if *my_shutdown && peer.state() != ws_proto::State::Closed {
-                    if let Err(e) = peer.receive_eof() {
-                        peer_errors.push(e);
-                    }
+                if *my_shutdown && !*peer_eof {
+                    *peer_eof = true;
+                    peer.receive_eof();
                     progress = true;
                 }
             }

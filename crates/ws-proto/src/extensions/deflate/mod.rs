@@ -35,13 +35,14 @@
 //!
 //! ```
 //! use ws_proto::extensions::deflate::DeflateParams;
-//! use ws_proto::{Config, Connection, Event, Message, Transmit};
+//! use ws_proto::{Config, Connection, Event, Instant, Message, Transmit};
 //!
 //! let mut config = Config::default();
 //! config.deflate.min_size = 0;
-//! let mut server = Connection::server(config).with_deflate(DeflateParams::default());
+//! let now = Instant::ZERO;
+//! let mut server = Connection::server(config, now).with_deflate(DeflateParams::default());
 //! // "Hello", compressed, from a client (RFC 7692 section 7.2.3.1, masked with zero keys).
-//! server.receive_data(&[0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])?;
+//! server.receive_data(&[0xc1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], now)?;
 //! assert_eq!(server.poll_event(), Some(Event::Message(Message::Text("Hello".into()))));
 //! server.send_text("Hello").unwrap();
 //! let mut out = Vec::new();
@@ -62,9 +63,9 @@ pub use params::{
 };
 
 use crate::config::MessageMode;
-use crate::connection::Role;
 use crate::error::ProtocolError;
 use crate::message::Assembler;
+use crate::role::Role;
 use codec::{Deflater, Inflater, TRAILER};
 
 /// permessage-deflate settings for both roles: what a client offers, what a server accepts,
