@@ -16,10 +16,6 @@ fn keepalive(interval: u64, timeout: u64) -> Config {
     c
 }
 
-fn events(conn: &mut Connection) -> Vec<Event> {
-    std::iter::from_fn(|| conn.poll_event()).collect()
-}
-
 #[test]
 fn no_timers_by_default_until_closing() {
     let mut s = Connection::server(Config::default(), Instant::ZERO);
