@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use mio::net::TcpStream;
 use ws_proto::handshake::ClientHandshake;
-use ws_proto::{CloseCode, Connection, Instant, Role};
+use ws_proto::{Connection, Instant, Role};
 
 use crate::ConnId;
 
@@ -55,7 +55,9 @@ pub(crate) struct Conn {
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
-    /// Bytes to write; `out[out_pos..]` is not written yet. Freed once fully written.
+    /// Bytes to write before any frame (the handshake's request or response); `out[out_pos..]`
+    /// is not written yet. Freed once fully written. An open connection queues its frames
+    /// itself.
     pub(crate) out: Vec<u8>,
     pub(crate) out_pos: usize,
     pub(crate) flags: Flags,
@@ -67,8 +69,6 @@ pub(crate) struct Conn {
     pub(crate) last_activity: Instant,
     /// The subprotocol agreed in the handshake.
     pub(crate) protocol: Option<Box<str>>,
-    /// The code and reason of the peer's Close frame, once it arrived (1005 without a code).
-    pub(crate) peer_close: Option<(CloseCode, Box<str>)>,
 }
 
 impl Conn {

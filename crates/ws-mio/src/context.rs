@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
-use ws_proto::frame::write_vectored;
-use ws_proto::{BufferPool, CloseCode, Connection, DataKind, Instant, Message, Role};
+use ws_proto::{BufferPool, CloseCode, Config, Instant, Message, Role};
 
 use crate::client::fill_random;
 use crate::conn::{Conn, Flags, Phase, Slab};
@@ -74,53 +73,12 @@ impl Delivery {
     }
 }
 
-/// A message to frame, borrowed from the caller.
-#[derive(Clone, Copy)]
+/// A message to frame: borrowed from the caller (copied into the queue), or handed over
+/// (queued as it is when large).
 pub(crate) enum Payload<'a> {
     Text(&'a str),
     Binary(&'a [u8]),
-}
-
-impl Payload<'_> {
-    fn kind(&self) -> DataKind {
-        match self {
-            Payload::Text(_) => DataKind::Text,
-            Payload::Binary(_) => DataKind::Binary,
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Payload::Text(text) => text.as_bytes(),
-            Payload::Binary(data) => data,
-        }
-    }
-}
-
-/// Writes a frame header and its payload with vectored writes until the socket would block,
-/// then keeps what is left in the connection's output buffer (taken from `pool`). The payload
-/// is copied only as far as the kernel did not take it. A write error is left for the next
-/// flush to find: the unwritten bytes stay queued.
-fn write_direct(conn: &mut Conn, pool: &mut BufferPool, head: &[u8], payload: &[u8]) {
-    let total = head.len() + payload.len();
-    let (written, _) = write_vectored(&mut conn.socket, head, payload);
-    if written == total {
-        return;
-    }
-    if conn.out.capacity() == 0 {
-        if let Some(buffer) = pool.take() {
-            conn.out = buffer;
-        }
-    }
-    conn.out.clear();
-    conn.out_pos = 0;
-    conn.out.reserve(total - written);
-    if written < head.len() {
-        conn.out.extend_from_slice(&head[written..]);
-        conn.out.extend_from_slice(payload);
-    } else {
-        conn.out.extend_from_slice(&payload[written - head.len()..]);
-    }
+    Owned(Message),
 }
 
 impl<'a> From<&'a Message> for Payload<'a> {
@@ -128,6 +86,17 @@ impl<'a> From<&'a Message> for Payload<'a> {
         match message {
             Message::Text(text) => Payload::Text(text),
             Message::Binary(data) => Payload::Binary(data),
+        }
+    }
+}
+
+impl Payload<'_> {
+    /// The message, owned (a copy of a borrowed one), for another event loop.
+    fn into_message(self) -> Message {
+        match self {
+            Payload::Text(text) => Message::Text(text.into()),
+            Payload::Binary(data) => Message::Binary(data.into()),
+            Payload::Owned(message) => message,
         }
     }
 }
@@ -144,6 +113,8 @@ pub(crate) struct LoopState {
     pub(crate) ready: VecDeque<u32>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) options: Arc<Options>,
+    /// The protocol settings, shared by every connection (`options.config`).
+    pub(crate) config: Arc<Config>,
     pub(crate) epoch: std::time::Instant,
     /// The time of the current loop iteration.
     pub(crate) now: Instant,
@@ -229,7 +200,6 @@ impl LoopState {
             timer_at: None,
             last_activity: self.now,
             protocol: None,
-            peer_close: None,
         });
         self.conns.insert(conn);
         self.mark_dirty(slot);
@@ -258,7 +228,7 @@ impl LoopState {
             match policy {
                 SlowConsumer::Drop => return Ok(SendStatus::Dropped),
                 SlowConsumer::Close(code) => {
-                    ws.close(code, "slow consumer")?;
+                    ws.close(code, "slow consumer", now)?;
                     self.mark_dirty(id.slot);
                     return Ok(SendStatus::Closing);
                 }
@@ -266,29 +236,14 @@ impl LoopState {
                 _ => {}
             }
         }
-        let data = payload.bytes();
-        // A large payload goes from the caller's buffer to the socket without a copy when
-        // nothing waits to be written before it (see `write_direct`); smaller ones are queued,
-        // so that the replies to one read batch go out in one write.
-        let direct = if data.len() >= Connection::UNQUEUED_SEND_MIN
-            && conn.out_pos == conn.out.len()
-            && !conn.flags.write_closed
-        {
-            ws.send_unqueued(payload.kind(), data.len())?
-        } else {
-            None
+        std::mem::swap(ws.pool_mut(), &mut self.pool);
+        let sent = match payload {
+            Payload::Text(text) => ws.send_text(text),
+            Payload::Binary(data) => ws.send_binary(data),
+            Payload::Owned(message) => ws.send(message),
         };
-        if let Some(head) = direct {
-            write_direct(conn, &mut self.pool, head.as_bytes(), data);
-        } else {
-            std::mem::swap(ws.pool_mut(), &mut self.pool);
-            let sent = match payload {
-                Payload::Text(text) => ws.send_text(text),
-                Payload::Binary(data) => ws.send_binary(data),
-            };
-            std::mem::swap(ws.pool_mut(), &mut self.pool);
-            sent?;
-        }
+        std::mem::swap(ws.pool_mut(), &mut self.pool);
+        sent?;
         conn.last_activity = now;
         let status = if conn.buffered() >= high {
             conn.flags.paused = true;
@@ -305,11 +260,7 @@ impl LoopState {
         if id.worker() == self.worker {
             return self.send_local(id, payload);
         }
-        let message = match payload {
-            Payload::Text(text) => Message::Text(text.into()),
-            Payload::Binary(data) => Message::Binary(data.into()),
-        };
-        self.shared.send(id, message)?;
+        self.shared.send(id, payload.into_message())?;
         Ok(SendStatus::Forwarded)
     }
 
@@ -322,6 +273,11 @@ impl LoopState {
             };
             if conn.is_open() {
                 let id = conn.id;
+                let payload = match &payload {
+                    Payload::Text(text) => Payload::Text(text),
+                    Payload::Binary(data) => Payload::Binary(data),
+                    Payload::Owned(message) => message.into(),
+                };
                 delivery.count(self.send_local(id, payload));
             }
         }
@@ -342,7 +298,7 @@ impl LoopState {
         let Phase::Open(ws) = &mut conn.phase else {
             return Err(Error::UnknownConnection(id));
         };
-        ws.close(code, reason)?;
+        ws.close(code, reason, self.now)?;
         self.mark_dirty(id.slot);
         Ok(())
     }
@@ -413,6 +369,14 @@ impl<'a> Ctx<'a> {
     /// handshake); [`Error::Send`] if it is closing.
     pub fn send(&mut self, id: ConnId, message: &Message) -> Result<SendStatus, Error> {
         self.state.send(id, message.into())
+    }
+
+    /// Sends a message to one connection, handing it over: a large payload is written from
+    /// the message's own buffer, without a copy, and a small one's buffer is kept for reuse.
+    /// An echo or a relay that passes on what it received does best with this. See
+    /// [`Ctx::send`].
+    pub fn send_owned(&mut self, id: ConnId, message: Message) -> Result<SendStatus, Error> {
+        self.state.send(id, Payload::Owned(message))
     }
 
     /// Gives back a received message the handler is done with, so that its buffer is reused

@@ -1,35 +1,37 @@
-//! The error type of the event-loop adapter.
+//! The error type of the event-loop adapter, built on ws-proto's.
 
 use std::fmt;
 use std::io;
 
-use ws_proto::{HandshakeError, ProtocolError, SendError};
+use ws_proto::{HandshakeError, ProtocolError, SendError, Timeout};
 
 use crate::ConnId;
 
 /// What can go wrong on a connection or when addressing one.
 ///
 /// Errors about a connection reach [`Handler::error`](crate::Handler::error); errors about a
-/// call are returned by it.
+/// call are returned by it. The WebSocket variants are those of [`ws_proto::Error`]; the rest
+/// belong to the event loop.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The socket failed, or a client could not connect.
     Io(io::Error),
     /// The opening handshake failed: the request or response was invalid (a server has
-    /// answered with the matching HTTP error), or a client's options were.
+    /// answered with the matching HTTP error), it timed out
+    /// ([`HandshakeError::Timeout`], [`Options::handshake_timeout`](crate::Options)), or a
+    /// client's options were invalid.
     Handshake(HandshakeError),
-    /// The peer violated the protocol; the connection is being failed with
-    /// [`ProtocolError::close_code`]. [`ProtocolError::UnexpectedEof`] when it vanished without
-    /// a Close frame, [`ProtocolError::KeepaliveTimeout`] when it did not answer a keepalive
-    /// Ping in time (the connection is closed with 1011).
+    /// The peer violated the protocol; the connection was failed with
+    /// [`ProtocolError::close_code`].
     Protocol(ProtocolError),
-    /// The opening handshake did not complete within
-    /// [`Options::handshake_timeout`](crate::Options::handshake_timeout); the TCP connection
-    /// was closed.
-    HandshakeTimeout,
     /// The call is not valid in the connection's state (for example sending after close).
     Send(SendError),
+    /// The peer did not answer a keepalive Ping (the connection was closed with 1011) or our
+    /// Close frame in time.
+    Timeout(Timeout),
+    /// The peer vanished without a closing handshake (close code 1006).
+    ConnectionLost,
     /// No open connection has this id on its event loop: it closed, or it is still in its
     /// opening handshake.
     UnknownConnection(ConnId),
@@ -39,17 +41,31 @@ pub enum Error {
     UnsupportedScheme(&'static str),
 }
 
+impl Error {
+    /// The ws-proto error this is, if it is one of the WebSocket variants.
+    fn as_proto(&self) -> Option<ws_proto::Error> {
+        Some(match self {
+            Error::Handshake(e) => ws_proto::Error::Handshake(e.clone()),
+            Error::Protocol(e) => ws_proto::Error::Protocol(*e),
+            Error::Send(e) => ws_proto::Error::Send(*e),
+            Error::Timeout(t) => ws_proto::Error::Timeout(*t),
+            Error::ConnectionLost => ws_proto::Error::ConnectionLost,
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = self.as_proto() {
+            return e.fmt(f);
+        }
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
-            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
-            Error::Protocol(e) => write!(f, "protocol error: {e} (close code {})", e.close_code()),
-            Error::HandshakeTimeout => f.write_str("the opening handshake timed out"),
-            Error::Send(e) => write!(f, "cannot send: {e}"),
             Error::UnknownConnection(id) => write!(f, "no open connection {id}"),
             Error::Stopped => f.write_str("the event loop has stopped"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            _ => Ok(()),
         }
     }
 }
@@ -71,6 +87,20 @@ impl From<io::Error> for Error {
         Error::Io(e)
     }
 }
+
+impl From<ws_proto::Error> for Error {
+    fn from(e: ws_proto::Error) -> Self {
+        match e {
+            ws_proto::Error::Handshake(e) => Error::Handshake(e),
+            ws_proto::Error::Protocol(e) => Error::Protocol(e),
+            ws_proto::Error::Send(e) => Error::Send(e),
+            ws_proto::Error::Timeout(t) => Error::Timeout(t),
+            // `ConnectionLost` and any variant added later.
+            _ => Error::ConnectionLost,
+        }
+    }
+}
+
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
         Error::Handshake(e)
@@ -88,18 +118,18 @@ impl From<SendError> for Error {
 }
 
 impl From<Error> for io::Error {
-    /// Maps to the closest `io::ErrorKind`: peer faults are `InvalidData`, timeouts
-    /// `TimedOut`, a vanished peer `UnexpectedEof`, a gone connection or loop `NotConnected`,
-    /// misuse `InvalidInput`.
+    /// The WebSocket variants map as [`ws_proto::Error`] does (peer faults `InvalidData`,
+    /// timeouts `TimedOut`, a vanished peer `UnexpectedEof`, misuse `InvalidInput`); a gone
+    /// connection or loop is `NotConnected`.
     fn from(e: Error) -> io::Error {
         let kind = match &e {
-            Error::Io(inner) => return io::Error::new(inner.kind(), e),
-            Error::Protocol(ProtocolError::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
-            Error::Protocol(ProtocolError::CloseTimeout | ProtocolError::KeepaliveTimeout)
-            | Error::HandshakeTimeout => io::ErrorKind::TimedOut,
-            Error::Handshake(_) | Error::Protocol(_) => io::ErrorKind::InvalidData,
-            Error::Send(_) | Error::UnsupportedScheme(_) => io::ErrorKind::InvalidInput,
+            Error::Io(inner) => inner.kind(),
             Error::UnknownConnection(_) | Error::Stopped => io::ErrorKind::NotConnected,
+            Error::UnsupportedScheme(_) => io::ErrorKind::InvalidInput,
+            other => match other.as_proto() {
+                Some(proto) => proto.io_kind(),
+                None => io::ErrorKind::Other,
+            },
         };
         io::Error::new(kind, e)
     }

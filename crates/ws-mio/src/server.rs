@@ -170,9 +170,12 @@ where
         let mut threads = Vec::new();
         // One count of accepted connections for all the loops (`Options::max_connections`).
         let accepted = Arc::new(AtomicUsize::new(0));
+        // One protocol configuration for every connection of every loop.
+        let config = Arc::new(self.options.config.clone());
         for (index, parts) in self.parts.into_iter().enumerate() {
             let state = LoopState {
                 worker: index,
+                config: Arc::clone(&config),
                 poll: parts.poll,
                 conns: Default::default(),
                 timers: TimerHeap::default(),

@@ -1,6 +1,6 @@
 //! One event loop: readiness events, reading, the handshake, writing, timers and commands.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
@@ -9,9 +9,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use ws_proto::frame::mask::BufferedMaskKeys;
 use ws_proto::handshake::{write_error_response, HttpRequest, Status};
-use ws_proto::{
-    BufferPool, CloseCode, Connection, Event, HandshakeError, Instant, Role, State, Transmit,
-};
+use ws_proto::{BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State};
 
 use crate::client::fill_random;
 use crate::conn::Phase;
@@ -30,8 +28,6 @@ const COMMAND_TURNS: usize = 4096;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long to wait for the peer's FIN after ours when no close timeout is configured.
 const DEFAULT_LINGER: Duration = Duration::from_secs(10);
-/// A partly written output buffer is compacted once this much of it has been written.
-const COMPACT_AT: usize = 64 << 10;
 /// The answer to a connection beyond `Options::max_connections`.
 const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
     Content-Type: text/plain; charset=utf-8\r\n\
@@ -240,11 +236,12 @@ impl<H: Handler> Worker<H> {
         };
         match &mut conn.phase {
             Phase::Open(ws) => {
-                // Messages are received into the loop's spare buffers.
+                // Messages are received into the loop's spare buffers. A protocol error is
+                // reported by the `Event::Closed` that follows it.
                 std::mem::swap(ws.pool_mut(), &mut self.state.pool);
-                let result = ws.receive_data(&self.scratch[..n]);
+                let _ = ws.receive_data(&self.scratch[..n], self.state.now);
                 std::mem::swap(ws.pool_mut(), &mut self.state.pool);
-                self.after_input(slot, result.err());
+                self.after_input(slot);
             }
             Phase::Accepting { .. } => self.server_handshake(slot, n),
             Phase::Connecting { .. } => self.client_handshake(slot, n),
@@ -259,8 +256,8 @@ impl<H: Handler> Worker<H> {
             return;
         };
         if let Phase::Open(ws) = &mut conn.phase {
-            let result = ws.receive_in_place(n);
-            self.after_input(slot, result.err());
+            let _ = ws.receive_in_place(n, self.state.now);
+            self.after_input(slot);
         }
     }
 
@@ -270,8 +267,8 @@ impl<H: Handler> Worker<H> {
         };
         match &mut conn.phase {
             Phase::Open(ws) => {
-                let result = ws.receive_eof();
-                self.after_input(slot, result.err());
+                ws.receive_eof();
+                self.after_input(slot);
             }
             Phase::Closing => self.state.mark_dirty(slot),
             Phase::Accepting { .. } | Phase::Connecting { .. } => {
@@ -285,12 +282,9 @@ impl<H: Handler> Worker<H> {
     }
 
     /// After bytes or end of stream were fed to an open connection: hand its events to the
-    /// handler, then report the error the input caused, if any.
-    fn after_input(&mut self, slot: u32, error: Option<ws_proto::ProtocolError>) {
+    /// handler.
+    fn after_input(&mut self, slot: u32) {
         self.dispatch(slot);
-        if let Some(e) = error {
-            self.report_error(slot, Error::Protocol(e));
-        }
         self.state.mark_dirty(slot);
     }
 
@@ -318,15 +312,28 @@ impl<H: Handler> Worker<H> {
                     self.handler
                         .chunk(&mut Ctx::new(&mut self.state), id, chunk);
                 }
-                Event::Close(frame) => {
-                    conn.peer_close = Some(match frame {
-                        Some(frame) => (frame.code, frame.reason.into()),
-                        None => (CloseCode::NO_STATUS, "".into()),
-                    });
-                }
+                Event::Closed(closed) => self.on_closed(slot, closed),
                 // Pings are answered by the protocol; Pongs only prove the peer is alive.
                 _ => {}
             }
+        }
+    }
+
+    /// The WebSocket connection ended: the handler hears why (an error first, if it was not
+    /// a closing handshake), and the connection leaves the open ones. Its remaining output is
+    /// still written before the transport is closed.
+    fn on_closed(&mut self, slot: u32, closed: Closed) {
+        if let Some(error) = closed.error() {
+            self.report_error(slot, error.into());
+        }
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        if std::mem::take(&mut conn.flags.opened) {
+            let id = conn.id;
+            self.state.open -= 1;
+            self.handler
+                .close(&mut Ctx::new(&mut self.state), id, closed.code, &closed.reason);
         }
     }
 
@@ -396,7 +403,8 @@ impl<H: Handler> Worker<H> {
                 return self.finish_with(slot, out);
             }
         };
-        let config = self.state.options.config.clone();
+        let now = self.state.now;
+        let config = std::sync::Arc::clone(&self.state.config);
         let (accept, deflate) = match config.deflate.negotiate(&request, accept) {
             Ok(negotiated) => negotiated,
             Err(e) => return self.refuse(slot, e),
@@ -406,7 +414,7 @@ impl<H: Handler> Worker<H> {
         };
         accept.write_response(&mut conn.out);
         conn.protocol = accept.selected_protocol().map(Into::into);
-        let mut ws = Connection::server(config);
+        let mut ws = Connection::server(config, now);
         if let Some(params) = deflate {
             ws = ws.with_deflate(params);
         }
@@ -438,13 +446,14 @@ impl<H: Handler> Worker<H> {
             Err(e) => return self.abort(slot, Some(Error::Handshake(e))),
         };
         conn.protocol = response.protocol().map(Into::into);
-        let config = self.state.options.config.clone();
+        let now = self.state.now;
+        let config = std::sync::Arc::clone(&self.state.config);
         // A response that breaks RFC 7692 fails the connection.
         let deflate = match config.deflate.client_agreed(&response) {
             Ok(deflate) => deflate,
             Err(e) => return self.abort(slot, Some(Error::Handshake(e))),
         };
-        let mut ws = Connection::client(config, BufferedMaskKeys::new(fill_random));
+        let mut ws = Connection::client(config, BufferedMaskKeys::new(fill_random), now);
         if let Some(params) = deflate {
             ws = ws.with_deflate(params);
         }
@@ -471,8 +480,8 @@ impl<H: Handler> Worker<H> {
         let Some(Phase::Open(ws)) = self.state.conns.get_mut(slot).map(|c| &mut c.phase) else {
             return;
         };
-        let result = ws.receive_data(&leftover);
-        self.after_input(slot, result.err());
+        let _ = ws.receive_data(&leftover, now);
+        self.after_input(slot);
     }
 
     /// Answers an invalid request with its HTTP error, then closes.
@@ -515,32 +524,16 @@ impl<H: Handler> Worker<H> {
         if conn.flags.abort {
             return self.abort(slot, None);
         }
-        let mut timer_error = None;
         if let Phase::Open(ws) = &mut conn.phase {
-            // A deadline of `Instant::ZERO` arms a timer; then at most one more is due.
-            for _ in 0..3 {
-                match ws.poll_timeout() {
-                    Some(at) if at <= now => {
-                        if let Err(e) = ws.handle_timeout(now) {
-                            timer_error = Some(e);
-                        }
-                    }
-                    _ => break,
-                }
+            if ws.poll_timeout().is_some_and(|at| at <= now) {
+                ws.handle_timeout(now);
+                // A keepalive Ping, or the end after a timeout: its events go to the handler.
+                self.dispatch(slot);
             }
-        }
-        if let Some(e) = timer_error {
-            self.report_error(slot, Error::Protocol(e));
         }
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
         };
-        let mut shutdown = false;
-        if let Phase::Open(ws) = &mut conn.phase {
-            while let Some(transmit) = ws.poll_transmit(&mut conn.out) {
-                shutdown |= transmit == Transmit::Shutdown;
-            }
-        }
         let connecting = matches!(
             conn.phase,
             Phase::Connecting {
@@ -553,7 +546,7 @@ impl<H: Handler> Worker<H> {
                 return self.abort(slot, Some(Error::Io(e)));
             }
         }
-        if shutdown {
+        if matches!(&conn.phase, Phase::Open(ws) if ws.should_close_transport()) {
             self.enter_closing(slot);
         }
         let Some(conn) = self.state.conns.get_mut(slot) else {
@@ -598,32 +591,18 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    /// The protocol is done with the connection: tell the handler it is closed, then finish
-    /// the TCP connection.
+    /// The protocol is done with the connection and its output is written: finish the TCP
+    /// connection (the handler heard of the end from `Event::Closed`).
     fn enter_closing(&mut self, slot: u32) {
         let linger = self.linger();
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
-        };
-        let id = conn.id;
-        let (code, reason) = match (conn.peer_close.take(), &conn.phase) {
-            (Some(close), _) => close,
-            (None, Phase::Open(ws)) => match ws.error() {
-                Some(e) => (e.close_code(), e.as_str().into()),
-                None => (CloseCode::ABNORMAL, "connection closed".into()),
-            },
-            (None, _) => (CloseCode::ABNORMAL, "connection closed".into()),
         };
         conn.phase = Phase::Closing;
         conn.deadline = Some(linger);
         conn.flags.paused = false;
         if conn.flags.read_ready {
             self.state.ready.push_back(slot);
-        }
-        if std::mem::take(&mut conn.flags.opened) {
-            self.state.open -= 1;
-            self.handler
-                .close(&mut Ctx::new(&mut self.state), id, code, &reason);
         }
     }
 
@@ -643,13 +622,13 @@ impl<H: Handler> Worker<H> {
         };
         if std::mem::take(&mut conn.flags.opened) {
             let id = conn.id;
-            let (code, reason) = conn
-                .peer_close
-                .take()
-                .unwrap_or((CloseCode::ABNORMAL, "connection lost".into()));
             self.state.open -= 1;
-            self.handler
-                .close(&mut Ctx::new(&mut self.state), id, code, &reason);
+            self.handler.close(
+                &mut Ctx::new(&mut self.state),
+                id,
+                CloseCode::ABNORMAL,
+                "connection lost",
+            );
         }
         self.remove(slot);
     }
@@ -728,13 +707,13 @@ impl<H: Handler> Worker<H> {
         let expired = conn.deadline.is_some_and(|d| d <= now);
         match &mut conn.phase {
             Phase::Accepting { .. } | Phase::Connecting { .. } if expired => {
-                return self.abort(slot, Some(Error::HandshakeTimeout));
+                return self.abort(slot, Some(handshake_timed_out()));
             }
             Phase::Closing if expired => return self.remove(slot),
             Phase::Open(ws) => {
                 let idle_since = conn.last_activity;
                 if idle.is_some_and(|idle| ws.state() == State::Open && idle_since + idle <= now) {
-                    let _ = ws.close(CloseCode::GOING_AWAY, "idle timeout");
+                    let _ = ws.close(CloseCode::GOING_AWAY, "idle timeout", now);
                 }
             }
             _ => {}
@@ -842,13 +821,14 @@ impl<H: Handler> Worker<H> {
             let _ = self.state.poll.registry().deregister(&mut listener);
         }
         self.listener_ready = false;
+        let now = self.state.now;
         for slot in 0..self.state.conns.capacity() {
             let Some(conn) = self.state.conns.get_mut(slot) else {
                 continue;
             };
             match &mut conn.phase {
                 Phase::Open(ws) => {
-                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down");
+                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down", now);
                     self.state.mark_dirty(slot);
                 }
                 Phase::Accepting { .. } | Phase::Connecting { .. } => self.abort(slot, None),
@@ -860,26 +840,66 @@ impl<H: Handler> Worker<H> {
     }
 }
 
-/// Writes as much of the output as the socket takes; frees the buffer once it is empty.
+/// The error of a handshake that did not complete in time.
+fn handshake_timed_out() -> Error {
+    Error::Io(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the opening handshake timed out",
+    ))
+}
+
+/// Writes as much output as the socket takes: first the raw bytes of the handshake phase,
+/// then the open connection's queued frames, with vectored writes that resume exactly where
+/// the socket stopped taking bytes. Written buffers go back to the loop's pool.
 fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
     while conn.out_pos < conn.out.len() {
         match conn.socket.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => conn.out_pos += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    if conn.out_pos == conn.out.len() {
+    if conn.out.capacity() > 0 {
         // Idle connections keep no output buffer: it goes back to the loop's pool.
         pool.put(std::mem::take(&mut conn.out));
         conn.out_pos = 0;
-    } else if conn.out_pos >= COMPACT_AT && conn.out_pos * 2 >= conn.out.len() {
-        conn.out.drain(..conn.out_pos);
-        conn.out_pos = 0;
     }
-    Ok(())
+    let Phase::Open(ws) = &mut conn.phase else {
+        return Ok(());
+    };
+    std::mem::swap(ws.pool_mut(), pool);
+    let result = write_frames(&mut conn.socket, ws);
+    std::mem::swap(ws.pool_mut(), pool);
+    result
+}
+
+/// How many pieces of output one vectored write takes at most.
+const WRITE_SLICES: usize = 16;
+
+fn write_frames(socket: &mut mio::net::TcpStream, ws: &mut Connection) -> io::Result<()> {
+    loop {
+        let written = {
+            let mut slices = [&[][..]; WRITE_SLICES];
+            let n = ws.transmit_slices(&mut slices);
+            if n == 0 {
+                return Ok(());
+            }
+            let mut io = [IoSlice::new(&[]); WRITE_SLICES];
+            for (io, slice) in io.iter_mut().zip(&slices[..n]) {
+                *io = IoSlice::new(slice);
+            }
+            match socket.write_vectored(&io[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => written,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        ws.advance_transmit(written);
+    }
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {

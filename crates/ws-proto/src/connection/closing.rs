@@ -179,7 +179,7 @@ impl Connection {
             failure.released = true;
             let failure = *failure;
             self.close_reply_pending = false;
-            if !self.close_sent && !self.eof_received && failure.code.is_sendable() {
+            if !self.close_sent && failure.code.is_sendable() {
                 self.send_close(Some(failure.code), failure.reason);
             }
             self.shutdown = true;
@@ -190,7 +190,7 @@ impl Connection {
             return;
         }
         self.close_reply_pending = false;
-        if !self.close_sent && !self.eof_received {
+        if !self.close_sent {
             // "If an endpoint receives a Close frame and did not previously send a Close frame,
             // the endpoint MUST send a Close frame in response ... typically echoing the status
             // code it received." (section 5.5.1)
