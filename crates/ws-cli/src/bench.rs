@@ -8,8 +8,8 @@
 //!   buffer; nothing is allocated per message;
 //! * after the handshake, connections are raw non-blocking sockets on a mio event loop (one per
 //!   `--threads`), which holds ten thousand connections as easily as ten;
-//! * replies are not reassembled: the loop parses each frame header with
-//!   [`ws_proto::frame::decode_header`] and skips the payload, so a 1 MiB echo costs the
+//! * replies are not reassembled: the loop decodes the frames with ws-proto's resumable
+//!   [`ws_proto::frame::FrameDecoder`] and skips the payloads, so a 1 MiB echo costs the
 //!   generator a few reads;
 //! * one clock read per event-loop iteration timestamps every message sent and received in it;
 //! * new messages go out in one write per connection per iteration.
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use ws_proto::frame::{decode_header, encode_frame, FrameHeader, OpCode};
+use ws_proto::frame::{encode_frame, Decoded, FrameDecoder, FrameHeader, OpCode};
 use ws_proto::handshake::{ClientHandshake, Limits, Status, Url};
 
 /// Options of `ws bench`.
@@ -397,11 +397,9 @@ struct Conn {
     sent_at: Box<[Instant]>,
     oldest: usize,
     in_flight: usize,
-    /// A frame header split across reads.
-    header: [u8; ws_proto::frame::MAX_HEADER_LEN],
-    header_len: usize,
-    /// Payload bytes of the current frame still to skip, and whether it ends a message.
-    skip: u64,
+    /// The server's frames, decoded across reads (payloads are skipped).
+    decoder: FrameDecoder,
+    /// Whether the current frame ends a message, or is a Close.
     frame_ends_message: bool,
     frame_is_close: bool,
 }
@@ -562,9 +560,7 @@ impl EventLoop {
             sent_at: vec![Instant::now(); self.plan.pipeline].into_boxed_slice(),
             oldest: 0,
             in_flight: 0,
-            header: [0; ws_proto::frame::MAX_HEADER_LEN],
-            header_len: 0,
-            skip: 0,
+            decoder: FrameDecoder::new(),
             frame_ends_message: false,
             frame_is_close: false,
         });
@@ -735,54 +731,30 @@ impl EventLoop {
     ) -> Result<(), String> {
         while !data.is_empty() {
             let conn = &mut self.conns[i];
-            if conn.skip > 0 {
-                let n = conn.skip.min(data.len() as u64);
-                conn.skip -= n;
-                data = &data[n as usize..];
-                if conn.skip == 0 {
-                    self.end_of_frame(i, now, measuring);
-                }
-                continue;
-            }
-            let (header, used) = if conn.header_len == 0 {
-                match decode_header(data).map_err(|e| format!("bad frame: {e}"))? {
-                    Some(decoded) => decoded,
-                    None => {
-                        // A partial header (shorter than the longest one): keep it.
-                        conn.header[..data.len()].copy_from_slice(data);
-                        conn.header_len = data.len();
-                        return Ok(());
-                    }
-                }
-            } else {
-                let have = conn.header_len;
-                let take = (conn.header.len() - have).min(data.len());
-                conn.header[have..have + take].copy_from_slice(&data[..take]);
-                match decode_header(&conn.header[..have + take])
-                    .map_err(|e| format!("bad frame: {e}"))?
-                {
-                    Some((header, len)) => {
-                        conn.header_len = 0;
-                        (header, len - have)
-                    }
-                    None => {
-                        conn.header_len = have + take;
-                        return Ok(());
-                    }
-                }
-            };
+            let (used, decoded) = conn
+                .decoder
+                .decode(data)
+                .map_err(|e| format!("bad frame: {e}"))?;
             data = &data[used..];
-            conn.frame_ends_message = header.fin
-                && matches!(
-                    header.opcode,
-                    OpCode::Text | OpCode::Binary | OpCode::Continuation
-                );
-            conn.frame_is_close = header.opcode == OpCode::Close;
-            conn.skip = header.payload_len;
-            if measuring && header.opcode != OpCode::Close {
-                self.stats.bytes += header.payload_len;
-            }
-            if conn.skip == 0 {
+            let frame_done = match decoded {
+                // Part of a header: the decoder keeps it.
+                None => false,
+                Some(Decoded::Header(header)) => {
+                    conn.frame_ends_message = header.fin
+                        && matches!(
+                            header.opcode,
+                            OpCode::Text | OpCode::Binary | OpCode::Continuation
+                        );
+                    conn.frame_is_close = header.opcode == OpCode::Close;
+                    if measuring && header.opcode != OpCode::Close {
+                        self.stats.bytes += header.payload_len;
+                    }
+                    header.payload_len == 0
+                }
+                // Payloads are skipped.
+                Some(Decoded::Payload { last, .. }) => last,
+            };
+            if frame_done {
                 self.end_of_frame(i, now, measuring);
             }
         }

@@ -9,7 +9,9 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use ws_proto::frame::mask::BufferedMaskKeys;
 use ws_proto::handshake::{write_error_response, HttpRequest, Status};
-use ws_proto::{BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State};
+use ws_proto::{
+    BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State,
+};
 
 use crate::client::fill_random;
 use crate::conn::Phase;
@@ -332,8 +334,12 @@ impl<H: Handler> Worker<H> {
         if std::mem::take(&mut conn.flags.opened) {
             let id = conn.id;
             self.state.open -= 1;
-            self.handler
-                .close(&mut Ctx::new(&mut self.state), id, closed.code, &closed.reason);
+            self.handler.close(
+                &mut Ctx::new(&mut self.state),
+                id,
+                closed.code,
+                &closed.reason,
+            );
         }
     }
 
