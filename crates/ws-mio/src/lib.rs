@@ -19,7 +19,11 @@
 //!   [`Options::low_watermark`] ([`Handler::drain`]).
 //! * Timers: the handshake timeout ([`Options::handshake_timeout`], against slowloris), the
 //!   idle timeout, and the protocol's keepalive Ping with its Pong deadline and the close
-//!   timeout ([`ws_proto::Config`]), all in one binary heap per loop.
+//!   timeout ([`Config`]), all in one binary heap per loop.
+//!
+//! The ws-proto types of this crate's API are re-exported here ([`CloseCode`], [`Config`],
+//! [`Message`], [`Request`], [`Accept`], [`Reject`], [`HttpRequest`], the error types, ...), so
+//! that an application depends on ws-mio alone.
 //!
 //! # A broadcast chat
 //!
@@ -27,9 +31,10 @@
 //! WebSocket endpoint is `/ws`:
 //!
 //! ```
-//! use ws_mio::{ConnId, Ctx, Handler, Message, Options, Server};
-//! use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Reject, Request};
-//! use ws_proto::CloseCode;
+//! use ws_mio::{
+//!     Accept, CloseCode, ConnId, Ctx, Handler, HttpRequest, HttpResponse, Message, Options,
+//!     Reject, Request, Server,
+//! };
 //!
 //! struct Chat;
 //!
@@ -106,4 +111,11 @@ pub use id::ConnId;
 pub use options::{Options, SlowConsumer};
 pub use server::{Running, Server};
 pub use ws_proto;
-pub use ws_proto::{CloseCode, Message};
+// The ws-proto types that appear in this crate's API (handler arguments and results, error
+// variants, option fields); the rest of the core stays reachable as `ws_mio::ws_proto`.
+pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
+pub use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Limits, Reject, Request};
+pub use ws_proto::{
+    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, ProtocolError, Role,
+    SendError,
+};

@@ -119,12 +119,92 @@ impl CloseFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::ops::RangeInclusive;
+
+    /// RFC 6455 section 7.4, row by row: each range of codes and whether an endpoint may put
+    /// it in a Close frame. The rows are in order and cover every `u16`.
+    const SECTION_7_4: &[(RangeInclusive<u16>, bool)] = &[
+        (0..=999, false),         // 7.4.2: not used
+        (1000..=1003, true),      // 7.4.1: normal, going away, protocol error, unsupported data
+        (1004..=1004, false),     // 7.4.1: reserved, its meaning may be defined later
+        (1005..=1006, false),     // 7.4.1: no status, abnormal closure: MUST NOT be sent
+        (1007..=1011, true),      // 7.4.1: bad payload, policy, too big, extension, internal
+        (1012..=1014, true),      // IANA registry: service restart, try again later, bad gateway
+        (1015..=1015, false),     // 7.4.1: TLS handshake failure: MUST NOT be sent
+        (1016..=2999, false),     // 7.4.2: reserved for this protocol and extensions, unassigned
+        (3000..=3999, true),      // 7.4.2: registered with IANA by libraries and frameworks
+        (4000..=4999, true),      // 7.4.2: private use
+        (5000..=u16::MAX, false), // outside every range of section 7.4.2
+    ];
 
     #[test]
-    fn sendable_codes_follow_section_7_4() {
-        for code in 0..=u16::MAX {
-            let expected = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
-            assert_eq!(CloseCode(code).is_sendable(), expected, "code {code}");
+    fn sendable_codes_follow_the_section_7_4_table() {
+        let mut next = 0u32;
+        for (codes, sendable) in SECTION_7_4 {
+            assert_eq!(
+                u32::from(*codes.start()),
+                next,
+                "gap or overlap before {codes:?}"
+            );
+            for code in codes.clone() {
+                assert_eq!(
+                    CloseCode(code).is_sendable(),
+                    *sendable,
+                    "{code} (row {codes:?})"
+                );
+            }
+            next = u32::from(*codes.end()) + 1;
+        }
+        assert_eq!(next, 0x1_0000, "the table stops before u16::MAX");
+    }
+
+    /// Each named constant has the value section 7.4.1 (or the IANA registry) gives its name,
+    /// and may be sent exactly when the RFC allows it.
+    #[test]
+    fn named_codes_have_their_registered_values() {
+        let named = [
+            (CloseCode::NORMAL, 1000, true),
+            (CloseCode::GOING_AWAY, 1001, true),
+            (CloseCode::PROTOCOL_ERROR, 1002, true),
+            (CloseCode::UNSUPPORTED_DATA, 1003, true),
+            (CloseCode::NO_STATUS, 1005, false),
+            (CloseCode::ABNORMAL, 1006, false),
+            (CloseCode::INVALID_PAYLOAD, 1007, true),
+            (CloseCode::POLICY_VIOLATION, 1008, true),
+            (CloseCode::TOO_BIG, 1009, true),
+            (CloseCode::MANDATORY_EXTENSION, 1010, true),
+            (CloseCode::INTERNAL_ERROR, 1011, true),
+            (CloseCode::SERVICE_RESTART, 1012, true),
+            (CloseCode::TRY_AGAIN_LATER, 1013, true),
+            (CloseCode::BAD_GATEWAY, 1014, true),
+            (CloseCode::TLS_HANDSHAKE, 1015, false),
+        ];
+        for (code, value, sendable) in named {
+            assert_eq!(code.as_u16(), value);
+            assert_eq!(code.is_sendable(), sendable, "{value}");
+        }
+    }
+
+    /// A received Close frame is checked against the same table: the codes at the edges of
+    /// each row are accepted or rejected with the code in the error.
+    #[test]
+    fn parse_checks_the_code_against_section_7_4() {
+        let accepted: [u16; 10] = [1000, 1003, 1007, 1011, 1012, 1014, 3000, 3999, 4000, 4999];
+        let rejected: [u16; 12] = [
+            0, 1, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 0xffff,
+        ];
+        for code in accepted {
+            let [hi, lo] = code.to_be_bytes();
+            let frame = CloseFrame::parse(&[hi, lo, b'x']).unwrap().unwrap();
+            assert_eq!((frame.code.as_u16(), frame.reason.as_str()), (code, "x"));
+        }
+        for code in rejected {
+            let [hi, lo] = code.to_be_bytes();
+            assert_eq!(
+                CloseFrame::parse(&[hi, lo]),
+                Err(ProtocolError::InvalidCloseCode(code)),
+                "{code}"
+            );
         }
     }
 

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
+use ws_proto::frame::OpCode;
 use ws_proto::{Config, DataKind, Event, Message, MessageMode};
 
 #[derive(Debug, Clone)]
@@ -23,13 +24,20 @@ fn any_msg() -> impl Strategy<Value = Msg> {
 
 /// Client-side bytes for a list of messages, each data message split into `parts` fragments.
 fn client_bytes(msgs: &[(Msg, usize)]) -> (Vec<u8>, Vec<Event>) {
-    let mut client =
-        ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO);
+    peer_bytes(
+        ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO),
+        msgs,
+    )
+}
+
+/// The bytes `peer` (a connection of either role) sends for a list of messages, each data
+/// message split into `parts` fragments, and the events the other side should report.
+fn peer_bytes(mut peer: ws_proto::Connection, msgs: &[(Msg, usize)]) -> (Vec<u8>, Vec<Event>) {
     let mut expected = Vec::new();
     for (m, parts) in msgs {
         match m {
             Msg::Ping(p) => {
-                client.ping(p).unwrap();
+                peer.ping(p).unwrap();
                 expected.push(Event::Ping(p.clone()));
             }
             Msg::Text(_) | Msg::Binary(_) => {
@@ -50,13 +58,13 @@ fn client_bytes(msgs: &[(Msg, usize)]) -> (Vec<u8>, Vec<Event>) {
                 }
                 let n = pieces.len();
                 for (i, piece) in pieces.into_iter().enumerate() {
-                    client.send_fragment(kind, piece, i + 1 == n).unwrap();
+                    peer.send_fragment(kind, piece, i + 1 == n).unwrap();
                 }
                 expected.push(Event::Message(msg));
             }
         }
     }
-    (drain(&mut client).bytes, expected)
+    (drain(&mut peer).bytes, expected)
 }
 
 proptest! {
@@ -126,19 +134,263 @@ proptest! {
         prop_assert_eq!(events, expected);
     }
 
-    /// Arbitrary bytes never panic a connection; if they fail it, the error's close code is
-    /// the one queued on the wire, and the transport is to be closed.
+    /// Arbitrary bytes never panic a connection, and it answers them as RFC 6455 says in
+    /// either case: if they fail it, the error's close code is the one queued on the wire
+    /// (none for a code the wire may not carry) and the transport is to be closed; if they do
+    /// not, it sent nothing but a Pong for each Ping and, last, the reply to a Close it
+    /// received, and it closes the transport only then (a server, section 7.1.1).
     #[test]
-    fn arbitrary_input_fails_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..200), server_role in any::<bool>()) {
+    fn arbitrary_input_is_answered_or_fails_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..200), server_role in any::<bool>()) {
         let mut conn = if server_role {
             ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO)
         } else {
             ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO)
         };
         let (r, out) = feed(&mut conn, &bytes);
-        if let Err(e) = r {
-            prop_assert_eq!(out.close_code(), Some(e.close_code().as_u16()));
-            prop_assert!(out.shutdown);
+        let failed_with = conn.closed().and_then(|c| match c.cause {
+            ws_proto::CloseCause::Protocol(e) => Some(e),
+            _ => None,
+        });
+        prop_assert_eq!(failed_with, r.err());
+        let frames = out.frames();
+        match r {
+            Err(e) => {
+                let code = e.close_code();
+                prop_assert_eq!(out.close_code(), code.is_sendable().then_some(code.as_u16()));
+                prop_assert!(out.shutdown);
+            }
+            Ok(()) => {
+                let pings: Vec<&Vec<u8>> = out
+                    .events
+                    .iter()
+                    .filter_map(|e| match e { Event::Ping(p) => Some(p), _ => None })
+                    .collect();
+                let close = out.events.iter().find_map(|e| match e {
+                    Event::Close(frame) => Some(frame.as_ref().map(|f| f.code.as_u16())),
+                    _ => None,
+                });
+                let pongs: Vec<&Vec<u8>> = frames
+                    .iter()
+                    .take_while(|(h, _)| h.opcode == OpCode::Pong)
+                    .map(|(_, p)| p)
+                    .collect();
+                prop_assert_eq!(&pongs, &pings);
+                let rest = &frames[pongs.len()..];
+                match close {
+                    None => {
+                        prop_assert!(rest.is_empty(), "{:?}", rest);
+                        prop_assert!(!out.shutdown);
+                    }
+                    Some(code) => {
+                        prop_assert_eq!(rest.len(), 1, "{:?}", rest);
+                        prop_assert_eq!(rest[0].0.opcode, OpCode::Close);
+                        prop_assert_eq!(out.close_code(), Some(code.unwrap_or(1005)));
+                        prop_assert_eq!(out.shutdown, server_role);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A peer's messages followed by one frame that breaks one rule of RFC 6455 (or by none),
+    /// fed in any chunking: the messages before it are delivered and Pings answered; the
+    /// broken rule fails the connection with the code the RFC gives it (1007 for bad UTF-8,
+    /// 1002 for the rest), sent in a Close frame, and nothing after it is read; without one
+    /// the connection reports no error, sends no Close and keeps the transport.
+    #[test]
+    fn a_broken_rule_fails_with_its_code_and_only_then(
+        msgs in proptest::collection::vec((any_msg(), 1usize..4), 0..5),
+        broken in proptest::option::of(any_broken_rule()),
+        tail in proptest::collection::vec(any::<u8>(), 0..40),
+        server_role in any::<bool>(),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let (mut conn, peer) = if server_role {
+            let peer = ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO);
+            (ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO), peer)
+        } else {
+            let conn = ws_proto::Connection::client(Config::default(), counting_keys(), ws_proto::Instant::ZERO);
+            (conn, ws_proto::Connection::server(Config::default(), ws_proto::Instant::ZERO))
+        };
+        let (mut bytes, expected) = peer_bytes(peer, &msgs);
+        if let Some(rule) = &broken {
+            bytes.extend(rule.frame(server_role));
+            bytes.extend(&tail);
+        }
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+        points.sort_unstable();
+        let (mut first_error, mut out, mut prev) = (None, Output::default(), 0);
+        for p in points.into_iter().chain([bytes.len()]) {
+            let (r, more) = feed(&mut conn, &bytes[prev..p]);
+            if let Err(e) = r {
+                prop_assert_eq!(first_error, None, "a second error {:?}", e);
+                first_error = Some(e);
+            }
+            out.events.extend(more.events);
+            out.bytes.extend(more.bytes);
+            out.shutdown |= more.shutdown;
+            prev = p;
+        }
+        // The events before the end are the peer's messages; a broken rule ends the
+        // connection, and that end is the last event.
+        let (events, end) = match out.events.split_last() {
+            Some((Event::Closed(closed), before)) => (before, Some(closed.clone())),
+            _ => (&out.events[..], None),
+        };
+        prop_assert_eq!(events, &expected[..]);
+        prop_assert_eq!(
+            end.map(|c| c.cause),
+            first_error.map(ws_proto::CloseCause::Protocol)
+        );
+        let pings: Vec<Vec<u8>> = expected
+            .iter()
+            .filter_map(|e| match e { Event::Ping(p) => Some(p.clone()), _ => None })
+            .collect();
+        let frames = out.frames();
+        let pongs: Vec<Vec<u8>> = frames
+            .iter()
+            .filter(|(h, _)| h.opcode == OpCode::Pong)
+            .map(|(_, p)| p.clone())
+            .collect();
+        prop_assert_eq!(pongs, pings);
+        match &broken {
+            Some(rule) => {
+                let code = first_error.map(|e| e.close_code().as_u16());
+                prop_assert_eq!(code, Some(rule.close_code()), "{:?}", first_error);
+                prop_assert_eq!(frames.last().map(|(h, _)| h.opcode), Some(OpCode::Close));
+                prop_assert_eq!(out.close_code(), Some(rule.close_code()));
+                prop_assert!(out.shutdown);
+            }
+            None => {
+                prop_assert_eq!(first_error, None);
+                prop_assert_eq!(conn.closed(), None);
+                prop_assert_eq!(out.close_code(), None);
+                prop_assert!(!out.shutdown);
+            }
+        }
+    }
+}
+
+/// One frame that breaks one rule of RFC 6455, after complete messages.
+#[derive(Debug, Clone)]
+enum BrokenRule {
+    /// Section 5.2: an RSV bit (0 to 2: RSV1 to RSV3) with no extension negotiated.
+    ReservedBit(u8),
+    /// Section 5.2: an opcode 3-7 or 0xB-0xF.
+    ReservedOpcode(u8),
+    /// Section 5.1: a client frame unmasked, or a server frame masked.
+    WrongMasking,
+    /// Section 5.2: a 64-bit length with its most significant bit set.
+    LengthTopBit,
+    /// Section 5.5: a control frame (0x8-0xA) with more than 125 bytes.
+    LongControl(u8, usize),
+    /// Section 5.5: a control frame with FIN clear.
+    FragmentedControl(u8),
+    /// Section 5.4: a continuation frame with no message in progress.
+    LoneContinuation,
+    /// Section 5.4: a new data frame inside a fragmented message.
+    Interleaved,
+    /// Section 8.1: a text message that is not UTF-8 (a valid prefix, then these bytes).
+    BadUtf8(String, Vec<u8>),
+    /// Section 5.5.1: a Close payload of one byte.
+    OneByteClose(u8),
+    /// Section 7.4: a Close code the wire may not carry.
+    ForbiddenCloseCode(u16),
+    /// Section 5.5.1: a Close reason that is not UTF-8.
+    BadCloseReason,
+}
+
+fn any_broken_rule() -> impl Strategy<Value = BrokenRule> {
+    prop_oneof![
+        (0u8..3).prop_map(BrokenRule::ReservedBit),
+        prop_oneof![3u8..=7, 0xbu8..=0xf].prop_map(BrokenRule::ReservedOpcode),
+        Just(BrokenRule::WrongMasking),
+        Just(BrokenRule::LengthTopBit),
+        (0x8u8..=0xa, 126usize..300).prop_map(|(op, len)| BrokenRule::LongControl(op, len)),
+        (0x8u8..=0xa).prop_map(BrokenRule::FragmentedControl),
+        Just(BrokenRule::LoneContinuation),
+        Just(BrokenRule::Interleaved),
+        (
+            "\\PC{0,10}",
+            prop_oneof![
+                Just(vec![0xff]),
+                Just(vec![0xc0, 0x80]),       // overlong
+                Just(vec![0xed, 0xa0, 0x80]), // a surrogate
+                Just(vec![0xe2, 0x82]),       // cut short at the end of the message
+            ]
+        )
+            .prop_map(|(text, bad)| BrokenRule::BadUtf8(text, bad)),
+        any::<u8>().prop_map(BrokenRule::OneByteClose),
+        prop::sample::select(vec![
+            0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535
+        ])
+        .prop_map(BrokenRule::ForbiddenCloseCode),
+        Just(BrokenRule::BadCloseReason),
+    ]
+}
+
+impl BrokenRule {
+    /// The close code section 7.4.1 gives the violation.
+    fn close_code(&self) -> u16 {
+        match self {
+            BrokenRule::BadUtf8(..) | BrokenRule::BadCloseReason => 1007,
+            _ => 1002,
+        }
+    }
+
+    /// The frame as the peer of a connection in the given role sends it (a client's frames
+    /// masked, a server's not).
+    fn frame(&self, to_server: bool) -> Vec<u8> {
+        let frame = |fin, opcode, payload: &[u8]| {
+            if to_server {
+                masked(fin, opcode, payload)
+            } else {
+                unmasked(fin, opcode, payload)
+            }
+        };
+        let control = |op: u8| [OpCode::Close, OpCode::Ping, OpCode::Pong][usize::from(op - 8)];
+        match self {
+            BrokenRule::ReservedBit(bit) => {
+                let mut bytes = frame(true, OpCode::Binary, b"x");
+                bytes[0] |= 0x40 >> bit;
+                bytes
+            }
+            BrokenRule::ReservedOpcode(op) => {
+                let mut bytes = frame(true, OpCode::Binary, b"x");
+                bytes[0] = 0x80 | op;
+                bytes
+            }
+            BrokenRule::WrongMasking => {
+                if to_server {
+                    unmasked(true, OpCode::Text, b"x")
+                } else {
+                    masked(true, OpCode::Text, b"x")
+                }
+            }
+            BrokenRule::LengthTopBit => {
+                let mut bytes = vec![0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1];
+                if to_server {
+                    bytes[1] |= 0x80;
+                    bytes.extend_from_slice(&KEY);
+                }
+                bytes
+            }
+            BrokenRule::LongControl(op, len) => frame(true, control(*op), &vec![b'p'; *len]),
+            BrokenRule::FragmentedControl(op) => frame(false, control(*op), b""),
+            BrokenRule::LoneContinuation => frame(true, OpCode::Continuation, b"x"),
+            BrokenRule::Interleaved => {
+                let mut bytes = frame(false, OpCode::Text, b"a");
+                bytes.extend(frame(true, OpCode::Binary, b"b"));
+                bytes
+            }
+            BrokenRule::BadUtf8(text, bad) => {
+                let mut payload = text.as_bytes().to_vec();
+                payload.extend_from_slice(bad);
+                frame(true, OpCode::Text, &payload)
+            }
+            BrokenRule::OneByteClose(byte) => frame(true, OpCode::Close, &[*byte]),
+            BrokenRule::ForbiddenCloseCode(code) => frame(true, OpCode::Close, &code.to_be_bytes()),
+            BrokenRule::BadCloseReason => frame(true, OpCode::Close, b"\x03\xe8\xff"),
         }
     }
 }

@@ -4,6 +4,10 @@
 //! [`Transport`] (a `TcpStream`, or any stream you wrap) and a [`ws_proto::Connection`], and
 //! converts the clock for the connection's timers.
 //!
+//! The ws-proto types of this crate's API are re-exported here ([`CloseCode`], [`CloseFrame`],
+//! [`Config`], [`Request`], [`Accept`], [`Reject`], the error types, ...), so that an
+//! application depends on ws-std alone.
+//!
 //! ```no_run
 //! use std::net::TcpListener;
 //! use std::thread;
@@ -40,7 +44,14 @@ pub use error::Error;
 pub use server::{accept, accept_with, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
-pub use ws_proto::handshake::Reject;
+// The ws-proto types that appear in this crate's API (arguments, results, error variants,
+// configuration fields); the rest of the core stays reachable as `ws_std::ws_proto`.
+pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer, DeflateParams};
+pub use ws_proto::handshake::{Accept, ExtensionOffer, Limits, Reject, Request, Response};
+pub use ws_proto::{
+    Chunk, CloseCode, CloseFrame, Config, DataKind, HandshakeError, MessageMode, ProtocolError,
+    Role, SendError,
+};
 
 /// The examples of the project README, compiled as doctests.
 #[cfg(doctest)]

@@ -72,7 +72,11 @@ unsafe fn apply_mask_avx2(buf: &mut [u8], mut key: u32) {
         body = rest;
     }
     // Lane bytes in memory are the key word's bytes in memory (x86_64 is little-endian).
-    let mask = _mm256_set1_epi32(key as i32);
+    // SAFETY: the broadcast reads no memory; its one requirement, AVX2, is enabled on this
+    // function. Rust 1.87 made such register-only intrinsics safe to call here, earlier
+    // compilers down to the MSRV (1.85) still need the block.
+    #[allow(unused_unsafe, reason = "an unsafe call before Rust 1.87")]
+    let mask = unsafe { _mm256_set1_epi32(key as i32) };
     let mut blocks = body.chunks_exact_mut(128);
     for block in &mut blocks {
         let p = block.as_mut_ptr().cast::<__m256i>();
