@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ws_std::ws_proto::extensions::deflate::DeflateParams;
-use ws_std::ws_proto::{Config, Connection, DataKind};
+use ws_std::ws_proto::{self, Config, Connection, DataKind};
 use ws_std::{Message, ServerBuilder};
 
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -303,8 +303,9 @@ fn run(attack: &str, addr: SocketAddr) -> String {
             assert!(head.starts_with("http/1.1 101") && head.contains("permessage-deflate"));
             let mut config = Config::default();
             config.deflate.min_size = 0;
-            let mut client =
-                Connection::client(config, || MASK).with_deflate(DeflateParams::default());
+            // Only sends: its clock never matters.
+            let mut client = Connection::client(config, || MASK, ws_proto::Instant::ZERO)
+                .with_deflate(DeflateParams::default());
             let zeros = vec![0u8; 1 << 20];
             let mut out = Vec::new();
             for i in 0..256 {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ws_proto::frame::mask::BufferedMaskKeys;
 use ws_proto::handshake::{ClientHandshake, ExtensionOffer, Limits, Response, Url};
-use ws_proto::{Config, Connection};
+use ws_proto::{Config, Connection, Instant};
 
 use crate::handshake_io::read_head;
 use crate::{Error, Transport, WebSocket};
@@ -180,13 +180,19 @@ impl ClientBuilder {
         })?;
         // A response that breaks RFC 7692 fails the connection (the stream is dropped).
         let deflate = self.config.deflate.client_agreed(&response)?;
-        let mut conn = Connection::client(self.config, BufferedMaskKeys::new(crate::random::fill));
+        // The connection's clock starts now.
+        let epoch = std::time::Instant::now();
+        let mut conn = Connection::client(
+            self.config,
+            BufferedMaskKeys::new(crate::random::fill),
+            Instant::ZERO,
+        );
         if let Some(params) = deflate {
             conn = conn.with_deflate(params);
         }
         let protocol = response.protocol().map(String::from);
         Ok((
-            WebSocket::from_connection(stream, conn, &leftover, protocol),
+            WebSocket::from_connection(stream, conn, epoch, &leftover, protocol),
             response,
         ))
     }

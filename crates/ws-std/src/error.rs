@@ -1,43 +1,81 @@
-//! The error type of the blocking adapter.
+//! The error type of the blocking adapter: ws-proto's errors, plus what belongs to the
+//! adapter (the transport's I/O errors, the end of the connection, the URL scheme).
 
 use std::fmt;
 use std::io;
 
-use ws_proto::{HandshakeError, ProtocolError, SendError};
+use ws_proto::{HandshakeError, ProtocolError, SendError, Timeout};
 
 /// Everything that can go wrong on a blocking WebSocket.
+///
+/// The variants shared with [`ws_proto::Error`] (`Handshake`, `Protocol`, `Send`, `Timeout`,
+/// `ConnectionLost`) mean what they mean there, print as they print there and map to the
+/// same [`io::ErrorKind`]s ([`ws_proto::Error::io_kind`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The transport failed. `TimedOut`/`WouldBlock` from a read or write timeout leave the
-    /// socket usable: call again.
+    /// The transport failed. `TimedOut`/`WouldBlock` from a read timeout, a write timeout or
+    /// a non-blocking stream leave the connection usable: call again (after a write, every
+    /// byte not written stays queued for the next [`flush`](crate::WebSocket::flush)).
     Io(io::Error),
     /// The opening handshake failed (bad request or response, or rejected).
     Handshake(HandshakeError),
     /// The peer violated the protocol. The Close frame with
-    /// [`ProtocolError::close_code`] has been sent and the socket closed.
+    /// [`ProtocolError::close_code`] has been sent and the transport closed.
     Protocol(ProtocolError),
     /// The call was not valid in the connection's state (for example sending after close).
     Send(SendError),
-    /// The connection has closed cleanly: the closing handshake completed (the Close message
-    /// was returned by an earlier `read`). Nothing more can be read or sent.
+    /// A deadline of the open connection passed: a keepalive Ping went unanswered (the
+    /// connection was closed with 1011), or the peer did not answer our Close frame.
+    Timeout(Timeout),
+    /// The transport ended before the closing handshake completed (close code 1006).
+    ConnectionLost,
+    /// The connection has closed: the closing handshake completed (the Close message was
+    /// returned by an earlier `read`), or its abnormal end was reported by an earlier `read`.
+    /// Nothing more can be read.
     ConnectionClosed,
     /// The URL scheme is not supported by this build (for example `wss://` without TLS).
     UnsupportedScheme(&'static str),
 }
 
+impl Error {
+    /// The same error as a [`ws_proto::Error`], for the variants the two types share.
+    fn to_proto(&self) -> Option<ws_proto::Error> {
+        Some(match self {
+            Error::Handshake(e) => ws_proto::Error::Handshake(e.clone()),
+            Error::Protocol(e) => ws_proto::Error::Protocol(*e),
+            Error::Send(e) => ws_proto::Error::Send(*e),
+            Error::Timeout(t) => ws_proto::Error::Timeout(*t),
+            Error::ConnectionLost => ws_proto::Error::ConnectionLost,
+            Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_) => return None,
+        })
+    }
+
+    /// [`to_proto`](Self::to_proto) by value: the error back when it is the adapter's own.
+    fn into_proto(self) -> Result<ws_proto::Error, Error> {
+        Ok(match self {
+            Error::Handshake(e) => ws_proto::Error::Handshake(e),
+            Error::Protocol(e) => ws_proto::Error::Protocol(e),
+            Error::Send(e) => ws_proto::Error::Send(e),
+            Error::Timeout(t) => ws_proto::Error::Timeout(t),
+            Error::ConnectionLost => ws_proto::Error::ConnectionLost,
+            own @ (Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_)) => {
+                return Err(own)
+            }
+        })
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(shared) = self.to_proto() {
+            return shared.fmt(f);
+        }
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
-            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
-            Error::Protocol(ProtocolError::UnexpectedEof) => {
-                f.write_str("the peer closed the connection without a close frame")
-            }
-            Error::Protocol(e) => write!(f, "protocol error: {e} (close code {})", e.close_code()),
-            Error::Send(e) => write!(f, "cannot send: {e}"),
             Error::ConnectionClosed => f.write_str("the connection is closed"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            _ => unreachable!("shared with ws_proto::Error"),
         }
     }
 }
@@ -50,6 +88,20 @@ impl std::error::Error for Error {
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
             _ => None,
+        }
+    }
+}
+
+impl From<ws_proto::Error> for Error {
+    fn from(e: ws_proto::Error) -> Self {
+        match e {
+            ws_proto::Error::Protocol(e) => Error::Protocol(e),
+            ws_proto::Error::Handshake(e) => Error::Handshake(e),
+            ws_proto::Error::Send(e) => Error::Send(e),
+            ws_proto::Error::Timeout(t) => Error::Timeout(t),
+            ws_proto::Error::ConnectionLost => Error::ConnectionLost,
+            // A kind this version does not know: kept whole, as ws-proto maps it to I/O.
+            other => Error::Io(other.into()),
         }
     }
 }
@@ -74,21 +126,30 @@ impl From<SendError> for Error {
         Error::Send(e)
     }
 }
+impl From<Timeout> for Error {
+    fn from(t: Timeout) -> Self {
+        Error::Timeout(t)
+    }
+}
 
 impl From<Error> for io::Error {
-    /// Maps to the closest `io::ErrorKind`: peer faults are `InvalidData`, a vanished peer
-    /// `UnexpectedEof`, a closed connection `NotConnected`, misuse `InvalidInput`.
+    /// An [`Error::Io`] is the transport's own error, unchanged. The other errors become the
+    /// payload of an `io::Error`: of the kind ws-proto gives the shared variants
+    /// ([`ws_proto::Error::io_kind`]: peer faults `InvalidData`, deadlines `TimedOut`, a lost
+    /// connection `UnexpectedEof`, misuse `InvalidInput`, a send on a closed connection
+    /// `NotConnected`); a closed connection is `NotConnected`, an unsupported scheme
+    /// `InvalidInput`.
     fn from(e: Error) -> io::Error {
-        let kind = match &e {
-            Error::Io(inner) => return io::Error::new(inner.kind(), e),
-            Error::Protocol(ProtocolError::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
-            Error::Protocol(ProtocolError::CloseTimeout | ProtocolError::KeepaliveTimeout) => {
-                io::ErrorKind::TimedOut
+        match e.into_proto() {
+            Ok(shared) => io::Error::new(shared.io_kind(), Error::from(shared)),
+            Err(Error::Io(inner)) => inner,
+            Err(own) => {
+                let kind = match own {
+                    Error::ConnectionClosed => io::ErrorKind::NotConnected,
+                    _ => io::ErrorKind::InvalidInput,
+                };
+                io::Error::new(kind, own)
             }
-            Error::Handshake(_) | Error::Protocol(_) => io::ErrorKind::InvalidData,
-            Error::Send(_) | Error::UnsupportedScheme(_) => io::ErrorKind::InvalidInput,
-            Error::ConnectionClosed => io::ErrorKind::NotConnected,
-        };
-        io::Error::new(kind, e)
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! The blocking server side: run the opening handshake on an accepted stream.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant as StdInstant};
 
 use ws_proto::handshake::{write_error_response, Accept, Limits, Reject, Request};
-use ws_proto::{Config, Connection, HandshakeError};
+use ws_proto::{Config, Connection, HandshakeError, Instant};
 
 use crate::handshake_io::read_head;
 use crate::{Error, Transport, WebSocket};
@@ -121,7 +121,7 @@ impl ServerBuilder {
         S: Transport,
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
-        let deadline = self.handshake_timeout.map(|t| Instant::now() + t);
+        let deadline = self.handshake_timeout.map(|t| StdInstant::now() + t);
         let limits = self.limits;
         let (request, leftover) =
             match read_head(&mut stream, deadline, |buf| Request::parse(buf, limits)) {
@@ -163,12 +163,14 @@ impl ServerBuilder {
         stream.write_all(&response)?;
         stream.flush()?;
         let protocol = accept.selected_protocol().map(String::from);
-        let mut conn = Connection::server(self.config);
+        // The connection's clock starts now.
+        let epoch = StdInstant::now();
+        let mut conn = Connection::server(self.config, Instant::ZERO);
         if let Some(params) = deflate {
             conn = conn.with_deflate(params);
         }
         Ok(WebSocket::from_connection(
-            stream, conn, &leftover, protocol,
+            stream, conn, epoch, &leftover, protocol,
         ))
     }
 }

@@ -1,15 +1,13 @@
 //! The blocking WebSocket: reads and writes a [`Transport`], driving a `ws_proto::Connection`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant as StdInstant};
 
 use ws_proto::{
     Chunk, CloseCode, CloseFrame, Connection, DataKind, Event, Instant, Message as ProtoMessage,
-    Role, State, Transmit,
+    Role, State,
 };
-
-use ws_proto::frame::write_vectored;
 
 use crate::Error;
 
@@ -72,8 +70,8 @@ impl Message {
 }
 
 impl Message {
-    /// The message for a connection event; `None` for kinds of event this adapter does not
-    /// surface.
+    /// The message for a connection event; `None` for [`Event::Closed`] (which `read`
+    /// reports itself) and kinds of event this adapter does not surface.
     fn from_event(event: Event) -> Option<Message> {
         Some(match event {
             Event::Message(ProtoMessage::Text(t)) => Message::Text(t),
@@ -111,6 +109,9 @@ impl From<&[u8]> for Message {
 /// Size of the read buffer each connection owns.
 const READ_BUFFER: usize = 256 * 1024;
 
+/// How many pieces of queued output one vectored write takes at most.
+const WRITE_SLICES: usize = 16;
+
 /// A blocking WebSocket connection over a [`Transport`].
 ///
 /// Obtained from [`connect`](crate::connect), [`ClientBuilder`](crate::ClientBuilder),
@@ -123,19 +124,23 @@ const READ_BUFFER: usize = 256 * 1024;
 ///   batching several messages into one [`flush`](Self::flush).
 /// * [`close`](Self::close) starts the closing handshake; keep calling `read` until it returns
 ///   [`Message::Close`].
+///
+/// The socket moves bytes and converts the clock; the protocol is the
+/// [`Connection`]'s. A write that stops early (a write timeout, a non-blocking stream) leaves
+/// what was not written queued in the connection, and the next [`flush`](Self::flush) resumes
+/// exactly there.
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
+    /// The moment the connection's [`Instant::ZERO`] stands for.
     epoch: StdInstant,
     read_buf: Box<[u8]>,
-    /// Bytes taken from the connection and not yet written.
-    out: Vec<u8>,
-    /// An error to report once the events decoded before it have been returned.
-    pending_error: Option<Error>,
     read_timeout: Option<Duration>,
     protocol: Option<String>,
-    /// The transport has been shut down.
+    /// [`Transport::shutdown`] has been called (it is called once).
     shut_down: bool,
+    /// A read or write failed with an error other than a stall: nothing more gets through.
+    transport_failed: bool,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
@@ -151,29 +156,33 @@ impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
 impl<S: Transport> WebSocket<S> {
     /// Wraps a stream on which the opening handshake has already completed.
     ///
-    /// `leftover` holds bytes read after the handshake's header block (the first frames);
-    /// `protocol` is the agreed subprotocol, if any.
+    /// `epoch` is the moment the connection's clock counts from: `conn` was created with
+    /// `now` equal to the time elapsed since `epoch` (for a connection created just now,
+    /// `epoch` is `std::time::Instant::now()` and `now` is [`Instant::ZERO`]). `leftover`
+    /// holds bytes read after the handshake's header block (the first frames); `protocol` is
+    /// the agreed subprotocol, if any.
     pub fn from_connection(
         stream: S,
         conn: Connection,
+        epoch: StdInstant,
         leftover: &[u8],
         protocol: Option<String>,
     ) -> WebSocket<S> {
         let mut ws = WebSocket {
             stream,
             conn,
-            epoch: StdInstant::now(),
+            epoch,
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
-            out: Vec::new(),
-            pending_error: None,
             read_timeout: None,
             protocol,
             shut_down: false,
+            transport_failed: false,
         };
         if !leftover.is_empty() {
-            if let Err(e) = ws.conn.receive_data(leftover) {
-                ws.pending_error = Some(e.into());
-            }
+            let now = ws.now();
+            // A protocol error in them is reported by `Event::Closed`, after the events
+            // before it: `read` returns it in turn.
+            let _ = ws.conn.receive_data(leftover, now);
         }
         ws
     }
@@ -206,6 +215,7 @@ impl<S: Transport> WebSocket<S> {
         self.read_timeout = timeout;
     }
 
+    /// The connection's clock: the time since the epoch.
     fn now(&self) -> Instant {
         Instant::from_duration(self.epoch.elapsed())
     }
@@ -215,6 +225,7 @@ impl<S: Transport> WebSocket<S> {
     /// Pings are answered and Close frames echoed before this returns. When the peer's
     /// Close frame is returned, the closing handshake is complete: the server has closed the
     /// transport, and the client has waited (up to the close timeout) for the server to do so.
+    /// The next read fails with [`Error::ConnectionClosed`].
     ///
     /// Before waiting for input, `read` writes and flushes everything queued, including
     /// messages queued with [`write`](Self::write). So a server that answers with `write`
@@ -223,42 +234,62 @@ impl<S: Transport> WebSocket<S> {
     ///
     /// # Errors
     ///
+    /// The end of a connection that did not close cleanly, once (then
+    /// [`Error::ConnectionClosed`]), after the messages that arrived before it:
     /// * [`Error::Protocol`]: the peer broke the protocol; the Close frame with the right code
-    ///   was sent and the transport closed. [`ProtocolError::UnexpectedEof`] when the peer
-    ///   vanished without a Close frame.
-    /// * [`Error::ConnectionClosed`]: the connection was already closed.
-    /// * [`Error::Io`]: the transport failed, or the read timeout expired (`TimedOut` or
-    ///   `WouldBlock`; the connection stays usable).
+    ///   was sent and the transport closed.
+    /// * [`Error::ConnectionLost`]: the peer vanished without a Close frame.
+    /// * [`Error::Timeout`]: a keepalive Ping went unanswered (closed with 1011), or the peer
+    ///   did not answer our Close frame in time.
     ///
-    /// [`ProtocolError::UnexpectedEof`]: ws_proto::ProtocolError::UnexpectedEof
+    /// And:
+    /// * [`Error::ConnectionClosed`]: the connection was already closed.
+    /// * [`Error::Io`]: the read timeout expired (`TimedOut` or `WouldBlock`; the connection
+    ///   stays usable), or writing the queued output stalled (see [`flush`](Self::flush)),
+    ///   or the transport failed: then the connection is over, and the next read reports
+    ///   its end ([`Error::ConnectionLost`], or nothing more after a closing handshake).
     pub fn read(&mut self) -> Result<Message, Error> {
         let started = StdInstant::now();
         loop {
             if let Some(event) = self.conn.poll_event() {
-                if matches!(event, Event::Ping(_)) {
-                    // Send the automatic Pong now, so the peer is not kept waiting. (A Close
-                    // frame that fails the connection is not released until `poll_event`
-                    // returns `None`, so the application's reply to this event still goes out
-                    // before it.) Other output waits until this socket is about to block, so
-                    // that replies to a batch of messages go out in one write.
-                    self.flush_output()?;
-                }
-                if matches!(event, Event::Close(_)) {
-                    self.finish_close()?;
+                match event {
+                    Event::Ping(_) => {
+                        // Send the automatic Pong now, so the peer is not kept waiting. (A
+                        // Close frame that fails the connection is not released until
+                        // `poll_event` returns `None`, so the application's reply to this
+                        // event still goes out before it.) Other output waits until this
+                        // socket is about to block, so that replies to a batch of messages go
+                        // out in one write. A Pong that cannot be written is the peer's
+                        // backpressure: the write error is returned (the Pong stays queued),
+                        // so that a peer that pings and never reads stops being read.
+                        self.flush_output()?;
+                    }
+                    Event::Close(_) => self.finish_close(),
+                    Event::Closed(closed) => {
+                        // The last event: send the Close frame that failing the connection
+                        // queued and close the transport (the end is what this read reports,
+                        // not how the transport took it).
+                        if !self.transport_failed {
+                            let _ = self.flush();
+                        }
+                        match closed.error() {
+                            Some(error) => return Err(error.into()),
+                            None => continue,
+                        }
+                    }
+                    _ => {}
                 }
                 match Message::from_event(event) {
                     Some(message) => return Ok(message),
                     None => continue,
                 }
             }
-            if let Some(error) = self.pending_error.take() {
-                // Send the Close frame that failing the connection queued, then close.
-                let _ = self.flush_output();
-                return Err(error);
-            }
             // Everything queued (replies written with `write`, automatic Pongs) goes out
-            // before waiting for input.
-            self.flush()?;
+            // before waiting for input; after a transport failure, the connection is closed
+            // and nothing more can go out.
+            if !self.transport_failed {
+                self.flush()?;
+            }
             if self.conn.state() == State::Closed {
                 return Err(Error::ConnectionClosed);
             }
@@ -267,36 +298,34 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// After the peer's Close frame: wait until the connection is fully closed.
-    fn finish_close(&mut self) -> Result<(), Error> {
-        // Nothing follows a Close frame; this `None` releases our reply to it.
-        while self.conn.poll_event().is_some() {}
-        while self.conn.state() != State::Closed {
-            self.flush_output()?;
+    /// After the peer's Close frame: sends the reply and waits until the connection is
+    /// closed (the client waits, at most the close timeout, for the server to close the
+    /// transport). A transport error or a stream that cannot block ends the wait early: the
+    /// peer's Close frame has arrived either way, and a later `read` goes on from there.
+    fn finish_close(&mut self) {
+        loop {
+            // Only `Event::Closed` follows a Close frame; taking the events releases the
+            // reply to it.
+            while self.conn.poll_event().is_some() {}
             if self.conn.state() == State::Closed {
-                break;
+                let _ = self.flush();
+                return;
             }
-            match self.wait_for_input(None) {
-                Ok(()) => {}
-                // The handshake is complete; a transport error while waiting for the server's
-                // FIN does not make it less so.
-                Err(Error::Io(_)) => break,
-                Err(e) => return Err(e),
+            if self.flush().is_err() || self.wait_for_input(None).is_err() {
+                return;
             }
         }
-        self.pending_error = None;
-        Ok(())
     }
 
-    /// Runs due timers, then reads once from the transport (bounded by the next timer and
+    /// Runs due timers, or else reads once from the transport (bounded by the next timer and
     /// `user_deadline`) and feeds the connection.
-    fn wait_for_input(&mut self, user_deadline: Option<StdInstant>) -> Result<(), Error> {
+    ///
+    /// Call it only when [`Connection::poll_event`] has returned `None`.
+    fn wait_for_input(&mut self, user_deadline: Option<StdInstant>) -> io::Result<()> {
         let now = self.now();
         let timer = self.conn.poll_timeout();
         if timer.is_some_and(|t| t <= now) {
-            if let Err(e) = self.conn.handle_timeout(now) {
-                self.pending_error = Some(e.into());
-            }
+            self.conn.handle_timeout(now);
             return Ok(());
         }
         let timer_wait = timer.map(|t| t.saturating_duration_since(now));
@@ -309,38 +338,40 @@ impl<S: Transport> WebSocket<S> {
         // A zero timeout means "block forever" to the socket API: use at least 1 ms.
         self.stream
             .set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))))?;
-        match self.stream.read(&mut self.read_buf) {
-            Ok(0) => {
-                if let Err(e) = self.conn.receive_eof() {
-                    self.pending_error = Some(e.into());
-                }
-                Ok(())
+        // A large payload is read straight into the message being reassembled when the
+        // connection offers room for it; anything else goes through the read buffer.
+        let (read, in_place) = match self.conn.receive_buffer() {
+            Some(room) => (self.stream.read(room), true),
+            None => (self.stream.read(&mut self.read_buf), false),
+        };
+        let now = self.now();
+        // A protocol error in the input is reported by `Event::Closed`, after the events
+        // before it.
+        match read {
+            Ok(0) => self.conn.receive_eof(),
+            Ok(n) if in_place => {
+                let _ = self.conn.receive_in_place(n, now);
             }
             Ok(n) => {
-                if let Err(e) = self.conn.receive_data(&self.read_buf[..n]) {
-                    self.pending_error = Some(e.into());
-                }
-                Ok(())
+                let _ = self.conn.receive_data(&self.read_buf[..n], now);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if timer_first {
-                    Ok(()) // a timer is due: the next round runs it
-                } else {
-                    Err(Error::Io(e))
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_would_block(&e) => {
+                if !timer_first {
+                    return Err(e);
                 }
+                // A timer is due: the next round runs it.
             }
             Err(e) => {
-                // The transport is broken: nothing more will arrive.
-                let _ = self.conn.receive_eof();
-                Err(Error::Io(e))
+                // The transport is broken: nothing more will arrive. The error is returned
+                // now; the end of the connection (`Event::Closed`) is reported by the next
+                // read.
+                self.transport_failed = true;
+                self.conn.receive_eof();
+                return Err(e);
             }
         }
+        Ok(())
     }
 
     /// Queues a message without writing it; [`flush`](Self::flush) writes everything queued,
@@ -349,52 +380,25 @@ impl<S: Transport> WebSocket<S> {
     /// Sending [`Message::Close`] starts the closing handshake (status 1000 if the frame has
     /// none); sending a [`Message::Chunk`] sends one fragment.
     ///
-    /// The buffer of a text or binary message is kept for reuse once its bytes are queued
-    /// (see [`Connection::recycle`](ws_proto::Connection::recycle)): an echo of what
+    /// A text or binary message is handed to the connection whole
+    /// ([`Connection::send`]): a large payload is queued as it is, without a copy, and a
+    /// small one is copied and its buffer kept for reuse, so an echo of what
     /// [`read`](Self::read) returned allocates nothing per message once warm.
-    ///
-    /// A payload of 64 KiB or more is written at once, straight from the message, when
-    /// nothing is queued before it (the server side, uncompressed): this saves copying it.
     pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         match message.into() {
-            Message::Text(t) => {
-                if !self.write_direct(DataKind::Text, t.as_bytes())? {
-                    self.conn.send_text(&t)?;
-                }
-                self.conn.recycle(t.into_bytes());
-            }
-            Message::Binary(b) => {
-                if !self.write_direct(DataKind::Binary, &b)? {
-                    self.conn.send_binary(&b)?;
-                }
-                self.conn.recycle(b);
-            }
+            Message::Text(t) => self.conn.send(ProtoMessage::Text(t))?,
+            Message::Binary(b) => self.conn.send(ProtoMessage::Binary(b))?,
             Message::Ping(p) => self.conn.ping(&p)?,
             Message::Pong(p) => self.conn.pong(&p)?,
             Message::Close(frame) => {
                 let (code, reason) =
                     frame.map_or((CloseCode::NORMAL, String::new()), |f| (f.code, f.reason));
-                self.conn.close(code, &reason)?
+                let now = self.now();
+                self.conn.close(code, &reason, now)?
             }
             Message::Chunk(c) => self.conn.send_fragment(c.kind, &c.data, c.last)?,
         }
         Ok(())
-    }
-
-    /// Writes a large one-frame message from `data` without copying it into the output
-    /// queue, if the connection allows it ([`Connection::send_unqueued`]); returns whether it
-    /// did.
-    fn write_direct(&mut self, kind: DataKind, data: &[u8]) -> Result<bool, Error> {
-        if data.len() < Connection::UNQUEUED_SEND_MIN || !self.out.is_empty() {
-            return Ok(false);
-        }
-        let Some(head) = self.conn.send_unqueued(kind, data.len())? else {
-            return Ok(false);
-        };
-        match write_vectored(&mut self.stream, head.as_bytes(), data) {
-            (_, None) => Ok(true),
-            (_, Some(e)) => Err(Error::Io(e)),
-        }
     }
 
     /// Gives back a message that was read and is no longer needed, so that its buffer is
@@ -416,19 +420,15 @@ impl<S: Transport> WebSocket<S> {
         self.flush()
     }
 
-    /// Sends a text message.
+    /// Sends a text message (copied; [`send`](Self::send) with an owned `String` is not).
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        if !self.write_direct(DataKind::Text, text.as_bytes())? {
-            self.conn.send_text(text)?;
-        }
+        self.conn.send_text(text)?;
         self.flush()
     }
 
-    /// Sends a binary message.
+    /// Sends a binary message (copied; [`send`](Self::send) with an owned `Vec` is not).
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        if !self.write_direct(DataKind::Binary, data)? {
-            self.conn.send_binary(data)?;
-        }
+        self.conn.send_binary(data)?;
         self.flush()
     }
 
@@ -463,45 +463,58 @@ impl<S: Transport> WebSocket<S> {
     /// [`read`](Self::read) until it returns [`Message::Close`] (messages the peer sent before
     /// its Close frame still arrive).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.conn.close(code, reason)?;
+        let now = self.now();
+        self.conn.close(code, reason, now)?;
         self.flush()
     }
 
-    /// Writes everything queued and flushes the transport.
+    /// Writes everything queued and flushes the transport; once the connection is done,
+    /// closes the transport ([`Transport::shutdown`], once).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when a write fails. A write that stops early with `WouldBlock` or
+    /// `TimedOut` (a non-blocking stream, a write timeout) leaves every byte not written
+    /// queued: call `flush` again to continue exactly where it stopped. Nothing queued is
+    /// ever dropped. Any other error means the transport failed: the connection is over, and
+    /// [`read`](Self::read) reports its end.
     pub fn flush(&mut self) -> Result<(), Error> {
         self.flush_output()?;
         self.stream.flush()?;
         Ok(())
     }
 
-    /// Takes the connection's output and writes it; closes the transport when asked to.
+    /// Writes the connection's queued output with vectored writes, resuming after partial
+    /// ones; closes the transport when the connection asks for it.
     fn flush_output(&mut self) -> Result<(), Error> {
-        let mut shutdown = false;
-        while let Some(t) = self.conn.poll_transmit(&mut self.out) {
-            if t == Transmit::Shutdown {
-                shutdown = true;
+        while self.conn.buffered_amount() > 0 {
+            let mut pieces: [&[u8]; WRITE_SLICES] = [&[]; WRITE_SLICES];
+            let n = self.conn.transmit_slices(&mut pieces);
+            let mut slices = [IoSlice::new(&[]); WRITE_SLICES];
+            for (slice, piece) in slices.iter_mut().zip(&pieces[..n]) {
+                *slice = IoSlice::new(piece);
             }
-        }
-        let mut written = 0;
-        while written < self.out.len() {
-            match self.stream.write(&self.out[written..]) {
-                Ok(0) => {
-                    self.out.drain(..written);
-                    return Err(Error::Io(io::ErrorKind::WriteZero.into()));
+            let error = match self.stream.write_vectored(&slices[..n]) {
+                Ok(0) => io::ErrorKind::WriteZero.into(),
+                Ok(written) => {
+                    self.conn.advance_transmit(written);
+                    continue;
                 }
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    // Keep what was not written for the next flush.
-                    self.out.drain(..written);
-                    return Err(Error::Io(e));
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => e,
+            };
+            // What was not written stays queued: after a stall, for the next flush.
+            if !is_would_block(&error) {
+                // The transport failed: nothing more will get through. The connection ends
+                // (`Event::Closed`, reported by the next read).
+                self.transport_failed = true;
+                self.conn.receive_eof();
             }
+            return Err(Error::Io(error));
         }
-        self.out.clear();
-        if shutdown && !self.shut_down {
-            self.shut_down = true;
+        if self.conn.should_close_transport() && !self.shut_down {
             self.stream.flush()?;
+            self.shut_down = true;
             self.stream.shutdown()?;
         }
         Ok(())
@@ -512,8 +525,17 @@ impl<S: Transport> WebSocket<S> {
         self.conn.role()
     }
 
-    /// Consumes the socket, returning the stream.
+    /// Consumes the socket, returning the stream. Output still queued (see
+    /// [`Connection::buffered_amount`]) is dropped with the connection.
     pub fn into_inner(self) -> S {
         self.stream
     }
+}
+
+/// A read or write that stopped because of a timeout or a non-blocking stream.
+fn is_would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

@@ -612,8 +612,8 @@ fn empty_fragment_flood_costs_no_memory_and_the_message_arrives() {
 fn ping_flood_without_reading_pongs_is_held_by_socket_backpressure() {
     // The peer pings and never reads. ws-std writes each Pong before returning the Ping, so
     // once the socket buffers are full the server's write blocks: it stops reading, and what
-    // it owes is bounded by one read buffer of Pings (64 KiB in, under 64 KiB of Pongs out)
-    // plus the socket buffers. With a write timeout on the socket the server's `read` fails
+    // it owes is bounded by one read buffer of Pings (256 KiB in, under 256 KiB of Pongs
+    // out) plus the socket buffers. With a write timeout on the socket the server's `read` fails
     // with a timeout instead of blocking for ever.
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -665,8 +665,13 @@ fn ping_flood_without_reading_pongs_is_held_by_socket_backpressure() {
         other => panic!("expected the write timeout, got {other}"),
     }
     assert!(pings > 0);
-    // Nothing is left inside the connection: every Pong owed was handed to the socket.
-    assert_eq!(buffered, 0);
+    // What the server owes, queued in the connection (a write that stops early keeps the
+    // rest queued there), is the Pongs for at most one read buffer (256 KiB) of Pings: the
+    // server stopped reading when its writes stalled.
+    assert!(
+        buffered > 0 && buffered < 256 * 1024,
+        "{buffered} bytes queued"
+    );
     assert!(
         sent < 64 << 20,
         "the server kept reading without writing its Pongs"
