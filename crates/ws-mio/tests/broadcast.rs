@@ -148,10 +148,5 @@ fn an_aborted_connection_is_cut_without_a_close_frame() {
         Seen::Close(i, 1006, _) if i == id
     ));
     // The client sees the TCP connection end without a Close frame.
-    assert!(matches!(
-        ws.read(),
-        Err(ws_std::Error::Protocol(
-            ws_proto::ProtocolError::UnexpectedEof
-        ))
-    ));
+    assert!(matches!(ws.read(), Err(ws_std::Error::ConnectionLost)));
 }

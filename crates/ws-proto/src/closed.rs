@@ -33,7 +33,7 @@ pub enum CloseCause {
 /// `code` and `reason` are those of the peer's Close frame after a closing handshake (1005,
 /// [`CloseCode::NO_STATUS`], when it carried no code), or those of the failure otherwise
 /// (1002 and the like for a protocol error, 1011 for a keepalive timeout, 1006 when the
-/// connection was lost or the close timed out).
+/// connection was lost or the close timed out), with a short description as the reason.
 ///
 /// ```
 /// use ws_proto::{CloseCause, CloseCode, Closed, Error};

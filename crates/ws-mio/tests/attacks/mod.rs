@@ -98,7 +98,8 @@ pub(crate) fn deflate_handshake(addr: SocketAddr) -> TcpStream {
 pub(crate) fn deflate_bomb(stream: &mut TcpStream, mib: usize) {
     let mut config = Config::default();
     config.deflate.min_size = 0;
-    let mut client = Connection::client(config, || MASK).with_deflate(DeflateParams::default());
+    let mut client = Connection::client(config, || MASK, ws_proto::Instant::ZERO)
+        .with_deflate(DeflateParams::default());
     let zeros = vec![0u8; 1 << 20];
     let mut out = Vec::new();
     for i in 0..mib {

@@ -80,7 +80,7 @@ impl Connection {
             self.end(
                 CloseCause::TransportLost,
                 CloseCode::ABNORMAL,
-                String::new(),
+                String::from("connection closed without a close frame"),
             );
         }
     }
@@ -106,7 +106,11 @@ impl Connection {
                 self.end_cleanly();
             } else if self.closed.is_none() {
                 // The peer never answered our Close frame.
-                self.end(CloseCause::CloseTimeout, CloseCode::ABNORMAL, String::new());
+                self.end(
+                    CloseCause::CloseTimeout,
+                    CloseCode::ABNORMAL,
+                    String::from("closing handshake timed out"),
+                );
             }
             return;
         }
