@@ -8,7 +8,7 @@
 //! Two layers, used one after the other on a connection:
 //!
 //! 1. [`handshake`]: the HTTP/1.1 opening handshake. A client builds its request with
-//!    [`handshake::ClientHandshake`] and validates the response; a server parses the request
+//!    [`handshake::ClientRequest`] and validates the response; a server parses the request
 //!    with [`handshake::Request::parse`], decides, and writes the 101 (or a rejection).
 //!    Failures are [`HandshakeError`]s that know their HTTP status.
 //! 2. [`Connection`]: everything after the handshake: frames, messages, control frames,

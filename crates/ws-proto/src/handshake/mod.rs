@@ -5,11 +5,11 @@
 //!
 //! # Client
 //!
-//! 1. Parse the target with [`Url::parse`] and build a [`ClientHandshake`] with a fresh random
+//! 1. Parse the target with [`Url::parse`] and build a [`ClientRequest`] with a fresh random
 //!    16-byte nonce (this crate has no randomness source: RFC 6455 section 4.1 requires a new
 //!    random nonce per connection, so the caller supplies it).
-//! 2. Send the bytes of [`ClientHandshake::write_request`].
-//! 3. Feed everything received so far to [`ClientHandshake::parse_response`] until it returns
+//! 2. Send the bytes of [`ClientRequest::write_request`].
+//! 3. Feed everything received so far to [`ClientRequest::parse_response`] until it returns
 //!    [`Status::Complete`]. The `usize` it returns is the length of the header block: the bytes
 //!    after it already belong to the frame layer.
 //!
@@ -44,7 +44,7 @@ mod proptests;
 
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, Response};
+pub use client::{ClientRequest, Response};
 pub use extensions::{parse_extensions, write_extensions, ExtensionOffer};
 pub use headers::{header_contains_token, Headers};
 pub use http_request::HttpRequest;

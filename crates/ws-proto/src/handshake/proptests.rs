@@ -8,7 +8,7 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 
-use super::{ClientHandshake, ExtensionOffer, Limits, Request, Status, Url};
+use super::{ClientRequest, ExtensionOffer, Limits, Request, Status, Url};
 
 fn token() -> impl Strategy<Value = String> {
     "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}"
@@ -55,8 +55,8 @@ prop_compose! {
             alloc::vec!["chat", "superchat", "v1.json", "mqtt", "wamp.2.msgpack"], 0..=5),
         extensions in vec(extension_offer(), 0..4),
         headers in vec(("X-[A-Za-z0-9-]{1,10}", "[ -~\t]{0,30}"), 0..4),
-    ) -> ClientHandshake {
-        let mut client = ClientHandshake::new(&url, nonce);
+    ) -> ClientRequest {
+        let mut client = ClientRequest::new(&url, nonce);
         if let Some(origin) = origin {
             client = client.origin(&origin).unwrap();
         }
@@ -100,7 +100,7 @@ proptest! {
     #[test]
     fn request_keeps_the_url(url in url(), nonce in any::<[u8; 16]>()) {
         let mut bytes = Vec::new();
-        ClientHandshake::new(&url, nonce).write_request(&mut bytes);
+        ClientRequest::new(&url, nonce).write_request(&mut bytes);
         let (request, _) = complete(Request::parse(&bytes, Limits::default()).unwrap());
         prop_assert_eq!(request.resource(), url.path_and_query());
         prop_assert_eq!(request.host(), url.host_header());

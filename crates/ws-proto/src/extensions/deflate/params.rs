@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::DeflateConfig;
 use crate::error::HandshakeError;
-use crate::handshake::{Accept, ClientHandshake, ExtensionOffer, Request, Response};
+use crate::handshake::{Accept, ClientRequest, ExtensionOffer, Request, Response};
 
 /// The extension token (RFC 7692 section 7).
 pub const EXTENSION_NAME: &str = "permessage-deflate";
@@ -318,7 +318,7 @@ impl DeflateConfig {
     /// # Errors
     ///
     /// [`HandshakeError::InvalidArgument`] if an offer has a window size outside 8..=15.
-    pub fn offer(&self, mut handshake: ClientHandshake) -> Result<ClientHandshake, HandshakeError> {
+    pub fn offer(&self, mut handshake: ClientRequest) -> Result<ClientRequest, HandshakeError> {
         if !self.enabled {
             return Ok(handshake);
         }
@@ -339,10 +339,10 @@ impl DeflateConfig {
     ///
     /// ```
     /// use ws_proto::extensions::deflate::DeflateConfig;
-    /// use ws_proto::handshake::{ClientHandshake, Limits};
+    /// use ws_proto::handshake::{ClientRequest, Limits};
     ///
     /// let config = DeflateConfig::default();
-    /// let client = config.offer(ClientHandshake::from_parts("example.com", "/", [7; 16])?)?;
+    /// let client = config.offer(ClientRequest::from_parts("example.com", "/", [7; 16])?)?;
     /// let mut request = Vec::new();
     /// client.write_request(&mut request);
     /// assert!(String::from_utf8_lossy(&request)

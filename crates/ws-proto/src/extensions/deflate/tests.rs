@@ -357,7 +357,7 @@ mod section_7_1_parameters {
     fn offers_with_bad_window_sizes_are_not_sent() {
         let mut config = DeflateConfig::default();
         config.offers[0].server_max_window_bits = Some(16);
-        let handshake = crate::handshake::ClientHandshake::from_parts("h", "/", [1; 16]).unwrap();
+        let handshake = crate::handshake::ClientRequest::from_parts("h", "/", [1; 16]).unwrap();
         assert!(matches!(
             config.offer(handshake),
             Err(HandshakeError::InvalidArgument(_))
