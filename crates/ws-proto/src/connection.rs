@@ -158,6 +158,8 @@ pub struct Connection {
     /// permessage-deflate, when negotiated (RFC 7692).
     #[cfg(feature = "deflate")]
     deflate: Option<Box<DeflateState>>,
+    /// The subprotocol agreed in the opening handshake.
+    protocol: Option<String>,
 
     // Receiving.
     rx: Rx,
@@ -235,6 +237,7 @@ impl Connection {
             allowed_rsv: 0,
             #[cfg(feature = "deflate")]
             deflate: None,
+            protocol: None,
             rx: Rx::Header { len: 0 },
             header_buf: [0; MAX_HEADER_LEN],
             control: Vec::new(),
@@ -266,7 +269,7 @@ impl Connection {
     ///
     /// The parameters come from
     /// [`DeflateConfig::client_agreed`](crate::extensions::deflate::DeflateConfig::client_agreed)
-    /// or [`DeflateConfig::server_accept`](crate::extensions::deflate::DeflateConfig::server_accept).
+    /// or [`DeflateConfig::negotiate`](crate::extensions::deflate::DeflateConfig::negotiate).
     ///
     /// ```
     /// use ws_proto::extensions::deflate::DeflateParams;
@@ -1265,5 +1268,26 @@ impl Connection {
     fn push_event(&mut self, event: Event) {
         self.events.push_back(event);
         self.events_seen = false;
+    }
+}
+
+// Hand-off from the handshake state machines.
+impl Connection {
+    /// The subprotocol agreed in the opening handshake (RFC 6455 section 1.9), if any: set by
+    /// [`ServerHandshake::into_connection`](crate::handshake::ServerHandshake::into_connection)
+    /// and [`ClientHandshake::into_connection`](crate::handshake::ClientHandshake::into_connection).
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// Appends bytes to the output queue, ahead of any frame queued later: the part of the
+    /// handshake response not yet handed out when the handshake turned into this connection.
+    pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Records the subprotocol agreed in the handshake.
+    pub(crate) fn set_protocol(&mut self, protocol: Option<alloc::string::String>) {
+        self.protocol = protocol;
     }
 }

@@ -9,7 +9,10 @@
 //!
 //! 1. [`handshake`]: the HTTP/1.1 opening handshake. A client builds its request with
 //!    [`handshake::ClientRequest`] and validates the response; a server parses the request
-//!    with [`handshake::Request::parse`], decides, and writes the 101 (or a rejection).
+//!    with [`handshake::HttpRequest::parse`] and [`handshake::HttpRequest::into_websocket`],
+//!    decides, and writes the 101 (or a rejection). The state machines
+//!    [`handshake::ServerHandshake`] and [`handshake::ClientHandshake`] do all of it, timeout
+//!    included, and turn into the [`Connection`].
 //!    Failures are [`HandshakeError`]s that know their HTTP status.
 //! 2. [`Connection`]: everything after the handshake: frames, messages, control frames,
 //!    closing, timers. Peer faults are [`ProtocolError`]s that know their close code, and
@@ -21,7 +24,7 @@
 //! to the connection with [`Connection::with_deflate`](Connection).
 //!
 //! ```
-//! use ws_proto::handshake::{Limits, Request, Status};
+//! use ws_proto::handshake::{HttpRequest, Limits, Status};
 //! use ws_proto::{Config, Connection, Event, Message, Transmit};
 //!
 //! // A server: parse the request (it may arrive in pieces: `Status::Partial` means "read more").
@@ -29,9 +32,10 @@
 //!               Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 //!               Sec-WebSocket-Version: 13\r\n\r\n\
 //!               \x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
-//! let Status::Complete((request, consumed)) = Request::parse(input, Limits::default())? else {
+//! let Status::Complete((head, consumed)) = HttpRequest::parse(input, Limits::default())? else {
 //!     unreachable!()
 //! };
+//! let request = head.into_websocket()?;
 //! let mut out = Vec::new();
 //! request.accept().write_response(&mut out); // the 101 Switching Protocols
 //!

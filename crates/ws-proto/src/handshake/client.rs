@@ -149,7 +149,7 @@ impl ClientRequest {
     ///
     /// Fails with [`HandshakeError::InvalidArgument`] if the value holds control characters.
     pub fn origin(mut self, origin: &str) -> Result<Self, HandshakeError> {
-        check_value(origin)?;
+        check_value(origin.as_bytes())?;
         self.origin = Some(String::from(origin));
         Ok(self)
     }
@@ -190,7 +190,7 @@ impl ClientRequest {
     /// holds CR, LF, NUL or another control character, or the name is one the handshake writes
     /// itself (`Host`, `Upgrade`, `Connection`, `Origin`, `Sec-WebSocket-*`).
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
-        check_header(name, value, RESERVED_REQUEST_HEADERS)?;
+        check_header(name, value.as_bytes(), RESERVED_REQUEST_HEADERS)?;
         self.headers.push((String::from(name), String::from(value)));
         Ok(self)
     }
