@@ -21,20 +21,32 @@ pub(super) struct Input {
 impl Input {
     /// Appends `data` to an incomplete head, as far as the limit allows.
     ///
-    /// Returns whether the head may have become complete or invalid (the parser should run),
-    /// and the bytes not taken. The parser runs when a line ended in the new bytes or the head
-    /// passed the limit: the outcome depends only on the bytes received, not on how they were
-    /// split (the parser consumes nothing on partial input and its errors never change as
-    /// bytes arrive), while a head sent one byte at a time is parsed once per line, not once
-    /// per byte.
-    pub(super) fn push_head<'d>(&mut self, data: &'d [u8], limits: &Limits) -> (bool, &'d [u8]) {
+    /// Returns how much of the head the parser should read now, if anything, and the bytes
+    /// not taken. The parser reads the head up to the last line end when a line ended in the
+    /// new bytes, or the whole head once it passed the limit. So the outcome depends only on
+    /// the bytes received, not on how they were split (the parser consumes nothing on partial
+    /// input and its errors never change as bytes arrive), and a head sent one byte at a time
+    /// is parsed once per line, not once per byte.
+    pub(super) fn push_head<'d>(
+        &mut self,
+        data: &'d [u8],
+        limits: &Limits,
+    ) -> (Option<usize>, &'d [u8]) {
         let room = limits
             .max_header_bytes
             .saturating_add(1)
             .saturating_sub(self.head.len());
         let (taken, rest) = data.split_at(data.len().min(room));
+        let start = self.head.len();
         self.head.extend_from_slice(taken);
-        let parse = taken.contains(&b'\n') || self.head.len() > limits.max_header_bytes;
+        let parse = if self.head.len() > limits.max_header_bytes {
+            Some(self.head.len())
+        } else {
+            taken
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map(|line_end| start + line_end + 1)
+        };
         (parse, rest)
     }
 
@@ -99,10 +111,10 @@ mod buffering_under_the_limits {
         let limits = Limits::default().with_max_header_bytes(8);
         let mut input = Input::default();
         let (parse, rest) = input.push_head(b"GET / HT", &limits);
-        assert!(!parse);
+        assert_eq!(parse, None);
         assert!(rest.is_empty());
         let (parse, rest) = input.push_head(b"TP/1.1\r\n", &limits);
-        assert!(parse, "over the limit: the parser reports it");
+        assert_eq!(parse, Some(9), "over the limit: the parser reports it");
         assert_eq!(input.head(), b"GET / HTT");
         assert_eq!(rest, b"P/1.1\r\n");
     }
@@ -111,8 +123,8 @@ mod buffering_under_the_limits {
     fn the_parser_runs_when_a_line_ends() {
         let limits = Limits::default();
         let mut input = Input::default();
-        assert!(!input.push_head(b"GET / HTTP/1.1\r", &limits).0);
-        assert!(input.push_head(b"\n", &limits).0);
+        assert_eq!(input.push_head(b"GET / HTTP/1.1\r", &limits).0, None);
+        assert_eq!(input.push_head(b"\nHost: h\r\nX", &limits).0, Some(25));
     }
 
     #[test]

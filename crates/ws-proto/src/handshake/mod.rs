@@ -42,6 +42,8 @@ mod server_handshake;
 mod url;
 
 #[cfg(test)]
+mod machine_tests;
+#[cfg(test)]
 mod proptests;
 
 use sha1::{Digest, Sha1};

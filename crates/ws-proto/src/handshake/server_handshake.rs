@@ -228,10 +228,10 @@ impl ServerHandshake {
     fn read_head(&mut self, data: &[u8]) -> Result<(), HandshakeError> {
         let limits = self.config.limits;
         let (parse, rest) = self.input.push_head(data, &limits);
-        if !parse {
+        let Some(parse) = parse else {
             return Ok(());
-        }
-        let (head, len) = match HttpRequest::parse(self.input.head(), limits) {
+        };
+        let (head, len) = match HttpRequest::parse(&self.input.head()[..parse], limits) {
             Ok(Status::Partial) => return Ok(()),
             Ok(Status::Complete(complete)) => complete,
             Err(error) => return Err(self.fail(error)),
