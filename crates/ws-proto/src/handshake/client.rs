@@ -29,6 +29,9 @@ const RESERVED_REQUEST_HEADERS: &[&str] = &[
 
 /// A client's opening handshake: builds the HTTP Upgrade request and validates the response.
 ///
+/// [`ClientHandshake`](super::ClientHandshake) sends one and validates the response as a state
+/// machine; this type can also be used alone, as below.
+///
 /// The caller supplies the 16-byte nonce: "The nonce MUST be selected randomly for each
 /// connection" (RFC 6455 section 4.1, step 7), and this crate has no source of randomness.
 /// Every builder method checks its input and fails with
