@@ -1,8 +1,10 @@
-//! A client's opening handshake request bytes into `Request::parse` (the server side).
+//! A client's opening handshake request bytes into `HttpRequest::parse` and
+//! `HttpRequest::into_websocket` (the server side).
 //!
 //! Input: `[limits-byte-0, limits-byte-1, cut, request bytes...]`.
 //!
-//! `HttpRequest::parse` (any request head) is checked alongside and must agree with it.
+//! The two steps together are checked as one parser (`websocket` below) and must agree with
+//! `HttpRequest::parse` alone.
 //!
 //! Checks: no panic; `Complete(n)` has `n` within the input and the limit, the bytes after
 //! `n` do not change the request, and every shorter prefix is `Partial`; errors never change
@@ -12,7 +14,16 @@
 
 use libfuzzer_sys::fuzz_target;
 use ws_fuzz::{check_prefix_consistency, limits_from};
-use ws_proto::handshake::{write_error_response, HttpRequest, Request, Status};
+use ws_proto::handshake::{HttpRequest, HttpResponse, Limits, Request, Status};
+use ws_proto::HandshakeError;
+
+/// `HttpRequest::parse` then `into_websocket`: a request parser with the same contract.
+fn websocket(input: &[u8], limits: Limits) -> Result<Status<(Request, usize)>, HandshakeError> {
+    match HttpRequest::parse(input, limits)? {
+        Status::Partial => Ok(Status::Partial),
+        Status::Complete((head, n)) => Ok(Status::Complete((head.into_websocket()?, n))),
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let [b0, b1, cut, input @ ..] = data else {
@@ -21,9 +32,8 @@ fuzz_target!(|data: &[u8]| {
     let limits = limits_from(*b0, *b1);
     let k = input.len() * usize::from(*cut) / 255;
     let http = check_prefix_consistency(input, k, limits, |i| HttpRequest::parse(i, limits));
-    let upgrade = check_prefix_consistency(input, k, limits, |i| Request::parse(i, limits));
-    // `Request::parse` is `HttpRequest::parse` then `into_websocket`: the same header block,
-    // and the same answer.
+    let upgrade = check_prefix_consistency(input, k, limits, |i| websocket(i, limits));
+    // The same header block, and `into_websocket` of a clone gives the same answer.
     match (&http, &upgrade) {
         (Ok(Status::Complete((head, n))), _) => {
             let _ = (head.path(), head.query(), head.method(), head.target());
@@ -59,7 +69,9 @@ fuzz_target!(|data: &[u8]| {
                 "{e:?} answered with {status}"
             );
             let mut response = Vec::new();
-            write_error_response(&e, &mut response);
+            HttpResponse::from_error(&e)
+                .write(&mut response)
+                .expect("error responses are valid");
             let head = format!("HTTP/1.1 {status} ");
             assert!(response.starts_with(head.as_bytes()));
             // The answer is a complete HTTP response: a header block and exactly

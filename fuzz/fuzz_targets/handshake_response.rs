@@ -1,4 +1,4 @@
-//! A server's handshake response bytes into `ClientHandshake::parse_response`.
+//! A server's handshake response bytes into `ClientRequest::parse_response`.
 //!
 //! The client is the one of RFC 6455 section 1.3 (key `dGhlIHNhbXBsZSBub25jZQ==`), offering
 //! the subprotocols `chat` and `superchat` and the extension `permessage-deflate`, so inputs
@@ -13,7 +13,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ws_fuzz::{check_prefix_consistency, limits_from};
-use ws_proto::handshake::{ClientHandshake, ExtensionOffer, Status, Url};
+use ws_proto::handshake::{ClientRequest, ExtensionOffer, Status, Url};
 
 fuzz_target!(|data: &[u8]| {
     let [b0, b1, cut, input @ ..] = data else {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let limits = limits_from(*b0, *b1);
     let url = Url::parse("ws://server.example.com/chat").expect("valid URL");
-    let client = ClientHandshake::new(&url, *b"the sample nonce")
+    let client = ClientRequest::new(&url, *b"the sample nonce")
         .protocol("chat")
         .and_then(|c| c.protocol("superchat"))
         .and_then(|c| c.extension(ExtensionOffer::new("permessage-deflate")))

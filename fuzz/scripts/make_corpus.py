@@ -151,6 +151,45 @@ responses = {
 for name, resp in responses.items():
     write("handshake_response", name, bytes([0x80, 0, 0x80]) + resp)
 
+# ----- handshake_server: [limits0, limits1, flags, seed_len, seed..., request...] ----------
+# flags: bit 0 refuse, bit 1 choose a subprotocol, bit 2 end of stream, bit 3 deflate,
+# bit 4 short timeout. Seeds 1, 2, 3 split into small pieces that arrive 1-3 s apart.
+server_seeds = {
+    "rfc_1_3_accept": (0b0010, b"", RFC_REQUEST),
+    "rfc_1_3_refuse": (0b0001, b"", RFC_REQUEST),
+    "rfc_1_3_pieces_slow": (0b10010, bytes([1, 2, 3]), RFC_REQUEST),
+    "rfc_1_3_bytewise": (0b0010, bytes([0]), RFC_REQUEST),
+    "with_deflate": (0b1010, b"", requests["with_extensions"]),
+    "trailing_frame": (0b0000, bytes([0x41, 3]), requests["trailing_frame"]),
+    "version_8": (0b0000, b"", requests["version_8"]),
+    "post": (0b0000, b"", requests["post"]),
+    "plain_get": (0b0000, b"", b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    "eof_midway": (0b0100, b"", RFC_REQUEST[:40]),
+}
+for name, (flags, seed, req) in server_seeds.items():
+    write("handshake_server", name, bytes([0x80, 0, flags, len(seed)]) + seed + req)
+write("handshake_server", "rfc_1_3_small_limits", bytes([0x10, 5, 0, 0]) + RFC_REQUEST)
+
+# ----- handshake_client: [limits0, limits1, flags, seed_len, seed..., response...] ---------
+# flags: bit 0 end of stream, bit 1 deflate, bit 2 short timeout, bit 3 16-byte body limit.
+client_seeds = {
+    "rfc_1_3": (0b0000, b"", RFC_RESPONSE),
+    "rfc_1_3_bytewise": (0b0000, bytes([0]), responses["trailing_frame"]),
+    "with_deflate": (0b0010, b"", responses["with_deflate"]),
+    "bad_accept": (0b0000, b"", responses["bad_accept"]),
+    "status_426": (0b0000, b"", responses["status_426"]),
+    "unauthorized_with_body": (0b0000, bytes([0x45, 2]),
+        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"chat\"\r\n"
+        b"Content-Length: 12\r\n\r\nlog in first"),
+    "forbidden_until_eof": (0b1001, b"",
+        b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\norigin not allowed, go away"),
+    "redirect": (0b0000, b"", b"HTTP/1.1 302 Found\r\nLocation: ws://elsewhere/\r\nContent-Length: 0\r\n\r\n"),
+    "slow_pieces": (0b0100, bytes([1, 2, 3]), RFC_RESPONSE),
+    "eof_midway": (0b0001, b"", RFC_RESPONSE[:40]),
+}
+for name, (flags, seed, resp) in client_seeds.items():
+    write("handshake_client", name, bytes([0x80, 0, flags, len(seed)]) + seed + resp)
+
 # ----- deflate_inflate: [flags, limit, params, seed_len, seed..., wire...] -------------------
 # params 0 = context takeover both ways, 15-bit windows for the server (bits 2-4 = 7) and the
 # client (bits 5-7 = 7): 0b1111_1100.

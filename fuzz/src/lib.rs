@@ -13,6 +13,7 @@ use ws_proto::{
     ProtocolError, Role, State, Transmit,
 };
 
+pub mod handshake;
 pub mod pair;
 
 /// A deterministic mask key source: a counter, so two connections built alike mask alike.

@@ -27,6 +27,8 @@ pub enum MessageMode {
 /// config.max_message_size = 1 << 20;
 /// config.keepalive_interval = Some(Duration::from_secs(30));
 /// assert_eq!(config.max_frame_size, 64 << 20);
+/// assert_eq!(config.handshake_timeout, Some(Duration::from_secs(10)));
+/// assert_eq!(config.limits.max_header_bytes, 16 * 1024);
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -68,6 +70,28 @@ pub struct Config {
     /// Memory: see [`DeflateConfig`](crate::extensions::deflate::DeflateConfig).
     #[cfg(feature = "deflate")]
     pub deflate: crate::extensions::deflate::DeflateConfig,
+    /// How long the whole opening handshake may take, in both roles: from
+    /// [`ServerHandshake::new`](crate::handshake::ServerHandshake::new) until the application
+    /// answers the request, or from
+    /// [`ClientHandshake::new`](crate::handshake::ClientHandshake::new) until the server's
+    /// response has been read. On expiry the handshake fails with
+    /// [`HandshakeError::Timeout`](crate::HandshakeError::Timeout) and the transport is closed.
+    /// It bounds how long a peer that sends its head slowly (or not at all) holds a
+    /// connection.
+    ///
+    /// Default: 10 s. `None` waits forever. Memory: none.
+    pub handshake_timeout: Option<Duration>,
+    /// Bounds on what the opening handshake reads: the header block, and the body of a
+    /// refused client handshake.
+    ///
+    /// Default: [`Limits::default`](crate::handshake::Limits). Memory: a handshake in
+    /// progress buffers at most twice [`Limits::max_header_bytes`] (16 KiB each by default),
+    /// plus, for a refused client, [`Limits::max_body_bytes`] (64 KiB by default); see
+    /// [`Limits`](crate::handshake::Limits).
+    ///
+    /// [`Limits::max_header_bytes`]: crate::handshake::Limits::max_header_bytes
+    /// [`Limits::max_body_bytes`]: crate::handshake::Limits::max_body_bytes
+    pub limits: crate::handshake::Limits,
 }
 
 impl Default for Config {
@@ -82,6 +106,8 @@ impl Default for Config {
             keepalive_timeout: Some(Duration::from_secs(20)),
             #[cfg(feature = "deflate")]
             deflate: crate::extensions::deflate::DeflateConfig::default(),
+            handshake_timeout: Some(Duration::from_secs(10)),
+            limits: crate::handshake::Limits::DEFAULT,
         }
     }
 }

@@ -227,8 +227,11 @@ impl core::error::Error for ProtocolError {}
 
 /// The opening handshake failed (RFC 6455 section 4).
 ///
-/// On the server side, [`HandshakeError::http_status`] is the status code to answer with; on the
-/// client side the error describes what was wrong with the server's response.
+/// On the server side, [`HandshakeError::http_status`] is the status code to answer with
+/// ([`HttpResponse::from_error`](crate::handshake::HttpResponse::from_error) builds the
+/// answer); on the client side the error describes what was wrong with the server's response.
+/// The messages are phrases without a prefix: an adapter prints them after its own
+/// ("handshake failed: header block too large").
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -252,7 +255,10 @@ pub enum HandshakeError {
     UnsupportedVersion,
     /// `Sec-WebSocket-Key` did not decode to 16 bytes.
     InvalidKey,
-    /// The server answered with a status other than 101.
+    /// The server answered with a status other than 101
+    /// ([`ClientRequest::parse_response`](crate::handshake::ClientRequest::parse_response);
+    /// the [`ClientHandshake`](crate::handshake::ClientHandshake) machine reads the whole
+    /// response and reports [`HandshakeError::Rejected`] instead).
     UnexpectedStatus(u16),
     /// The server's `Sec-WebSocket-Accept` did not match the key.
     AcceptMismatch,
@@ -264,8 +270,17 @@ pub enum HandshakeError {
     /// permessage-deflate, RFC 7692 section 7.1); the detail says how. The client fails the
     /// connection.
     Extension(&'static str),
-    /// The application rejected the request.
-    Rejected(u16),
+    /// The handshake was refused with this response. Server side: the refusal (or plain HTTP
+    /// answer) the application sent with
+    /// [`ServerHandshake::reject`](crate::handshake::ServerHandshake::reject). Client side:
+    /// the response other than 101 the server sent, with its headers (a 401's
+    /// `WWW-Authenticate`, a 3xx's `Location`) and body.
+    Rejected(alloc::boxed::Box<crate::handshake::HttpResponse>),
+    /// The opening handshake did not complete within
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout).
+    Timeout,
+    /// The transport reached end of stream before the opening handshake completed.
+    ConnectionLost,
     /// A `ws://` or `wss://` URL is invalid (RFC 6455 section 3); the detail says why.
     InvalidUrl(&'static str),
     /// The local application passed a value the handshake cannot send: a header name or value
@@ -276,19 +291,23 @@ pub enum HandshakeError {
 }
 
 impl HandshakeError {
-    /// The HTTP status a server answers with when a request fails with this error.
+    /// The HTTP status a server answers with when a request fails with this error; for
+    /// [`HandshakeError::Rejected`], the status of the response.
     ///
     /// ```
+    /// use ws_proto::handshake::HttpResponse;
     /// use ws_proto::HandshakeError;
     /// assert_eq!(HandshakeError::UnsupportedVersion.http_status(), 426);
     /// assert_eq!(HandshakeError::HeadersTooLarge.http_status(), 431);
     /// assert_eq!(HandshakeError::InvalidKey.http_status(), 400);
+    /// assert_eq!(HandshakeError::from(HttpResponse::new(401)).http_status(), 401);
     /// ```
     pub fn http_status(&self) -> u16 {
         match self {
             HandshakeError::HeadersTooLarge | HandshakeError::TooManyHeaders => 431,
             HandshakeError::UnsupportedVersion => 426,
-            HandshakeError::Rejected(status) => *status,
+            HandshakeError::Rejected(response) => response.status(),
+            HandshakeError::Timeout => 408,
             HandshakeError::InvalidArgument(_) => 500,
             _ => 400,
         }
@@ -316,8 +335,17 @@ impl fmt::Display for HandshakeError {
             HandshakeError::UnofferedExtension => {
                 f.write_str("server chose an unoffered extension")
             }
-            HandshakeError::Extension(why) => write!(f, "extension negotiation failed: {why}"),
-            HandshakeError::Rejected(s) => write!(f, "rejected with status {s}"),
+            HandshakeError::Extension(why) => write!(f, "invalid extension response: {why}"),
+            HandshakeError::Rejected(response) => {
+                let status = response.status();
+                write!(
+                    f,
+                    "refused with HTTP {status} {}",
+                    crate::handshake::reason_phrase(status)
+                )
+            }
+            HandshakeError::Timeout => f.write_str("timed out"),
+            HandshakeError::ConnectionLost => f.write_str("connection closed by the peer"),
             HandshakeError::InvalidUrl(why) => write!(f, "invalid WebSocket URL: {why}"),
             HandshakeError::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
         }

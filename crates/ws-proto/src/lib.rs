@@ -8,8 +8,11 @@
 //! Two layers, used one after the other on a connection:
 //!
 //! 1. [`handshake`]: the HTTP/1.1 opening handshake. A client builds its request with
-//!    [`handshake::ClientHandshake`] and validates the response; a server parses the request
-//!    with [`handshake::Request::parse`], decides, and writes the 101 (or a rejection).
+//!    [`handshake::ClientRequest`] and validates the response; a server parses the request
+//!    with [`handshake::HttpRequest::parse`] and [`handshake::HttpRequest::into_websocket`],
+//!    decides, and writes the 101 (or a rejection). The state machines
+//!    [`handshake::ServerHandshake`] and [`handshake::ClientHandshake`] do all of it, timeout
+//!    included, and turn into the [`Connection`].
 //!    Failures are [`HandshakeError`]s that know their HTTP status.
 //! 2. [`Connection`]: everything after the handshake: frames, messages, control frames,
 //!    closing, timers. Peer faults are [`ProtocolError`]s that know their close code, and
@@ -17,31 +20,35 @@
 //!    [`SendError`].
 //!
 //! Extensions ([`extensions`]) span both: permessage-deflate (RFC 7692, the `deflate` feature,
-//! on by default) is negotiated with helpers that take the handshake types and then applied
-//! to the connection with [`Connection::with_deflate`](Connection).
+//! on by default) is negotiated by the handshake state machines from [`Config::deflate`] and
+//! applied to the connection they build.
 //!
 //! ```
-//! use ws_proto::handshake::{Limits, Request, Status};
-//! use ws_proto::{Config, Connection, Event, Instant, Message, Transmit};
+//! use ws_proto::handshake::{ServerEvent, ServerHandshake};
+//! use ws_proto::{Config, Event, Instant, Message, Transmit};
 //!
-//! // A server: parse the request (it may arrive in pieces: `Status::Partial` means "read more").
+//! // A server: the handshake takes the bytes read so far, however they were split.
+//! let now = Instant::ZERO; // the time since an epoch the caller picks
+//! let mut handshake = ServerHandshake::new(Config::default(), now);
 //! let input = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
 //!               Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 //!               Sec-WebSocket-Version: 13\r\n\r\n\
 //!               \x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58";
-//! let Status::Complete((request, consumed)) = Request::parse(input, Limits::default())? else {
-//!     unreachable!()
-//! };
-//! let mut out = Vec::new();
-//! request.accept().write_response(&mut out); // the 101 Switching Protocols
+//! handshake.receive_data(&input[..40], now)?;
+//! assert!(handshake.poll_event().is_none()); // not the whole head yet
+//! handshake.receive_data(&input[40..], now)?;
+//! let Some(ServerEvent::Request(request)) = handshake.poll_event() else { unreachable!() };
+//! assert_eq!(request.path(), "/chat");
+//! handshake.accept(request.accept())?; // the application's decision
 //!
-//! // Then frames: the bytes after the header block belong to the connection.
-//! let now = Instant::ZERO; // the time since an epoch the caller picks
-//! let mut conn = Connection::server(Config::default(), now);
-//! conn.receive_data(&input[consumed..], now).unwrap();
+//! // The connection: the 101 is queued ahead of any frame, and the frame that followed the
+//! // head has been received already.
+//! let mut conn = handshake.into_connection(now)?;
 //! assert_eq!(conn.poll_event(), Some(Event::Message(Message::Text("Hello".into()))));
 //! conn.send_text("Hello back").unwrap();
+//! let mut out = Vec::new();
 //! assert!(matches!(conn.poll_transmit(&mut out), Some(Transmit::Data(_))));
+//! assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
 //! # Ok::<(), ws_proto::HandshakeError>(())
 //! ```
 //!

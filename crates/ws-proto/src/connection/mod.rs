@@ -436,7 +436,6 @@ impl Connection {
 }
 
 // Hand-off from the handshake state machines.
-#[allow(dead_code)] // until the handshake state machines land
 impl Connection {
     /// Queues bytes that precede every frame (the server's `101 Switching Protocols` that has
     /// not been written yet).
@@ -448,6 +447,15 @@ impl Connection {
             .tail(&mut self.pool, bytes.len())
             .extend_from_slice(bytes);
         self.out.appended(bytes.len());
+    }
+
+    /// A client connection with the handshake's mask key source.
+    pub(crate) fn client_with(
+        config: Arc<Config>,
+        mask_keys: Box<dyn MaskKeySource>,
+        now: Instant,
+    ) -> Connection {
+        Connection::new(Role::Client, config, Some(mask_keys), now)
     }
 
     /// Records the subprotocol agreed in the handshake.

@@ -15,7 +15,7 @@ use super::url::Url;
 use super::{accept_key, Limits, Status, VERSION};
 use crate::error::HandshakeError;
 
-/// Headers the request writer produces itself; [`ClientHandshake::header`] refuses them.
+/// Headers the request writer produces itself; [`ClientRequest::header`] refuses them.
 const RESERVED_REQUEST_HEADERS: &[&str] = &[
     "Host",
     "Upgrade",
@@ -29,6 +29,9 @@ const RESERVED_REQUEST_HEADERS: &[&str] = &[
 
 /// A client's opening handshake: builds the HTTP Upgrade request and validates the response.
 ///
+/// [`ClientHandshake`](super::ClientHandshake) sends one and validates the response as a state
+/// machine; this type can also be used alone, as below.
+///
 /// The caller supplies the 16-byte nonce: "The nonce MUST be selected randomly for each
 /// connection" (RFC 6455 section 4.1, step 7), and this crate has no source of randomness.
 /// Every builder method checks its input and fails with
@@ -37,11 +40,11 @@ const RESERVED_REQUEST_HEADERS: &[&str] = &[
 /// The example is the handshake of RFC 6455 section 1.3, byte for byte:
 ///
 /// ```
-/// use ws_proto::handshake::{ClientHandshake, Limits, Status, Url};
+/// use ws_proto::handshake::{ClientRequest, Limits, Status, Url};
 ///
 /// let url = Url::parse("ws://server.example.com/chat")?;
 /// // A real client draws the nonce from a random number generator.
-/// let client = ClientHandshake::new(&url, *b"the sample nonce")
+/// let client = ClientRequest::new(&url, *b"the sample nonce")
 ///     .origin("http://example.com")?
 ///     .protocol("chat")?
 ///     .protocol("superchat")?;
@@ -86,7 +89,7 @@ const RESERVED_REQUEST_HEADERS: &[&str] = &[
 /// # Ok::<(), ws_proto::HandshakeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientHandshake {
+pub struct ClientRequest {
     host: String,
     resource: String,
     key: String,
@@ -96,11 +99,11 @@ pub struct ClientHandshake {
     headers: Vec<(String, String)>,
 }
 
-impl ClientHandshake {
+impl ClientRequest {
     /// A handshake for a parsed URL: its /resource name/ becomes the Request-URI and
     /// [`Url::host_header`] the `Host` header.
     pub fn new(url: &Url, nonce: [u8; 16]) -> Self {
-        ClientHandshake::with_key(url.host_header(), String::from(url.path_and_query()), nonce)
+        ClientRequest::with_key(url.host_header(), String::from(url.path_and_query()), nonce)
     }
 
     /// A handshake from a `Host` header value (`host`, or `host:port` for a non-default port)
@@ -108,7 +111,7 @@ impl ClientHandshake {
     ///
     /// Both must be non-empty printable ASCII without spaces, and the resource may not hold a
     /// fragment (`#`, RFC 6455 section 3); otherwise this fails with
-    /// [`HandshakeError::InvalidArgument`]. Prefer [`ClientHandshake::new`] with a [`Url`].
+    /// [`HandshakeError::InvalidArgument`]. Prefer [`ClientRequest::new`] with a [`Url`].
     pub fn from_parts(host: &str, resource: &str, nonce: [u8; 16]) -> Result<Self, HandshakeError> {
         if host.is_empty() || !host.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(HandshakeError::InvalidArgument(
@@ -123,7 +126,7 @@ impl ClientHandshake {
                 "resource must start with '/' and be printable ASCII without spaces or '#'",
             ));
         }
-        Ok(ClientHandshake::with_key(
+        Ok(ClientRequest::with_key(
             String::from(host),
             String::from(resource),
             nonce,
@@ -131,7 +134,7 @@ impl ClientHandshake {
     }
 
     fn with_key(host: String, resource: String, nonce: [u8; 16]) -> Self {
-        ClientHandshake {
+        ClientRequest {
             host,
             resource,
             // "a nonce consisting of a randomly selected 16-byte value that has been
@@ -149,7 +152,7 @@ impl ClientHandshake {
     ///
     /// Fails with [`HandshakeError::InvalidArgument`] if the value holds control characters.
     pub fn origin(mut self, origin: &str) -> Result<Self, HandshakeError> {
-        check_value(origin)?;
+        check_value(origin.as_bytes())?;
         self.origin = Some(String::from(origin));
         Ok(self)
     }
@@ -190,7 +193,7 @@ impl ClientHandshake {
     /// holds CR, LF, NUL or another control character, or the name is one the handshake writes
     /// itself (`Host`, `Upgrade`, `Connection`, `Origin`, `Sec-WebSocket-*`).
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
-        check_header(name, value, RESERVED_REQUEST_HEADERS)?;
+        check_header(name, value.as_bytes(), RESERVED_REQUEST_HEADERS)?;
         self.headers.push((String::from(name), String::from(value)));
         Ok(self)
     }
@@ -212,7 +215,7 @@ impl ClientHandshake {
 
     /// Appends the HTTP/1.1 GET request to `out`.
     ///
-    /// Send all of it, then call [`ClientHandshake::parse_response`] with the bytes received.
+    /// Send all of it, then call [`ClientRequest::parse_response`] with the bytes received.
     /// "Once the client's opening handshake has been sent, the client MUST wait for a response
     /// from the server before sending any further data" (section 4.1).
     pub fn write_request(&self, out: &mut Vec<u8>) {
@@ -357,7 +360,7 @@ impl ClientHandshake {
 
 /// A server's validated `101 Switching Protocols` response.
 ///
-/// Returned by [`ClientHandshake::parse_response`]: the connection is established, with the
+/// Returned by [`ClientRequest::parse_response`]: the connection is established, with the
 /// subprotocol and extensions in use that it reports (RFC 6455 section 4.1, "_Subprotocol In
 /// Use_" and "_Extensions In Use_").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,8 +406,8 @@ mod tests_support {
     pub(super) const NONCE: [u8; 16] = *b"the sample nonce";
     pub(super) const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-    pub(super) fn client() -> ClientHandshake {
-        ClientHandshake::new(&Url::parse("ws://server.example.com/chat").unwrap(), NONCE)
+    pub(super) fn client() -> ClientRequest {
+        ClientRequest::new(&Url::parse("ws://server.example.com/chat").unwrap(), NONCE)
     }
 
     /// A response made of the 101 status line, `lines` and the blank line.
@@ -426,10 +429,7 @@ mod tests_support {
         ]
     }
 
-    pub(super) fn parse(
-        client: &ClientHandshake,
-        input: &[u8],
-    ) -> Result<Response, HandshakeError> {
+    pub(super) fn parse(client: &ClientRequest, input: &[u8]) -> Result<Response, HandshakeError> {
         match client.parse_response(input, Limits::default())? {
             Status::Complete((response, consumed)) => {
                 assert_eq!(consumed, input.len());
@@ -445,7 +445,7 @@ mod section_4_1_client_requirements {
     use super::tests_support::*;
     use super::*;
 
-    fn request(client: &ClientHandshake) -> String {
+    fn request(client: &ClientRequest) -> String {
         let mut out = Vec::new();
         client.write_request(&mut out);
         String::from_utf8(out).unwrap()
@@ -509,13 +509,13 @@ mod section_4_1_client_requirements {
         // Step 3: the Request-URI matches the /resource name/; step 4: Host has ":" port only
         // when not using the default port.
         let url = Url::parse("wss://example.com:8443?x=1").unwrap();
-        let text = request(&ClientHandshake::new(&url, NONCE));
+        let text = request(&ClientRequest::new(&url, NONCE));
         assert!(text.starts_with("GET /?x=1 HTTP/1.1\r\nHost: example.com:8443\r\n"));
         let url = Url::parse("wss://example.com:443/a").unwrap();
-        let text = request(&ClientHandshake::new(&url, NONCE));
+        let text = request(&ClientRequest::new(&url, NONCE));
         assert!(text.starts_with("GET /a HTTP/1.1\r\nHost: example.com\r\n"));
         let url = Url::parse("ws://[::1]:9001/").unwrap();
-        let text = request(&ClientHandshake::new(&url, NONCE));
+        let text = request(&ClientRequest::new(&url, NONCE));
         assert!(text.contains("\r\nHost: [::1]:9001\r\n"));
     }
 
@@ -524,14 +524,14 @@ mod section_4_1_client_requirements {
         // Step 7's example: bytes 0x01..=0x10. (The RFC prints "AQIDBAUGBwgJCgsMDQ4PEC==",
         // whose last character carries non-zero padding bits; the canonical form ends "EA==".)
         let nonce: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
-        let counting = ClientHandshake::from_parts("h", "/", nonce).unwrap();
+        let counting = ClientRequest::from_parts("h", "/", nonce).unwrap();
         assert_eq!(counting.key(), "AQIDBAUGBwgJCgsMDQ4PEA==");
         assert_eq!(client().key(), "dGhlIHNhbXBsZSBub25jZQ==");
     }
 
     #[test]
     fn from_parts_validates_host_and_resource() {
-        let ok = ClientHandshake::from_parts("example.com:81", "/a?b=c", NONCE).unwrap();
+        let ok = ClientRequest::from_parts("example.com:81", "/a?b=c", NONCE).unwrap();
         assert!(request(&ok).starts_with("GET /a?b=c HTTP/1.1\r\nHost: example.com:81\r\n"));
         for (host, resource) in [
             ("", "/"),
@@ -546,7 +546,7 @@ mod section_4_1_client_requirements {
         ] {
             assert!(
                 matches!(
-                    ClientHandshake::from_parts(host, resource, NONCE),
+                    ClientRequest::from_parts(host, resource, NONCE),
                     Err(HandshakeError::InvalidArgument(_))
                 ),
                 "{host:?} {resource:?}"
@@ -772,7 +772,7 @@ mod section_4_1_validating_the_response {
             );
         }
         // Another nonce gives another accept value.
-        let other = ClientHandshake::from_parts("h", "/", [7; 16]).unwrap();
+        let other = ClientRequest::from_parts("h", "/", [7; 16]).unwrap();
         assert_eq!(
             parse(&other, &response(&valid_lines())),
             Err(HandshakeError::AcceptMismatch)

@@ -99,7 +99,7 @@ fn map_error(error: httparse::Error) -> HandshakeError {
 /// The reason phrase written after a status code (RFC 7231 section 6.1, RFC 6585 for 428-431).
 ///
 /// Codes without a registered phrase get a generic one for their class.
-pub(super) fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     registered_phrase(status).unwrap_or(match status {
         100..=199 => "Informational",
         200..=299 => "Success",

@@ -3,9 +3,9 @@
 //! A WebSocket server often shares its port with plain HTTP: a browser loads the page at
 //! `GET /` from the same address it then opens `ws://.../ws` on. [`HttpRequest::parse`] reads
 //! the head of any request, [`HttpRequest::is_upgrade`] tells the two apart, and
-//! [`Request::from_http`] validates an upgrade as an opening handshake. A plain request is
-//! answered with an ordinary response, for example with [`Reject`](super::Reject), and the
-//! connection closed.
+//! [`HttpRequest::into_websocket`] validates an upgrade as an opening handshake. A plain
+//! request is answered with an [`HttpResponse`](super::HttpResponse) and the connection
+//! closed. [`ServerHandshake`](super::ServerHandshake) does all of this for a server.
 
 use alloc::string::String;
 
@@ -38,7 +38,7 @@ use crate::error::HandshakeError;
 ///     unreachable!("the header block is complete");
 /// };
 /// assert!(request.is_upgrade());
-/// let handshake = request.into_websocket()?; // the checks of `Request::parse`
+/// let handshake = request.into_websocket()?; // the opening handshake checks
 /// assert_eq!(handshake.path(), "/ws");
 /// # Ok::<(), ws_proto::HandshakeError>(())
 /// ```
@@ -55,8 +55,11 @@ impl HttpRequest {
     /// Parses a request head from everything received so far.
     ///
     /// Returns [`Status::Partial`] (consuming nothing) until the header block is complete, then
-    /// the request and the length of the header block. Only the HTTP syntax and `limits` are
-    /// checked ([`HandshakeError::MalformedHttp`], [`HandshakeError::HeadersTooLarge`],
+    /// the request and the length of the header block: `input[consumed..]` is what follows
+    /// (for an opening handshake, frames). The header block must fit `limits`, else
+    /// [`HandshakeError::HeadersTooLarge`] (also as soon as an incomplete block is longer than
+    /// the limit) or [`HandshakeError::TooManyHeaders`], both answered with 431. Only the HTTP
+    /// syntax and `limits` are checked ([`HandshakeError::MalformedHttp`], [`HandshakeError::HeadersTooLarge`],
     /// [`HandshakeError::TooManyHeaders`]); a request body, if any, is not read.
     pub fn parse(
         input: &[u8],
@@ -132,9 +135,36 @@ impl HttpRequest {
         any_contains_token(self.headers.get_all("Upgrade"), "websocket")
     }
 
-    /// Validates this request as an opening handshake: see [`Request::from_http`].
+    /// Validates this request as a client's opening handshake (RFC 6455 section 4.2.1).
+    ///
+    /// On error, a server answers with
+    /// [`HttpResponse::from_error`](super::HttpResponse::from_error) and closes the connection:
+    /// "the server MUST stop processing the client's handshake and return an HTTP response
+    /// with an appropriate error code" (section 4.2.1). The checks, in order:
+    ///
+    /// * method `GET` ([`HandshakeError::MethodNotGet`]), version 1.1 or later
+    ///   ([`HandshakeError::UnsupportedHttpVersion`]), and a Request-URI that is a resource
+    ///   name or an absolute `http`/`https` URI, without a fragment or userinfo
+    ///   ([`HandshakeError::MalformedHttp`]);
+    /// * no request body: a `Transfer-Encoding`, or a `Content-Length` other than 0, fails
+    ///   with [`HandshakeError::InvalidHeader`] (the bytes after the header block are frames,
+    ///   and an intermediary must not read them as a body);
+    /// * exactly one non-empty `Host` (from an absolute URI, [`Request::host`] is the URI's
+    ///   authority, which takes precedence over `Host`: RFC 9112 section 3.2.2);
+    /// * `Upgrade` containing `websocket` and `Connection` containing `Upgrade` (ASCII
+    ///   case-insensitive, comma lists allowed);
+    /// * a single `Sec-WebSocket-Version: 13`, else [`HandshakeError::UnsupportedVersion`]
+    ///   (answered with 426 and `Sec-WebSocket-Version: 13`);
+    /// * exactly one `Sec-WebSocket-Key` that base64-decodes to 16 bytes, else
+    ///   [`HandshakeError::MissingHeader`], [`HandshakeError::DuplicateHeader`] or
+    ///   [`HandshakeError::InvalidKey`];
+    /// * at most one `Origin`; `Sec-WebSocket-Protocol` lines holding unique tokens; and
+    ///   `Sec-WebSocket-Extensions` lines following section 9.1
+    ///   ([`HandshakeError::InvalidHeader`]).
+    ///
+    /// Other headers are kept but not interpreted ("Unknown header fields are ignored").
     pub fn into_websocket(self) -> Result<Request, HandshakeError> {
-        Request::from_http(self)
+        Request::validate(self)
     }
 }
 
@@ -198,7 +228,7 @@ mod tests {
     fn upgrade_is_told_apart_by_the_upgrade_header() {
         let plain = parse(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n");
         assert!(!plain.is_upgrade());
-        // The WebSocket validation of a plain request fails as `Request::parse` does.
+        // The WebSocket validation of a plain request fails.
         assert_eq!(
             plain.into_websocket(),
             Err(HandshakeError::MissingHeader("Upgrade"))
@@ -212,19 +242,5 @@ mod tests {
             listed.into_websocket(),
             Err(HandshakeError::MissingHeader("Connection"))
         );
-    }
-
-    #[test]
-    fn into_websocket_equals_request_parse() {
-        let input = b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
-                      Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-                      Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n\r\n";
-        let via_head = parse(input).into_websocket().unwrap();
-        let Status::Complete((direct, _)) = Request::parse(input, Limits::default()).unwrap()
-        else {
-            panic!("expected a complete request");
-        };
-        assert_eq!(via_head, direct);
-        assert_eq!(via_head.protocols(), ["chat"]);
     }
 }

@@ -3,54 +3,62 @@
 //! Nothing here touches a socket: the caller reads bytes from its transport, hands them to a
 //! parser, and writes the bytes a writer appended to a caller-owned `Vec<u8>`.
 //!
-//! # Client
+//! # State machines
 //!
-//! 1. Parse the target with [`Url::parse`] and build a [`ClientHandshake`] with a fresh random
-//!    16-byte nonce (this crate has no randomness source: RFC 6455 section 4.1 requires a new
-//!    random nonce per connection, so the caller supplies it).
-//! 2. Send the bytes of [`ClientHandshake::write_request`].
-//! 3. Feed everything received so far to [`ClientHandshake::parse_response`] until it returns
-//!    [`Status::Complete`]. The `usize` it returns is the length of the header block: the bytes
-//!    after it already belong to the frame layer.
+//! [`ServerHandshake`] and [`ClientHandshake`] run the whole opening handshake with the calling
+//! contract of [`Connection`](crate::Connection): bytes and time in (`receive_data`,
+//! `receive_eof`, `handle_timeout`), bytes and events out (`poll_transmit`, `poll_event`,
+//! `poll_timeout`). They buffer the head under [`Limits`], run
+//! [`Config::handshake_timeout`](crate::Config::handshake_timeout), negotiate the subprotocol
+//! and permessage-deflate, and turn into the [`Connection`](crate::Connection) with the bytes
+//! that followed the head already fed to it. Adapters use them; see [`ServerHandshake`] for an
+//! example that drives both ends by hand.
 //!
-//! # Server
+//! # Building blocks
 //!
-//! 1. Feed everything received so far to [`Request::parse`] until it returns
-//!    [`Status::Complete`] (or an error: answer it with [`write_error_response`] and close).
-//! 2. Inspect the [`Request`] (path, origin, offered subprotocols and extensions), then either
-//!    accept it with [`Request::accept`] and [`Accept::write_response`], or refuse it with
-//!    [`write_reject`] (or the [`Reject`] builder).
-//! 3. The bytes after the consumed header block belong to the frame layer.
+//! The machines are built from parsers and writers that can also be used alone:
 //!
-//! A server that also answers plain HTTP on the same port (a page at `GET /`, say) reads the
-//! head with [`HttpRequest::parse`] instead, answers it itself when
-//! [`HttpRequest::is_upgrade`] is false (with an [`HttpResponse`]), and otherwise validates it
-//! with [`Request::from_http`].
+//! * client: [`ClientRequest`] writes the request ([`ClientRequest::write_request`]) and
+//!   validates a `101` ([`ClientRequest::parse_response`]) into a [`Response`];
+//! * server: [`HttpRequest::parse`] reads any request head, [`HttpRequest::into_websocket`]
+//!   validates it as an opening handshake into a [`Request`], which is accepted with
+//!   [`Request::accept`] and [`Accept::write_response`];
+//! * both: [`HttpResponse`] is every other response (a refusal, a plain HTTP answer, an error
+//!   response from [`HttpResponse::from_error`], or the refusal a client received).
 //!
-//! Both parsers consume nothing on partial input, so the caller can simply keep appending to one
-//! buffer and retry; [`Limits`] bound how much it has to buffer.
+//! The parsers consume nothing on partial input ([`Status::Partial`]), so the caller can keep
+//! appending to one buffer and retry; [`Limits`] bound how much it has to buffer.
 
 mod client;
+mod client_handshake;
 mod extensions;
 mod headers;
 mod http;
 mod http_request;
-mod reject;
+mod input;
+mod response;
 mod server;
+mod server_handshake;
 mod url;
 
+#[cfg(test)]
+mod machine_tests;
 #[cfg(test)]
 mod proptests;
 
 use sha1::{Digest, Sha1};
 
-pub use client::{ClientHandshake, Response};
+pub use client::{ClientRequest, Response};
+pub use client_handshake::ClientHandshake;
 pub use extensions::{parse_extensions, write_extensions, ExtensionOffer};
 pub use headers::{header_contains_token, Headers};
 pub use http_request::HttpRequest;
-pub use reject::{HttpResponse, Reject};
-pub use server::{write_error_response, write_reject, Accept, Request};
+pub use response::HttpResponse;
+pub use server::{Accept, Request};
+pub use server_handshake::{ServerEvent, ServerHandshake};
 pub use url::Url;
+
+pub(crate) use http::reason_phrase;
 
 /// The GUID that RFC 6455 section 1.3 appends to `Sec-WebSocket-Key` before hashing.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -119,17 +127,22 @@ impl<T> Status<T> {
     }
 }
 
-/// Bounds on the header block a handshake parser accepts (RFC 6455 section 10.4).
+/// Bounds on what the opening handshake reads (RFC 6455 section 10.4): the header block, and
+/// the body of a refusal a client receives.
 ///
-/// Exceeding either limit fails with [`HandshakeError::HeadersTooLarge`] or
+/// Exceeding a header limit fails with [`HandshakeError::HeadersTooLarge`] or
 /// [`HandshakeError::TooManyHeaders`](crate::HandshakeError::TooManyHeaders), which a server
 /// answers with `431 Request Header Fields Too Large`.
 ///
 /// ```
 /// use ws_proto::handshake::Limits;
-/// let limits = Limits::default().with_max_header_bytes(4096).with_max_headers(32);
+/// let limits = Limits::default()
+///     .with_max_header_bytes(4096)
+///     .with_max_headers(32)
+///     .with_max_body_bytes(1024);
 /// assert_eq!(limits.max_header_bytes, 4096);
 /// assert_eq!(limits.max_headers, 32);
+/// assert_eq!(limits.max_body_bytes, 1024);
 /// ```
 ///
 /// [`HandshakeError::HeadersTooLarge`]: crate::HandshakeError::HeadersTooLarge
@@ -142,19 +155,31 @@ pub struct Limits {
     /// This bounds what the caller buffers before the handshake completes or fails: as soon as
     /// more bytes than this arrived without the header block ending, parsing fails. A parsed
     /// [`Request`] or [`Response`] owns a copy of at most this many bytes.
+    ///
+    /// Memory: a [`ServerHandshake`] or [`ClientHandshake`] buffers at most this many bytes
+    /// of head, and as much again of bytes that arrive after the head in later reads, before
+    /// it is turned into a connection (the rest of the read that completed the head is kept
+    /// whole).
     pub max_header_bytes: usize,
     /// The largest number of header lines accepted. Default: 64.
     ///
     /// Each parse call allocates a scratch table of this many entries (32 bytes each on 64-bit
     /// targets, so 2 KiB by default) for the duration of the call.
     pub max_headers: usize,
+    /// The largest body of a refusal (a response other than 101) a [`ClientHandshake`] reads
+    /// before it fails with [`HandshakeError::Rejected`](crate::HandshakeError::Rejected).
+    /// A longer body is cut at this length. Default: 64 KiB (65536).
+    ///
+    /// Memory: up to this many bytes per client handshake that is being refused.
+    pub max_body_bytes: usize,
 }
 
 impl Limits {
-    /// The default limits: 16 KiB of header bytes and 64 headers.
+    /// The default limits: 16 KiB of header bytes, 64 headers and 64 KiB of refusal body.
     pub const DEFAULT: Limits = Limits {
         max_header_bytes: 16 * 1024,
         max_headers: 64,
+        max_body_bytes: 64 * 1024,
     };
 
     /// Returns these limits with [`Limits::max_header_bytes`] replaced.
@@ -168,11 +193,31 @@ impl Limits {
         self.max_headers = headers;
         self
     }
+
+    /// Returns these limits with [`Limits::max_body_bytes`] replaced.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT
+    }
+}
+
+/// `HttpRequest::parse` then `into_websocket`, for tests that check the two together.
+#[cfg(test)]
+pub(crate) fn parse_websocket(
+    input: &[u8],
+    limits: Limits,
+) -> Result<Status<(Request, usize)>, crate::HandshakeError> {
+    match HttpRequest::parse(input, limits)? {
+        Status::Partial => Ok(Status::Partial),
+        Status::Complete((head, consumed)) => {
+            Ok(Status::Complete((head.into_websocket()?, consumed)))
+        }
     }
 }
 
@@ -218,6 +263,7 @@ mod section_1_3_opening_handshake {
         let limits = Limits::default();
         assert_eq!(limits.max_header_bytes, 16384);
         assert_eq!(limits.max_headers, 64);
+        assert_eq!(limits.max_body_bytes, 65536);
         assert_eq!(limits, Limits::DEFAULT);
     }
 }

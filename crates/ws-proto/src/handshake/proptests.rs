@@ -8,7 +8,7 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 
-use super::{ClientHandshake, ExtensionOffer, Limits, Request, Status, Url};
+use super::{parse_websocket, ClientRequest, ExtensionOffer, Limits, Status, Url};
 
 fn token() -> impl Strategy<Value = String> {
     "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}"
@@ -55,8 +55,8 @@ prop_compose! {
             alloc::vec!["chat", "superchat", "v1.json", "mqtt", "wamp.2.msgpack"], 0..=5),
         extensions in vec(extension_offer(), 0..4),
         headers in vec(("X-[A-Za-z0-9-]{1,10}", "[ -~\t]{0,30}"), 0..4),
-    ) -> ClientHandshake {
-        let mut client = ClientHandshake::new(&url, nonce);
+    ) -> ClientRequest {
+        let mut client = ClientRequest::new(&url, nonce);
         if let Some(origin) = origin {
             client = client.origin(&origin).unwrap();
         }
@@ -88,20 +88,20 @@ proptest! {
         let request_len = bytes.len();
         bytes.extend_from_slice(&trailing);
 
-        let (request, consumed) = complete(Request::parse(&bytes, Limits::default()).unwrap());
+        let (request, consumed) = complete(parse_websocket(&bytes, Limits::default()).unwrap());
         prop_assert_eq!(consumed, request_len);
         prop_assert_eq!(request.key(), client.key());
         prop_assert_eq!(request.protocols(), client.offered_protocols());
         prop_assert_eq!(request.extensions(), client.offered_extensions());
         // Every byte before `consumed` is part of the header block.
-        prop_assert_eq!(Request::parse(&bytes[..request_len - 1], Limits::default()), Ok(Status::Partial));
+        prop_assert_eq!(parse_websocket(&bytes[..request_len - 1], Limits::default()), Ok(Status::Partial));
     }
 
     #[test]
     fn request_keeps_the_url(url in url(), nonce in any::<[u8; 16]>()) {
         let mut bytes = Vec::new();
-        ClientHandshake::new(&url, nonce).write_request(&mut bytes);
-        let (request, _) = complete(Request::parse(&bytes, Limits::default()).unwrap());
+        ClientRequest::new(&url, nonce).write_request(&mut bytes);
+        let (request, _) = complete(parse_websocket(&bytes, Limits::default()).unwrap());
         prop_assert_eq!(request.resource(), url.path_and_query());
         prop_assert_eq!(request.host(), url.host_header());
         let (path, query) = match url.path_and_query().split_once('?') {
@@ -124,7 +124,7 @@ proptest! {
     ) {
         let mut bytes = Vec::new();
         client.write_request(&mut bytes);
-        let (request, _) = complete(Request::parse(&bytes, Limits::default()).unwrap());
+        let (request, _) = complete(parse_websocket(&bytes, Limits::default()).unwrap());
 
         let mut accept = request.accept();
         let offered = request.protocols();
@@ -182,8 +182,8 @@ proptest! {
             .with_max_header_bytes(max_header_bytes)
             .with_max_headers(max_headers);
         let cut = cut.index(input.len() + 1);
-        let whole = Request::parse(&input, limits);
-        let prefix = Request::parse(&input[..cut], limits);
+        let whole = parse_websocket(&input, limits);
+        let prefix = parse_websocket(&input[..cut], limits);
         check_prefix_consistency(&whole, &prefix, cut)?;
     }
 
@@ -202,7 +202,7 @@ proptest! {
         let input = random.unwrap_or_else(|| {
             let mut request = Vec::new();
             client.write_request(&mut request);
-            let (request, _) = complete(Request::parse(&request, Limits::default()).unwrap());
+            let (request, _) = complete(parse_websocket(&request, Limits::default()).unwrap());
             let mut accept = request.accept().extensions(request.extensions().to_vec()).unwrap();
             if let Some(protocol) = request.protocols().first() {
                 accept = accept.protocol(protocol).unwrap();

@@ -12,9 +12,10 @@ use super::extensions::{parse_extensions, write_extensions, ExtensionOffer};
 use super::headers::{
     check_header, is_token, list_elements, require_token, single, trim_ows, write_header, Headers,
 };
-use super::http::reason_phrase;
 use super::http_request::HttpRequest;
-use super::{accept_key, Limits, Status, VERSION};
+use super::{accept_key, VERSION};
+#[cfg(test)]
+use super::{parse_websocket, HttpResponse, Limits, Status};
 use crate::error::HandshakeError;
 
 /// Headers [`Accept::write_response`] produces itself, or that a 101 response must not carry.
@@ -28,9 +29,6 @@ const RESERVED_RESPONSE_HEADERS: &[&str] = &[
     "Transfer-Encoding",
 ];
 
-/// Headers [`write_reject`] produces itself.
-const RESERVED_REJECT_HEADERS: &[&str] = &["Connection", "Content-Length", "Transfer-Encoding"];
-
 /// Standard base64 with padding, tolerating non-zero bits in the last character: the RFC's own
 /// example key "AQIDBAUGBwgJCgsMDQ4PEC==" (section 4.1, step 7) has them.
 const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -40,13 +38,16 @@ const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
 
 /// A client's validated opening handshake.
 ///
-/// Parse one with [`Request::parse`], decide whether to accept it (its path, [`Request::origin`],
-/// offered subprotocols and extensions), then answer with [`Request::accept`] and
-/// [`Accept::write_response`], or with [`write_reject`]. The example is the handshake of
-/// RFC 6455 section 1.3, byte for byte:
+/// A [`ServerHandshake`](super::ServerHandshake) hands one out in
+/// [`ServerEvent::Request`](super::ServerEvent::Request); by hand, read the head with
+/// [`HttpRequest::parse`] and validate it with [`HttpRequest::into_websocket`]. Decide whether
+/// to accept it (its path, [`Request::origin`], offered subprotocols and extensions), then answer
+/// with [`Request::accept`] and [`Accept::write_response`], or refuse it with an
+/// [`HttpResponse`](super::HttpResponse). The example is the handshake of RFC 6455 section 1.3,
+/// byte for byte:
 ///
 /// ```
-/// use ws_proto::handshake::{Limits, Request, Status};
+/// use ws_proto::handshake::{HttpRequest, Limits, Status};
 ///
 /// let received = b"GET /chat HTTP/1.1\r\n\
 ///                  Host: server.example.com\r\n\
@@ -59,12 +60,13 @@ const KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
 ///                  \r\n";
 ///
 /// // Partial input consumes nothing: keep reading and call again with everything so far.
-/// assert_eq!(Request::parse(&received[..30], Limits::default())?, Status::Partial);
+/// assert_eq!(HttpRequest::parse(&received[..30], Limits::default())?, Status::Partial);
 ///
-/// let Status::Complete((request, consumed)) = Request::parse(received, Limits::default())?
+/// let Status::Complete((head, consumed)) = HttpRequest::parse(received, Limits::default())?
 /// else {
 ///     unreachable!("the header block is complete");
 /// };
+/// let request = head.into_websocket()?;
 /// assert_eq!(consumed, received.len()); // any further bytes belong to the frame layer
 /// assert_eq!(request.path(), "/chat");
 /// assert_eq!(request.host(), "server.example.com");
@@ -97,54 +99,8 @@ pub struct Request {
 }
 
 impl Request {
-    /// Parses and validates a client's opening handshake from everything received so far.
-    ///
-    /// Returns [`Status::Partial`] (consuming nothing) until the header block is complete, then
-    /// the request and the length of the header block: `input[consumed..]` already belongs to
-    /// the frame layer. On error, answer with [`write_error_response`] and close the
-    /// connection: "the server MUST stop processing the client's handshake and return an HTTP
-    /// response with an appropriate error code" (section 4.2.1). The checks, in order:
-    ///
-    /// * the header block fits `limits`, else [`HandshakeError::HeadersTooLarge`] (also as soon
-    ///   as an incomplete block is longer than the limit) or
-    ///   [`HandshakeError::TooManyHeaders`], both answered with 431;
-    /// * valid HTTP ([`HandshakeError::MalformedHttp`]), method `GET`
-    ///   ([`HandshakeError::MethodNotGet`]), version 1.1 or later
-    ///   ([`HandshakeError::UnsupportedHttpVersion`]), and a Request-URI that is a resource
-    ///   name or an absolute `http`/`https` URI, without a fragment or userinfo;
-    /// * no request body: a `Transfer-Encoding`, or a `Content-Length` other than 0, fails
-    ///   with [`HandshakeError::InvalidHeader`] (the bytes after the header block are frames,
-    ///   and an intermediary must not read them as a body);
-    /// * exactly one non-empty `Host` (from an absolute URI, [`Request::host`] is the URI's
-    ///   authority, which takes precedence over `Host`: RFC 9112 section 3.2.2);
-    /// * `Upgrade` containing `websocket` and `Connection` containing `Upgrade` (ASCII
-    ///   case-insensitive, comma lists allowed);
-    /// * a single `Sec-WebSocket-Version: 13`, else [`HandshakeError::UnsupportedVersion`]
-    ///   (answered with 426 and `Sec-WebSocket-Version: 13`);
-    /// * exactly one `Sec-WebSocket-Key` that base64-decodes to 16 bytes, else
-    ///   [`HandshakeError::MissingHeader`], [`HandshakeError::DuplicateHeader`] or
-    ///   [`HandshakeError::InvalidKey`];
-    /// * at most one `Origin`; `Sec-WebSocket-Protocol` lines holding unique tokens; and
-    ///   `Sec-WebSocket-Extensions` lines following section 9.1
-    ///   ([`HandshakeError::InvalidHeader`]).
-    ///
-    /// Other headers are kept but not interpreted ("Unknown header fields are ignored").
-    pub fn parse(input: &[u8], limits: Limits) -> Result<Status<(Request, usize)>, HandshakeError> {
-        match HttpRequest::parse(input, limits)? {
-            Status::Partial => Ok(Status::Partial),
-            Status::Complete((head, consumed)) => {
-                Ok(Status::Complete((Request::from_http(head)?, consumed)))
-            }
-        }
-    }
-
-    /// Validates a request head that [`HttpRequest::parse`] has already read as an opening
-    /// handshake: every check of [`Request::parse`] after the header block limits.
-    ///
-    /// A server that also answers plain HTTP requests parses the head once with
-    /// [`HttpRequest::parse`], serves it itself when [`HttpRequest::is_upgrade`] is false, and
-    /// otherwise validates it here.
-    pub fn from_http(head: HttpRequest) -> Result<Request, HandshakeError> {
+    /// The checks of [`HttpRequest::into_websocket`].
+    pub(super) fn validate(head: HttpRequest) -> Result<Request, HandshakeError> {
         // 1. "An HTTP/1.1 or higher GET request, including a "Request-URI" [RFC2616] that
         // should be interpreted as a /resource name/ defined in Section 3 (or an absolute
         // HTTP/HTTPS URI containing the /resource name/)."
@@ -266,7 +222,8 @@ impl Request {
 
     /// The `Origin` header value, sent by browsers. A server that restricts origins answers
     /// others with a 403 (section 4.2.2, step 4: "it MUST return an appropriate HTTP error
-    /// code (e.g., 403 Forbidden)"), for example through [`write_reject`].
+    /// code (e.g., 403 Forbidden)"), for example with
+    /// [`ServerHandshake::reject`](super::ServerHandshake::reject).
     pub fn origin(&self) -> Option<&str> {
         self.origin.as_deref()
     }
@@ -431,9 +388,14 @@ impl Accept {
     /// `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions`, `Content-Length`,
     /// `Transfer-Encoding`).
     pub fn header(mut self, name: &str, value: &str) -> Result<Self, HandshakeError> {
-        check_header(name, value, RESERVED_RESPONSE_HEADERS)?;
+        check_header(name, value.as_bytes(), RESERVED_RESPONSE_HEADERS)?;
         self.headers.push((String::from(name), String::from(value)));
         Ok(self)
+    }
+
+    /// Whether this acceptance was made for `request` (it answers the request's key).
+    pub(super) fn answers(&self, request: &Request) -> bool {
+        self.accept == accept_key(request.key.as_bytes())
     }
 
     /// The subprotocol selected with [`Accept::protocol`], if any.
@@ -468,111 +430,6 @@ impl Accept {
         }
         out.extend_from_slice(b"\r\n");
     }
-}
-
-/// Appends a complete HTTP response refusing the handshake, then the caller closes the
-/// connection.
-///
-/// Use it when the application declines a valid request: 403 for an unwanted origin, 404 for
-/// an unknown resource, 401 with `WWW-Authenticate`, a 3xx with `Location`
-/// (section 4.2.2, steps 2 to 4). The response carries `headers`, then `Content-Length` and
-/// `Connection: close`, then `body`.
-///
-/// Fails with [`HandshakeError::InvalidArgument`], writing nothing, if `status` is not between
-/// 200 and 599, a header is invalid (see [`Accept::header`]) or is `Connection`,
-/// `Content-Length` or `Transfer-Encoding`, or `body` is not empty for a 204 or 304.
-///
-/// ```
-/// use ws_proto::handshake::write_reject;
-/// let mut out = Vec::new();
-/// write_reject(403, &[("Content-Type", "text/plain")], b"origin not allowed", &mut out)?;
-/// assert_eq!(
-///     out,
-///     b"HTTP/1.1 403 Forbidden\r\n\
-///       Content-Type: text/plain\r\n\
-///       Content-Length: 18\r\n\
-///       Connection: close\r\n\
-///       \r\n\
-///       origin not allowed"
-/// );
-/// # Ok::<(), ws_proto::HandshakeError>(())
-/// ```
-pub fn write_reject(
-    status: u16,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), HandshakeError> {
-    if !(200..=599).contains(&status) {
-        return Err(HandshakeError::InvalidArgument(
-            "reject status must be between 200 and 599",
-        ));
-    }
-    let bodiless = status == 204 || status == 304;
-    if bodiless && !body.is_empty() {
-        return Err(HandshakeError::InvalidArgument(
-            "a 204 or 304 response cannot have a body",
-        ));
-    }
-    for (name, value) in headers {
-        check_header(name, value, RESERVED_REJECT_HEADERS)?;
-    }
-    write_status_line(status, out);
-    for (name, value) in headers {
-        write_header(out, name, value.as_bytes());
-    }
-    if !bodiless {
-        write_header(out, "Content-Length", format!("{}", body.len()).as_bytes());
-    }
-    write_header(out, "Connection", b"close");
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    Ok(())
-}
-
-/// Appends the HTTP error response for a failed handshake, then the caller closes the
-/// connection.
-///
-/// The status is [`HandshakeError::http_status`] (a status outside 400 to 599 becomes 500) and
-/// the body a one-line plain-text description of `error`. A 426 also carries
-/// `Sec-WebSocket-Version: 13`, the version this server speaks (section 4.2.2, step 4, and
-/// section 4.4), and `Upgrade: websocket`, as HTTP requires of a 426.
-///
-/// ```
-/// use ws_proto::handshake::write_error_response;
-/// use ws_proto::HandshakeError;
-/// let mut out = Vec::new();
-/// write_error_response(&HandshakeError::UnsupportedVersion, &mut out);
-/// let text = String::from_utf8(out).unwrap();
-/// assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
-/// assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
-/// ```
-pub fn write_error_response(error: &HandshakeError, out: &mut Vec<u8>) {
-    let mut status = error.http_status();
-    if !(400..=599).contains(&status) {
-        status = 500;
-    }
-    let body = format!("{error}\n");
-    write_status_line(status, out);
-    write_header(out, "Content-Type", b"text/plain; charset=utf-8");
-    write_header(out, "Content-Length", format!("{}", body.len()).as_bytes());
-    if status == 426 {
-        // "send an appropriate HTTP error code (such as 426 Upgrade Required) and a
-        // |Sec-WebSocket-Version| header field indicating the version(s) the server is capable
-        // of understanding" (section 4.2.2, step 4). HTTP adds that a 426 carries `Upgrade`,
-        // and that `Upgrade` is listed in `Connection` (RFC 7230 section 6.7).
-        write_header(out, "Sec-WebSocket-Version", VERSION.as_bytes());
-        write_header(out, "Upgrade", b"websocket");
-        write_header(out, "Connection", b"Upgrade, close");
-    } else {
-        write_header(out, "Connection", b"close");
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body.as_bytes());
-}
-
-fn write_status_line(status: u16, out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)).as_bytes());
 }
 
 #[cfg(test)]
@@ -624,7 +481,7 @@ mod tests_support {
     }
 
     pub(super) fn parse(input: &[u8]) -> Result<Request, HandshakeError> {
-        match Request::parse(input, Limits::default())? {
+        match parse_websocket(input, Limits::default())? {
             Status::Complete((request, consumed)) => {
                 assert_eq!(consumed, input.len());
                 Ok(request)
@@ -993,7 +850,7 @@ mod section_4_2_1_reading_the_client_handshake {
             b"GET  /chat HTTP/1.1\r\n\r\n",
             b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
         ] {
-            let error = Request::parse(input, Limits::default()).unwrap_err();
+            let error = parse_websocket(input, Limits::default()).unwrap_err();
             assert!(
                 matches!(error, HandshakeError::MalformedHttp(_)),
                 "{input:?}"
@@ -1236,34 +1093,12 @@ mod section_4_4_version_negotiation {
     use super::*;
 
     #[test]
-    fn the_426_response_names_version_13() {
-        // "If the server doesn't support the requested version, it MUST respond with a
-        // |Sec-WebSocket-Version| header field ... containing all versions it is willing to
-        // use."
-        let mut out = Vec::new();
-        write_error_response(&HandshakeError::UnsupportedVersion, &mut out);
-        let body = "Sec-WebSocket-Version is not 13\n";
-        let expected = format!(
-            "HTTP/1.1 426 Upgrade Required\r\n\
-             Content-Type: text/plain; charset=utf-8\r\n\
-             Content-Length: {}\r\n\
-             Sec-WebSocket-Version: 13\r\n\
-             Upgrade: websocket\r\n\
-             Connection: Upgrade, close\r\n\
-             \r\n\
-             {body}",
-            body.len()
-        );
-        assert_eq!(String::from_utf8(out).unwrap(), expected);
-    }
-
-    #[test]
     fn parse_then_answer_a_version_25_client() {
         let input = b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
                       Connection: Upgrade\r\nSec-WebSocket-Version: 25\r\n\r\n";
-        let error = Request::parse(input, Limits::default()).unwrap_err();
+        let error = parse_websocket(input, Limits::default()).unwrap_err();
         let mut out = Vec::new();
-        write_error_response(&error, &mut out);
+        HttpResponse::from_error(&error).write(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 426 "));
         assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
@@ -1277,7 +1112,7 @@ mod section_10_4_limits {
 
     fn answer(error: &HandshakeError) -> String {
         let mut out = Vec::new();
-        write_error_response(error, &mut out);
+        HttpResponse::from_error(error).write(&mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -1285,7 +1120,7 @@ mod section_10_4_limits {
     fn too_many_header_bytes_is_a_431() {
         let input = RFC_REQUEST.as_bytes();
         let limits = Limits::default().with_max_header_bytes(input.len() - 1);
-        let error = Request::parse(input, limits).unwrap_err();
+        let error = parse_websocket(input, limits).unwrap_err();
         assert_eq!(error, HandshakeError::HeadersTooLarge);
         assert_eq!(error.http_status(), 431);
         let text = answer(&error);
@@ -1293,7 +1128,7 @@ mod section_10_4_limits {
         assert!(!text.contains("Sec-WebSocket-Version"));
         // Exactly at the limit is fine.
         let limits = Limits::default().with_max_header_bytes(input.len());
-        assert!(Request::parse(input, limits).unwrap().is_complete());
+        assert!(parse_websocket(input, limits).unwrap().is_complete());
     }
 
     #[test]
@@ -1302,12 +1137,12 @@ mod section_10_4_limits {
         let mut input = Vec::from(&b"GET /chat HTTP/1.1\r\nX-Long: "[..]);
         input.resize(16 * 1024, b'a');
         assert_eq!(
-            Request::parse(&input, Limits::default()),
+            parse_websocket(&input, Limits::default()),
             Ok(Status::Partial)
         );
         input.push(b'a');
         assert_eq!(
-            Request::parse(&input, Limits::default()),
+            parse_websocket(&input, Limits::default()),
             Err(HandshakeError::HeadersTooLarge)
         );
     }
@@ -1317,12 +1152,12 @@ mod section_10_4_limits {
         let lines = valid_lines();
         let input = request_with("GET / HTTP/1.1", &lines);
         let limits = Limits::default().with_max_headers(lines.len() - 1);
-        let error = Request::parse(&input, limits).unwrap_err();
+        let error = parse_websocket(&input, limits).unwrap_err();
         assert_eq!(error, HandshakeError::TooManyHeaders);
         assert_eq!(error.http_status(), 431);
         assert!(answer(&error).starts_with("HTTP/1.1 431 "));
         let limits = Limits::default().with_max_headers(lines.len());
-        assert!(Request::parse(&input, limits).unwrap().is_complete());
+        assert!(parse_websocket(&input, limits).unwrap().is_complete());
         // The default allows 64.
         let many: Vec<String> = (0..60).map(|i| format!("X-{i}: v")).collect();
         let mut lines = valid_lines();
@@ -1330,130 +1165,6 @@ mod section_10_4_limits {
         assert!(parse_lines(&lines).is_err_and(|e| e == HandshakeError::TooManyHeaders));
         lines.truncate(64);
         assert!(parse_lines(&lines).is_ok());
-    }
-}
-
-#[cfg(test)]
-mod rejecting_the_handshake {
-    use super::tests_support::*;
-    use super::*;
-
-    #[test]
-    fn reject_is_a_complete_response_that_closes() {
-        let mut out = Vec::new();
-        write_reject(
-            404,
-            &[("Content-Type", "text/plain"), ("X-Trace", "abc")],
-            b"no such endpoint\n",
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(
-            text(out),
-            "HTTP/1.1 404 Not Found\r\n\
-             Content-Type: text/plain\r\n\
-             X-Trace: abc\r\n\
-             Content-Length: 17\r\n\
-             Connection: close\r\n\
-             \r\n\
-             no such endpoint\n"
-        );
-    }
-
-    #[test]
-    fn reject_with_redirect_and_empty_body() {
-        let mut out = Vec::new();
-        write_reject(302, &[("Location", "ws://elsewhere/")], b"", &mut out).unwrap();
-        assert_eq!(
-            text(out),
-            "HTTP/1.1 302 Found\r\n\
-             Location: ws://elsewhere/\r\n\
-             Content-Length: 0\r\n\
-             Connection: close\r\n\
-             \r\n"
-        );
-        let mut out = Vec::new();
-        write_reject(204, &[], b"", &mut out).unwrap();
-        assert_eq!(
-            text(out),
-            "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
-        );
-    }
-
-    #[test]
-    fn reject_refuses_bad_input_and_writes_nothing() {
-        let mut out = Vec::new();
-        for status in [0, 99, 100, 101, 199, 600, 999] {
-            assert!(matches!(
-                write_reject(status, &[], b"", &mut out),
-                Err(HandshakeError::InvalidArgument(_))
-            ));
-        }
-        for (name, value) in [
-            ("X-A", "1\r\nSet-Cookie: evil"),
-            ("X-A", "a\0"),
-            ("Bad Name", "v"),
-            ("Content-Length", "5"),
-            ("connection", "keep-alive"),
-            ("Transfer-Encoding", "chunked"),
-        ] {
-            assert!(matches!(
-                write_reject(403, &[("X-Ok", "1"), (name, value)], b"", &mut out),
-                Err(HandshakeError::InvalidArgument(_))
-            ));
-        }
-        assert!(matches!(
-            write_reject(304, &[], b"body", &mut out),
-            Err(HandshakeError::InvalidArgument(_))
-        ));
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn error_responses_use_the_error_status() {
-        for (error, status_line) in [
-            (HandshakeError::MethodNotGet, "HTTP/1.1 400 Bad Request\r\n"),
-            (HandshakeError::InvalidKey, "HTTP/1.1 400 Bad Request\r\n"),
-            (
-                HandshakeError::MissingHeader("Host"),
-                "HTTP/1.1 400 Bad Request\r\n",
-            ),
-            (
-                HandshakeError::TooManyHeaders,
-                "HTTP/1.1 431 Request Header Fields Too Large\r\n",
-            ),
-            (HandshakeError::Rejected(403), "HTTP/1.1 403 Forbidden\r\n"),
-            (
-                HandshakeError::Rejected(101),
-                "HTTP/1.1 500 Internal Server Error\r\n",
-            ),
-        ] {
-            let mut out = Vec::new();
-            write_error_response(&error, &mut out);
-            let text = text(out);
-            assert!(text.starts_with(status_line), "{error:?}: {text}");
-            assert!(text.contains("\r\nConnection: close\r\n"));
-            let (head, body) = text.split_once("\r\n\r\n").unwrap();
-            assert_eq!(body, format!("{error}\n"));
-            assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())));
-        }
-    }
-
-    #[test]
-    fn error_response_for_a_real_failure_is_parseable_http() {
-        let input = b"POST /chat HTTP/1.1\r\n\r\n";
-        let error = Request::parse(input, Limits::default()).unwrap_err();
-        let mut out = Vec::new();
-        write_error_response(&error, &mut out);
-        let mut slots = [httparse::EMPTY_HEADER; 8];
-        let mut response = httparse::Response::new(&mut slots);
-        let consumed = match response.parse(&out).unwrap() {
-            httparse::Status::Complete(n) => n,
-            httparse::Status::Partial => panic!("incomplete response"),
-        };
-        assert_eq!(response.code, Some(400));
-        assert_eq!(response.reason, Some("Bad Request"));
-        assert_eq!(&out[consumed..], b"request method is not GET\n");
     }
 }
 
@@ -1470,14 +1181,14 @@ mod partial_input {
         input.extend_from_slice(b"\x81\x82\x01\x02\x03\x04\x49\x6b");
         for end in 0..head_len {
             assert_eq!(
-                Request::parse(&input[..end], Limits::default()),
+                parse_websocket(&input[..end], Limits::default()),
                 Ok(Status::Partial),
                 "prefix of {end} bytes"
             );
         }
         for end in head_len..=input.len() {
             let Ok(Status::Complete((request, consumed))) =
-                Request::parse(&input[..end], Limits::default())
+                parse_websocket(&input[..end], Limits::default())
             else {
                 panic!("prefix of {end} bytes should be complete");
             };
@@ -1494,12 +1205,12 @@ mod partial_input {
         let input = request_with("POST /chat HTTP/1.1", &valid_lines());
         for end in 0..input.len() {
             assert_eq!(
-                Request::parse(&input[..end], Limits::default()),
+                parse_websocket(&input[..end], Limits::default()),
                 Ok(Status::Partial)
             );
         }
         assert_eq!(
-            Request::parse(&input, Limits::default()),
+            parse_websocket(&input, Limits::default()),
             Err(HandshakeError::MethodNotGet)
         );
     }

@@ -16,7 +16,7 @@ use crate::error::HandshakeError;
 /// ```
 ///
 /// The fields are private so that every `Url` has passed [`Url::parse`], which is what lets
-/// [`ClientHandshake::new`](super::ClientHandshake::new) write them into a request without
+/// [`ClientRequest::new`](super::ClientRequest::new) write them into a request without
 /// further checks.
 ///
 /// ```

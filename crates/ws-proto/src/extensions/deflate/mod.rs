@@ -8,8 +8,12 @@
 //! * a client adds its [`offers`](DeflateConfig::offers) to the handshake with
 //!   [`DeflateConfig::offer`], then checks the server's answer with
 //!   [`DeflateConfig::client_agreed`];
-//! * a server picks an offer with [`DeflateConfig::server_accept`] and answers with
+//! * a server completes its [`Accept`](crate::handshake::Accept) with
+//!   [`DeflateConfig::negotiate`], which picks an offer and answers it with
 //!   [`DeflateParams::to_extension`].
+//!
+//! [`ClientHandshake`](crate::handshake::ClientHandshake) and
+//! [`ServerHandshake`](crate::handshake::ServerHandshake) make these calls themselves.
 //!
 //! Either way the result is the [`DeflateParams`] in force, which
 //! [`Connection::with_deflate`](crate::Connection::with_deflate) applies.

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::DeflateConfig;
 use crate::error::HandshakeError;
-use crate::handshake::{Accept, ClientHandshake, ExtensionOffer, Request, Response};
+use crate::handshake::{Accept, ClientRequest, ExtensionOffer, Request};
 
 /// The extension token (RFC 7692 section 7).
 pub const EXTENSION_NAME: &str = "permessage-deflate";
@@ -318,7 +318,7 @@ impl DeflateConfig {
     /// # Errors
     ///
     /// [`HandshakeError::InvalidArgument`] if an offer has a window size outside 8..=15.
-    pub fn offer(&self, mut handshake: ClientHandshake) -> Result<ClientHandshake, HandshakeError> {
+    pub fn offer(&self, mut handshake: ClientRequest) -> Result<ClientRequest, HandshakeError> {
         if !self.enabled {
             return Ok(handshake);
         }
@@ -330,7 +330,9 @@ impl DeflateConfig {
     }
 
     /// Client: the parameters in force after the server's response, or `None` if the server
-    /// declined permessage-deflate.
+    /// declined permessage-deflate. `agreed` is the extensions the response names,
+    /// [`Response::extensions`](crate::handshake::Response::extensions);
+    /// [`ClientHandshake`](crate::handshake::ClientHandshake) calls this itself.
     ///
     /// The response element must answer one of [`offers`](Self::offers) correctly (RFC 7692
     /// section 7.1); it is read as answering the most preferred offer it fits. The parameters
@@ -339,10 +341,10 @@ impl DeflateConfig {
     ///
     /// ```
     /// use ws_proto::extensions::deflate::DeflateConfig;
-    /// use ws_proto::handshake::{ClientHandshake, Limits};
+    /// use ws_proto::handshake::{ClientRequest, Limits};
     ///
     /// let config = DeflateConfig::default();
-    /// let client = config.offer(ClientHandshake::from_parts("example.com", "/", [7; 16])?)?;
+    /// let client = config.offer(ClientRequest::from_parts("example.com", "/", [7; 16])?)?;
     /// let mut request = Vec::new();
     /// client.write_request(&mut request);
     /// assert!(String::from_utf8_lossy(&request)
@@ -355,7 +357,7 @@ impl DeflateConfig {
     ///     std::str::from_utf8(&ws_proto::handshake::accept_key(client.key().as_bytes())).unwrap(),
     /// );
     /// let (response, _) = client.parse_response(reply.as_bytes(), Limits::default())?.complete().unwrap();
-    /// let params = config.client_agreed(&response)?.expect("accepted");
+    /// let params = config.client_agreed(response.extensions())?.expect("accepted");
     /// assert_eq!(params.client_max_window_bits, Some(10));
     /// # Ok::<(), ws_proto::HandshakeError>(())
     /// ```
@@ -367,14 +369,6 @@ impl DeflateConfig {
     /// a `client_max_window_bits` that was not offered or a `server_max_window_bits` above the
     /// one offered). The client must then fail the connection.
     pub fn client_agreed(
-        &self,
-        response: &Response,
-    ) -> Result<Option<DeflateParams>, HandshakeError> {
-        self.client_agreed_from(response.extensions())
-    }
-
-    /// Like [`client_agreed`](Self::client_agreed), from the response's extension elements.
-    pub fn client_agreed_from(
         &self,
         agreed: &[ExtensionOffer],
     ) -> Result<Option<DeflateParams>, HandshakeError> {
@@ -409,39 +403,12 @@ impl DeflateConfig {
         Ok(Some(params))
     }
 
-    /// Server: the parameters to accept, or `None` to decline permessage-deflate.
+    /// Server: the parameters to accept for these offers, or `None` to decline
+    /// permessage-deflate.
     ///
-    /// Every `permessage-deflate` element of the request is parsed; invalid ones are skipped
-    /// and the first that the server's policy accepts wins (RFC 7692 section 5). Answer with
-    /// [`DeflateParams::to_extension`] in
-    /// [`Accept::extensions`](crate::handshake::Accept::extensions), and build the connection
-    /// with [`Connection::with_deflate`](crate::Connection::with_deflate).
-    ///
-    /// ```
-    /// use ws_proto::extensions::deflate::DeflateConfig;
-    /// use ws_proto::handshake::{Limits, Request};
-    ///
-    /// let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
-    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-    ///     Sec-WebSocket-Version: 13\r\n\
-    ///     Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9; foo, \
-    ///     permessage-deflate; server_no_context_takeover\r\n\r\n";
-    /// let (request, _) = Request::parse(request, Limits::default())?.complete().unwrap();
-    /// let config = DeflateConfig::default();
-    /// // The first offer has an unknown parameter: the second is accepted.
-    /// let params = config.server_accept(&request).expect("accepted");
-    /// assert_eq!(params.to_extension().to_string(), "permessage-deflate; server_no_context_takeover");
-    /// let accept = request.accept().extensions(vec![params.to_extension()])?;
-    /// let mut response = Vec::new();
-    /// accept.write_response(&mut response);
-    /// # Ok::<(), ws_proto::HandshakeError>(())
-    /// ```
-    pub fn server_accept(&self, request: &Request) -> Option<DeflateParams> {
-        self.server_accept_from(request.extensions())
-    }
-
-    /// Like [`server_accept`](Self::server_accept), from the request's extension elements.
-    pub fn server_accept_from(&self, offers: &[ExtensionOffer]) -> Option<DeflateParams> {
+    /// Every `permessage-deflate` element is parsed; invalid ones are skipped and the first
+    /// that the server's policy accepts wins (RFC 7692 section 5).
+    pub(super) fn accept_offers(&self, offers: &[ExtensionOffer]) -> Option<DeflateParams> {
         if !self.enabled {
             return None;
         }
@@ -451,13 +418,36 @@ impl DeflateConfig {
             .find_map(|offer| self.server_answer(&offer))
     }
 
-    /// Server: completes the application's [`Accept`] with permessage-deflate, as an adapter
-    /// does after its accept callback: when the application already answered the extension,
-    /// its answer is used as is; otherwise [`server_accept`](Self::server_accept) decides and
-    /// the answer is added to the accepted extensions.
+    /// Server: completes the application's [`Accept`] with permessage-deflate;
+    /// [`ServerHandshake::accept`](crate::handshake::ServerHandshake::accept) calls this itself.
+    /// When the application already answered the extension, its answer is used as is;
+    /// otherwise the `permessage-deflate` offers of the request are parsed, invalid ones are
+    /// skipped, the first that this configuration accepts wins (RFC 7692 section 5), and its
+    /// answer is added to the accepted extensions.
     ///
     /// Returns the response to send and the parameters to build the connection with
-    /// ([`Connection::with_deflate`](crate::Connection::with_deflate)).
+    /// ([`Connection::with_deflate`](crate::Connection::with_deflate)), or `None` when
+    /// permessage-deflate is declined.
+    ///
+    /// ```
+    /// use ws_proto::extensions::deflate::DeflateConfig;
+    /// use ws_proto::handshake::{HttpRequest, Limits};
+    ///
+    /// let request = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///     Sec-WebSocket-Version: 13\r\n\
+    ///     Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9; foo, \
+    ///     permessage-deflate; server_no_context_takeover\r\n\r\n";
+    /// let (head, _) = HttpRequest::parse(request, Limits::default())?.complete().unwrap();
+    /// let request = head.into_websocket()?;
+    /// let config = DeflateConfig::default();
+    /// // The first offer has an unknown parameter: the second is accepted.
+    /// let (accept, params) = config.negotiate(&request, request.accept())?;
+    /// let params = params.expect("accepted");
+    /// assert_eq!(params.to_extension().to_string(), "permessage-deflate; server_no_context_takeover");
+    /// assert_eq!(accept.selected_extensions(), [params.to_extension()]);
+    /// # Ok::<(), ws_proto::HandshakeError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -474,7 +464,7 @@ impl DeflateConfig {
                 DeflateParams::parse_response(own).map_err(HandshakeError::InvalidArgument)?;
             return Ok((accept, Some(params)));
         }
-        let Some(params) = self.server_accept(request) else {
+        let Some(params) = self.accept_offers(request.extensions()) else {
             return Ok((accept, None));
         };
         let mut extensions = selected.to_vec();

@@ -48,7 +48,7 @@ mod section_5_negotiation {
         disabled.enabled = false;
         assert!(disabled.offers().is_empty());
         assert_eq!(
-            disabled.server_accept_from(&elements("permessage-deflate")),
+            disabled.accept_offers(&elements("permessage-deflate")),
             None
         );
     }
@@ -62,12 +62,12 @@ mod section_5_negotiation {
              permessage-deflate; client_max_window_bits; server_max_window_bits=10, \
              permessage-deflate",
         );
-        let params = config.server_accept_from(&offers).unwrap();
+        let params = config.accept_offers(&offers).unwrap();
         assert_eq!(
             params.to_extension().to_string(),
             "permessage-deflate; server_max_window_bits=10"
         );
-        assert_eq!(config.server_accept_from(&elements("x-other")), None);
+        assert_eq!(config.accept_offers(&elements("x-other")), None);
     }
 
     #[test]
@@ -81,7 +81,7 @@ mod section_5_negotiation {
         };
         let answer = |offer: &str| {
             config
-                .server_accept_from(&elements(offer))
+                .accept_offers(&elements(offer))
                 .map(|p| p.to_extension().to_string())
         };
         assert_eq!(
@@ -110,7 +110,7 @@ mod section_5_negotiation {
         );
         config.require_client_max_window_bits = true;
         config.min_server_max_window_bits = 10;
-        let answer = |offer: &str| config.server_accept_from(&elements(offer));
+        let answer = |offer: &str| config.accept_offers(&elements(offer));
         assert_eq!(answer("permessage-deflate"), None);
         assert_eq!(
             answer("permessage-deflate; client_max_window_bits; server_max_window_bits=9"),
@@ -126,7 +126,7 @@ mod section_5_negotiation {
     fn server_echoes_what_the_offer_requires() {
         let config = DeflateConfig::default();
         let params = config
-            .server_accept_from(&elements(
+            .accept_offers(&elements(
                 "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
                  server_max_window_bits=8; client_max_window_bits=9",
             ))
@@ -149,7 +149,7 @@ mod adapters {
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
              Sec-WebSocket-Extensions: {extensions}\r\n\r\n"
         );
-        Request::parse(text.as_bytes(), Limits::default())
+        crate::handshake::parse_websocket(text.as_bytes(), Limits::default())
             .unwrap()
             .complete()
             .unwrap()
@@ -274,7 +274,7 @@ mod section_7_1_parameters {
         config: &DeflateConfig,
         response: &str,
     ) -> Result<Option<DeflateParams>, HandshakeError> {
-        config.client_agreed_from(&elements(response))
+        config.client_agreed(&elements(response))
     }
 
     #[test]
@@ -357,7 +357,7 @@ mod section_7_1_parameters {
     fn offers_with_bad_window_sizes_are_not_sent() {
         let mut config = DeflateConfig::default();
         config.offers[0].server_max_window_bits = Some(16);
-        let handshake = crate::handshake::ClientHandshake::from_parts("h", "/", [1; 16]).unwrap();
+        let handshake = crate::handshake::ClientRequest::from_parts("h", "/", [1; 16]).unwrap();
         assert!(matches!(
             config.offer(handshake),
             Err(HandshakeError::InvalidArgument(_))
