@@ -128,3 +128,25 @@ pub fn frame_layer_tungstenite(stream: &[u8]) -> usize {
     }
     frames
 }
+
+/// Writes all of `conn`'s queued output the way the adapters do, with vectored writes of
+/// [`Connection::transmit_slices`](ws_proto::Connection::transmit_slices) followed by
+/// [`advance_transmit`](ws_proto::Connection::advance_transmit); here the "socket" appends
+/// every slice to `out`. Returns the number of bytes written.
+pub fn write_vectored_into(conn: &mut ws_proto::Connection, out: &mut Vec<u8>) -> usize {
+    let mut total = 0;
+    loop {
+        let mut slices = [&[][..]; 8];
+        let n = conn.transmit_slices(&mut slices);
+        if n == 0 {
+            return total;
+        }
+        let mut written = 0;
+        for slice in &slices[..n] {
+            out.extend_from_slice(slice);
+            written += slice.len();
+        }
+        conn.advance_transmit(written);
+        total += written;
+    }
+}

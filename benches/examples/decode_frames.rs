@@ -16,7 +16,7 @@ use std::io::{self, Cursor, Read, Write};
 
 use ws_benches::{ascii_text, masked_stream};
 use ws_proto::frame::OpCode;
-use ws_proto::{Config, Connection, Event};
+use ws_proto::{Config, Connection, Event, Instant};
 
 /// Reads from a buffer, discards writes.
 struct MemStream(Cursor<Vec<u8>>);
@@ -61,9 +61,10 @@ fn main() {
     match mode {
         "ws-proto" | "ws-proto-recycle" => {
             let recycle = mode == "ws-proto-recycle";
-            let mut conn = Connection::server(Config::default());
+            let mut conn = Connection::server(Config::default(), Instant::ZERO);
             for chunk in stream.chunks(64 * 1024) {
-                conn.receive_data(chunk).expect("valid frames");
+                conn.receive_data(chunk, Instant::ZERO)
+                    .expect("valid frames");
                 while let Some(event) = conn.poll_event() {
                     if let Event::Message(m) = event {
                         black_box(&m);

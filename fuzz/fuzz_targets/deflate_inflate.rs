@@ -9,12 +9,13 @@
 //!
 //! Checks, besides those of `connection_bytes`: an inflated message never exceeds
 //! `max_message_size` (a deflate bomb fails with 1009 before it is inflated past the limit),
-//! and inflating the same bytes in any chunking gives the same messages, error and output.
+//! and inflating the same bytes in any chunking gives the same messages, error, end and output
+//! (the split run writes with partial vectored writes, the other with `poll_transmit`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ws_fuzz::{chunks, counter_keys, deflate_params, normalized, receive_on};
-use ws_proto::{Config, Connection, MessageMode, Role};
+use ws_fuzz::{chunks, counter_keys, deflate_params, normalized, receive_on, Output, Writer};
+use ws_proto::{Config, Connection, Instant, MessageMode, Role};
 
 fuzz_target!(|data: &[u8]| {
     let [flags, limit, params, seed_len, rest @ ..] = data else {
@@ -38,19 +39,25 @@ fuzz_target!(|data: &[u8]| {
     let params = deflate_params(*params);
     let build = || {
         let conn = if flags & 1 != 0 {
-            Connection::client(config.clone(), counter_keys(7))
+            Connection::client(config.clone(), counter_keys(7), Instant::ZERO)
         } else {
-            Connection::server(config.clone())
+            Connection::server(config.clone(), Instant::ZERO)
         };
         conn.with_deflate(params)
     };
-    let split = receive_on(build(), &config, &chunks(wire, seed));
-    let whole = receive_on(build(), &config, &[wire]);
+    let split = receive_on(
+        build(),
+        &config,
+        &chunks(wire, seed),
+        Output::Vectored(Writer::new(seed)),
+    );
+    let whole = receive_on(build(), &config, &[wire], Output::PollTransmit);
     assert_eq!(build().role() == Role::Client, flags & 1 != 0);
     assert_eq!(split.error, whole.error);
     assert_eq!(split.out, whole.out);
     assert_eq!(split.shutdown, whole.shutdown);
     assert_eq!(split.state, whole.state);
+    assert_eq!(split.closed, whole.closed);
     match config.message_mode {
         MessageMode::Reassemble => assert_eq!(split.events, whole.events),
         _ => assert_eq!(normalized(&split.events), normalized(&whole.events)),

@@ -2,15 +2,18 @@
 //!
 //! Every target reaches the sans-IO core directly (no sockets, no mocks): bytes go into
 //! [`Connection::receive_data`] or the handshake parsers, and what comes out is checked against
-//! the calling contract documented on [`Connection`] and in `ws_proto::handshake`.
+//! the calling contract documented on [`Connection`] and in `ws_proto::handshake`. The output
+//! is taken either with [`Connection::poll_transmit`] or the way the adapters write it, with
+//! vectored writes of [`Connection::transmit_slices`] that the transport takes only in part
+//! ([`Writer`]), and the frames written are decoded with the public [`FrameDecoder`].
 
 use ws_proto::extensions::deflate::DeflateParams;
 use ws_proto::frame::mask::apply_mask;
-use ws_proto::frame::{decode_header, FrameHeader, OpCode};
+use ws_proto::frame::{Decoded, FrameDecoder, FrameHeader, OpCode};
 use ws_proto::handshake::{Limits, Status};
 use ws_proto::{
-    CloseFrame, Config, Connection, DataKind, Event, HandshakeError, Message, MessageMode,
-    ProtocolError, Role, State, Transmit,
+    CloseCause, CloseCode, CloseFrame, Closed, Config, Connection, DataKind, Event, HandshakeError,
+    Instant, Message, MessageMode, ProtocolError, Role, State, Transmit,
 };
 
 pub mod handshake;
@@ -25,11 +28,11 @@ pub fn counter_keys(seed: u8) -> impl FnMut() -> [u8; 4] + Send + 'static {
     }
 }
 
-/// A connection for `role` with deterministic mask keys.
+/// A connection for `role` with deterministic mask keys, started at [`Instant::ZERO`].
 pub fn connection(role: Role, config: Config) -> Connection {
     match role {
-        Role::Server => Connection::server(config),
-        Role::Client => Connection::client(config, counter_keys(7)),
+        Role::Server => Connection::server(config, Instant::ZERO),
+        Role::Client => Connection::client(config, counter_keys(7), Instant::ZERO),
     }
 }
 
@@ -57,6 +60,111 @@ pub fn chunks<'a>(data: &'a [u8], seed: &[u8]) -> Vec<&'a [u8]> {
     out
 }
 
+/// A transport that takes a connection's output in vectored writes of sizes drawn from a
+/// seed, as a socket with a small or full send buffer does: some writes take nothing
+/// (`WouldBlock`), some a few bytes, some everything. An empty seed takes everything.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    seed: Vec<u8>,
+    i: usize,
+}
+
+impl Writer {
+    /// A transport whose write sizes come from `seed`.
+    pub fn new(seed: &[u8]) -> Writer {
+        Writer {
+            seed: seed.to_vec(),
+            i: 0,
+        }
+    }
+
+    /// The size of the next write and how many slices it is given (1 to 8, so that output
+    /// in more pieces than that takes several writes).
+    fn next(&mut self) -> (usize, usize) {
+        let Some(&s) = self.seed.get(self.i % self.seed.len().max(1)) else {
+            return (usize::MAX, 8);
+        };
+        self.i += 1;
+        let size = match s >> 6 {
+            0 => usize::from(s & 3),
+            1 => 1 + usize::from(s & 0x3f),
+            2 => 1 + usize::from(s & 0x3f) * 1024,
+            _ => usize::MAX,
+        };
+        (size, 1 + usize::from(s >> 3 & 7))
+    }
+
+    /// One vectored write of `conn`'s output, appended to `out`; returns how many bytes the
+    /// transport took. Checks that the slices show exactly the queued bytes.
+    pub fn write_once(&mut self, conn: &mut Connection, out: &mut Vec<u8>) -> usize {
+        let (budget, slots) = self.next();
+        let mut slices = [&[][..]; 8];
+        let queued = conn.buffered_amount();
+        let n = conn.transmit_slices(&mut slices[..slots]);
+        assert!(n <= slots);
+        assert_eq!(n == 0, queued == 0, "slices and buffered_amount disagree");
+        let shown: usize = slices[..n].iter().map(|s| s.len()).sum();
+        assert!(slices[..n].iter().all(|s| !s.is_empty()), "an empty slice");
+        assert!(shown <= queued);
+        if n < slots {
+            assert_eq!(shown, queued, "the slices do not cover the queued output");
+        }
+        let mut left = budget;
+        for slice in &slices[..n] {
+            let k = slice.len().min(left);
+            out.extend_from_slice(&slice[..k]);
+            left -= k;
+            if left == 0 {
+                break;
+            }
+        }
+        let written = budget - left;
+        conn.advance_transmit(written);
+        assert_eq!(conn.buffered_amount(), queued - written);
+        written
+    }
+
+    /// Writes as a transport that accepts a few writes now: up to three, stopping at the
+    /// first that takes nothing. Returns how many bytes were taken.
+    pub fn write_some(&mut self, conn: &mut Connection, out: &mut Vec<u8>) -> usize {
+        let mut total = 0;
+        for _ in 0..3 {
+            if conn.buffered_amount() == 0 {
+                break;
+            }
+            match self.write_once(conn, out) {
+                0 => break,
+                n => total += n,
+            }
+        }
+        total
+    }
+
+    /// Writes until nothing is queued (a transport that becomes writable again and again).
+    pub fn write_all(&mut self, conn: &mut Connection, out: &mut Vec<u8>) {
+        let mut stuck = 0;
+        while conn.buffered_amount() > 0 {
+            if self.write_once(conn, out) == 0 {
+                stuck += 1;
+                if stuck > self.seed.len() {
+                    // Every write size of the seed may be zero: the transport recovers.
+                    let mut all = Writer::new(&[]);
+                    all.write_once(conn, out);
+                }
+            }
+        }
+    }
+}
+
+/// How a harness takes a connection's output.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// With [`Connection::poll_transmit`], everything at once.
+    PollTransmit,
+    /// With partial vectored writes ([`Writer`]).
+    Vectored(Writer),
+}
+
 /// One frame as written by a connection, unmasked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireFrame {
@@ -66,23 +174,73 @@ pub struct WireFrame {
     pub payload: Vec<u8>,
 }
 
+/// Decodes frames from a byte stream that arrives in pieces of any size, with the public
+/// [`FrameDecoder`]: what a connection wrote must decode whatever the pieces.
+#[derive(Debug, Default)]
+pub struct WireDecoder {
+    decoder: FrameDecoder,
+    current: Option<WireFrame>,
+}
+
+impl WireDecoder {
+    /// Feeds the next piece of the stream; returns the frames it completed. Panics if our own
+    /// output does not decode.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Vec<WireFrame> {
+        let mut frames = Vec::new();
+        while !bytes.is_empty() {
+            let (n, decoded) = self
+                .decoder
+                .decode(bytes)
+                .expect("our own output has a valid header");
+            assert!(n > 0 && n <= bytes.len());
+            bytes = &bytes[n..];
+            match decoded {
+                None => {}
+                Some(Decoded::Header(header)) => {
+                    assert!(self.current.is_none(), "a header inside a payload");
+                    let frame = WireFrame {
+                        header,
+                        payload: Vec::new(),
+                    };
+                    if header.payload_len == 0 {
+                        frames.push(frame);
+                    } else {
+                        self.current = Some(frame);
+                    }
+                }
+                Some(Decoded::Payload { data, offset, last }) => {
+                    let frame = self.current.as_mut().expect("a payload without a header");
+                    assert_eq!(offset, frame.payload.len() as u64);
+                    let start = frame.payload.len();
+                    frame.payload.extend_from_slice(data);
+                    if let Some(key) = frame.header.mask {
+                        apply_mask(&mut frame.payload[start..], key, start);
+                    }
+                    assert_eq!(last, frame.payload.len() as u64 == frame.header.payload_len);
+                    if last {
+                        frames.push(self.current.take().expect("checked"));
+                    }
+                }
+            }
+        }
+        frames
+    }
+
+    /// Whether the stream so far ends on a frame boundary.
+    pub fn at_frame_start(&self) -> bool {
+        self.current.is_none() && self.decoder.at_frame_start()
+    }
+}
+
 /// Decodes the frames a connection wrote. Our own output must always be a whole number of
 /// well-formed frames.
-pub fn parse_wire(mut bytes: &[u8]) -> Vec<WireFrame> {
-    let mut frames = Vec::new();
-    while !bytes.is_empty() {
-        let (header, len) = decode_header(bytes)
-            .expect("our own output has a valid header")
-            .expect("our own output is a whole number of frames");
-        let end = len + header.payload_len as usize;
-        assert!(end <= bytes.len(), "our own output has a truncated frame");
-        let mut payload = bytes[len..end].to_vec();
-        if let Some(key) = header.mask {
-            apply_mask(&mut payload, key, 0);
-        }
-        frames.push(WireFrame { header, payload });
-        bytes = &bytes[end..];
-    }
+pub fn parse_wire(bytes: &[u8]) -> Vec<WireFrame> {
+    let mut decoder = WireDecoder::default();
+    let frames = decoder.feed(bytes);
+    assert!(
+        decoder.at_frame_start(),
+        "our own output ends inside a frame"
+    );
     frames
 }
 
@@ -116,6 +274,21 @@ pub fn check_event(event: &Event, config: &Config) {
             assert!(frame.reason.len() <= 123);
         }
         Event::Close(None) => {}
+        Event::Closed(closed) => {
+            assert!(closed.reason.len() <= 123);
+            match closed.cause {
+                CloseCause::Protocol(e) => assert_eq!(closed.code, e.close_code()),
+                CloseCause::KeepaliveTimeout => {
+                    assert_eq!(closed.code, CloseCode::INTERNAL_ERROR)
+                }
+                CloseCause::CloseTimeout | CloseCause::TransportLost => {
+                    assert_eq!(closed.code, CloseCode::ABNORMAL)
+                }
+                CloseCause::PeerClose | CloseCause::LocalClose => {}
+                _ => {}
+            }
+            assert_eq!(closed.is_clean(), closed.error().is_none());
+        }
         _ => {}
     }
 }
@@ -123,59 +296,116 @@ pub fn check_event(event: &Event, config: &Config) {
 /// What feeding one byte stream to a connection produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
-    /// Every event, in order.
+    /// Every event, in order, up to [`Event::Closed`] (kept apart in `closed`).
     pub events: Vec<Event>,
     /// The protocol error returned, if any.
     pub error: Option<ProtocolError>,
     /// Every byte the connection asked to write.
     pub out: Vec<u8>,
-    /// Whether `Transmit::Shutdown` was reported.
+    /// Whether the connection asked for its transport to be closed before end of stream
+    /// (`Transmit::Shutdown`, or `should_close_transport`).
     pub shutdown: bool,
-    /// The final state.
+    /// The state after the last piece, before end of stream.
     pub state: State,
+    /// The end, reported once as the last event after end of stream was delivered.
+    pub closed: Closed,
 }
 
 /// Feeds `pieces` to a fresh connection following the calling contract (events, then
-/// transmit, after every input) and checks the invariants that hold for any input.
-pub fn receive(role: Role, config: &Config, pieces: &[&[u8]]) -> Received {
-    receive_on(connection(role, config.clone()), config, pieces)
+/// transmit, after every input), then end of stream, and checks the invariants that hold for
+/// any input.
+pub fn receive(role: Role, config: &Config, pieces: &[&[u8]], output: Output) -> Received {
+    receive_on(connection(role, config.clone()), config, pieces, output)
+}
+
+/// Takes `conn`'s events into `events` (and the end into `closed`), checking each.
+fn drain_events(
+    conn: &mut Connection,
+    config: &Config,
+    events: &mut Vec<Event>,
+    closed: &mut Option<Closed>,
+) {
+    while let Some(event) = conn.poll_event() {
+        check_event(&event, config);
+        assert!(closed.is_none(), "an event after Closed: {event:?}");
+        match event {
+            Event::Closed(c) => {
+                assert_eq!(conn.closed(), Some(&c));
+                assert_eq!(conn.state(), State::Closed);
+                *closed = Some(c);
+            }
+            other => events.push(other),
+        }
+    }
+    assert_eq!(
+        conn.closed(),
+        closed.as_ref(),
+        "Closed not reported as an event"
+    );
+}
+
+/// Takes `conn`'s output into `out` (with vectored writes: what the transport takes now);
+/// sets `shut` once the transport is to be closed.
+fn drain_output(conn: &mut Connection, output: &mut Output, out: &mut Vec<u8>, shut: &mut bool) {
+    match output {
+        Output::PollTransmit => {
+            while let Some(t) = conn.poll_transmit(out) {
+                match t {
+                    Transmit::Data(n) => assert!(n > 0 && !*shut, "data after shutdown"),
+                    Transmit::Shutdown => {
+                        assert!(!*shut, "shutdown reported twice");
+                        assert!(conn.should_close_transport());
+                        *shut = true;
+                    }
+                }
+            }
+        }
+        Output::Vectored(writer) => {
+            writer.write_some(conn, out);
+            if conn.should_close_transport() {
+                assert_eq!(conn.buffered_amount(), 0);
+                *shut = true;
+            } else if *shut {
+                panic!("should_close_transport went back to false");
+            }
+        }
+    }
+    if *shut {
+        assert_eq!(conn.state(), State::Closed);
+    }
 }
 
 /// [`receive`] on a connection the caller built (for example with permessage-deflate).
-pub fn receive_on(mut conn: Connection, config: &Config, pieces: &[&[u8]]) -> Received {
+pub fn receive_on(
+    mut conn: Connection,
+    config: &Config,
+    pieces: &[&[u8]],
+    mut output: Output,
+) -> Received {
     let role = conn.role();
+    let now = Instant::ZERO;
     let mut events = Vec::new();
+    let mut closed = None;
     let mut error = None;
     let mut out = Vec::new();
     let mut shutdown = false;
     let mut fed = 0usize;
     for piece in pieces {
-        let result = conn.receive_data(piece);
+        let result = conn.receive_data(piece, now);
         if error.is_none() {
             fed += piece.len();
         }
-        match result {
-            Ok(()) => {
-                if let Some(e) = error {
-                    // Errors are sticky; input after them is discarded.
-                    assert_eq!(conn.error(), Some(e));
-                }
-            }
-            Err(e) => {
-                assert!(error.is_none(), "an error is returned once");
-                assert_eq!(conn.error(), Some(e));
-                assert!(!matches!(
-                    e,
-                    ProtocolError::UnexpectedEof
-                        | ProtocolError::CloseTimeout
-                        | ProtocolError::KeepaliveTimeout
-                ));
-                error = Some(e);
-            }
+        if let Err(e) = result {
+            assert!(error.is_none(), "an error is returned once");
+            error = Some(e);
         }
-        while let Some(event) = conn.poll_event() {
-            check_event(&event, config);
-            events.push(event);
+        drain_events(&mut conn, config, &mut events, &mut closed);
+        if let Some(e) = error {
+            // Once its events are taken, a failed connection has ended with its error.
+            assert_eq!(
+                closed.as_ref().map(|c| c.cause),
+                Some(CloseCause::Protocol(e))
+            );
         }
         // Never more events than input bytes: no amplification in the event queue.
         assert!(
@@ -183,28 +413,38 @@ pub fn receive_on(mut conn: Connection, config: &Config, pieces: &[&[u8]]) -> Re
             "{} events from {fed} bytes",
             events.len()
         );
-        while let Some(t) = conn.poll_transmit(&mut out) {
-            match t {
-                Transmit::Data(n) => assert!(n > 0 && !shutdown, "data after shutdown"),
-                Transmit::Shutdown => {
-                    assert!(!shutdown, "shutdown reported twice");
-                    shutdown = true;
-                }
-            }
-        }
+        drain_output(&mut conn, &mut output, &mut out, &mut shutdown);
     }
+    let state = conn.state();
+    // The transport ends: every connection ends with one `Closed`, last.
+    if let Output::Vectored(writer) = &mut output {
+        writer.write_all(&mut conn, &mut out);
+        shutdown |= conn.should_close_transport();
+    }
+    conn.receive_eof();
+    drain_events(&mut conn, config, &mut events, &mut closed);
+    let closed = closed.expect("no Closed after end of stream");
+    assert_eq!(conn.state(), State::Closed);
+    assert!(conn.poll_event().is_none());
+    assert_eq!(
+        conn.buffered_amount(),
+        0,
+        "output queued after end of stream"
+    );
+    assert!(conn.should_close_transport());
     let received = Received {
         events,
         error,
         out,
         shutdown,
-        state: conn.state(),
+        state,
+        closed,
     };
     check_output(role, config, &received);
     received
 }
 
-/// Checks what the connection wrote against what it received.
+/// Checks what the connection wrote against what it received, and how it ended.
 fn check_output(role: Role, config: &Config, r: &Received) {
     let frames = parse_wire(&r.out);
     for f in &frames {
@@ -239,14 +479,14 @@ fn check_output(role: Role, config: &Config, r: &Received) {
         .filter(|f| f.header.opcode == OpCode::Close)
         .collect();
     assert!(closes.len() <= 1, "more than one Close frame sent");
+    let peer_close = r.events.iter().find_map(|e| match e {
+        Event::Close(c) => Some(c),
+        _ => None,
+    });
     if let Some(close) = closes.first() {
         // Nothing follows a Close frame (section 5.5.1).
         assert_eq!(frames.last().map(|f| f.header.opcode), Some(OpCode::Close));
         let sent = CloseFrame::parse(&close.payload).expect("our Close frame is well formed");
-        let peer_close = r.events.iter().find_map(|e| match e {
-            Event::Close(c) => Some(c),
-            _ => None,
-        });
         match (r.error, peer_close) {
             (Some(e), None) => {
                 // Fail the connection (section 7.1.7): the code on the wire is the error's.
@@ -260,7 +500,28 @@ fn check_output(role: Role, config: &Config, r: &Received) {
         }
     } else {
         assert!(r.error.is_none(), "failed without sending a Close frame");
-        assert!(!r.events.iter().any(|e| matches!(e, Event::Close(_))));
+        assert!(peer_close.is_none());
+    }
+    // How it ended: the error, else the closing handshake the peer started, else the end of
+    // stream that cut the connection.
+    let closed = &r.closed;
+    match (r.error, peer_close) {
+        (Some(e), _) => {
+            assert_eq!(closed.cause, CloseCause::Protocol(e));
+            assert_eq!(closed.reason, e.as_str());
+        }
+        (None, Some(peer)) => {
+            assert_eq!(closed.cause, CloseCause::PeerClose);
+            let (code, reason) = match peer {
+                Some(f) => (f.code, f.reason.as_str()),
+                None => (CloseCode::NO_STATUS, ""),
+            };
+            assert_eq!((closed.code, closed.reason.as_str()), (code, reason));
+        }
+        (None, None) => {
+            assert_eq!(closed.cause, CloseCause::TransportLost);
+            assert_eq!(closed.code, CloseCode::ABNORMAL);
+        }
     }
     if r.error.is_some() {
         assert!(r.shutdown, "a failed connection closes its transport");
@@ -379,4 +640,104 @@ pub fn check_prefix_consistency<T: PartialEq + core::fmt::Debug>(
         );
     }
     whole
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ws_proto::frame::encode_frame;
+
+    fn frame(opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: 0,
+        };
+        let mut out = Vec::new();
+        encode_frame(header, payload, &mut out);
+        out
+    }
+
+    #[test]
+    fn partial_vectored_writes_give_the_bytes_poll_transmit_gives() {
+        let build = || {
+            let mut conn = connection(Role::Client, Config::default());
+            conn.send(Message::Binary(vec![5; 100_000])).unwrap();
+            conn.ping(b"p").unwrap();
+            conn.send(Message::Text("x".repeat(20_000))).unwrap();
+            conn.send_text("small").unwrap();
+            conn
+        };
+        let mut copied = Vec::new();
+        build().poll_transmit(&mut copied);
+        for seed in [&[][..], &[0, 1, 0x40, 0x85, 0xc3][..], &[0x02, 0x3f][..]] {
+            let mut conn = build();
+            let mut written = Vec::new();
+            Writer::new(seed).write_all(&mut conn, &mut written);
+            assert_eq!(written, copied, "seed {seed:?}");
+        }
+        let frames = parse_wire(&copied);
+        assert_eq!(frames.len(), 4);
+        assert_eq!(frames[0].payload, vec![5; 100_000]);
+    }
+
+    #[test]
+    fn the_wire_decoder_takes_any_pieces() {
+        let mut wire = frame(OpCode::Binary, &[9; 300], Some([1, 2, 3, 4]));
+        wire.extend(frame(OpCode::Ping, b"", None));
+        let whole = parse_wire(&wire);
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[0].payload, vec![9; 300]);
+        let mut decoder = WireDecoder::default();
+        let mut pieces = Vec::new();
+        for piece in chunks(&wire, &[0, 1, 2, 0x45]) {
+            pieces.extend(decoder.feed(piece));
+        }
+        assert_eq!(pieces, whole);
+        assert!(decoder.at_frame_start());
+    }
+
+    #[test]
+    #[should_panic(expected = "ends inside a frame")]
+    fn a_truncated_frame_is_noticed() {
+        let wire = frame(OpCode::Text, b"hello", None);
+        parse_wire(&wire[..wire.len() - 1]);
+    }
+
+    #[test]
+    fn receive_reports_the_end_once_with_its_cause() {
+        let close = frame(OpCode::Close, &[0x03, 0xe8, b'o', b'k'], Some([7; 4]));
+        let ping = frame(OpCode::Ping, b"hi", Some([3; 4]));
+        let mut wire = ping.clone();
+        wire.extend(&close);
+        let config = Config::default();
+        for output in [
+            Output::PollTransmit,
+            Output::Vectored(Writer::new(&[1, 0, 2])),
+        ] {
+            let r = receive(Role::Server, &config, &chunks(&wire, &[3]), output);
+            assert_eq!(r.error, None);
+            assert_eq!(r.closed.cause, CloseCause::PeerClose);
+            assert_eq!(
+                (r.closed.code, r.closed.reason.as_str()),
+                (CloseCode::NORMAL, "ok")
+            );
+            assert!(r.shutdown);
+            // The Pong, then the echoed Close.
+            assert_eq!(parse_wire(&r.out).len(), 2);
+        }
+        // A reserved opcode fails the connection; end of stream alone loses it.
+        let r = receive(
+            Role::Server,
+            &config,
+            &[&[0x83, 0x80, 0, 0, 0, 0]],
+            Output::PollTransmit,
+        );
+        assert_eq!(r.closed.cause, CloseCause::Protocol(r.error.unwrap()));
+        let r = receive(Role::Client, &config, &[&ping[..3]], Output::PollTransmit);
+        assert_eq!(r.closed.cause, CloseCause::TransportLost);
+        assert!(!r.shutdown);
+    }
 }

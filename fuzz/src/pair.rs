@@ -11,9 +11,16 @@
 //!   error that failed it, or the echo of the receiver's own code), and everything sent before
 //!   it has arrived;
 //! * between two well-behaved ends the only errors are the ones the script can cause: a
-//!   message over the receiver's limit (1009), timeouts, and end of stream after the other end
-//!   failed;
+//!   message over the receiver's limit (1009), and as ends (`Event::Closed`), timeouts and end
+//!   of stream after the other end failed;
+//! * `Event::Closed` comes once, as the last event, with a cause that matches what happened
+//!   (the error returned, the closing handshake and who started it, a timeout, a lost
+//!   transport) and the code and reason of the peer's Close frame after a closing handshake;
 //! * commands succeed exactly when the state allows them, and a refused command queues nothing;
+//! * each end's output, taken with `poll_transmit` or with vectored writes of
+//!   `transmit_slices` that the transport takes in part (`PeerConfig::writes`), decodes with a
+//!   `FrameDecoder` as whole frames, masked by clients only, nothing after a Close frame, and
+//!   the transport is closed only on a frame boundary;
 //! * once all bytes are delivered and the timers have run, a connection whose closing
 //!   handshake started is closed at both ends.
 //!
@@ -23,12 +30,13 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
+use ws_proto::frame::OpCode;
 use ws_proto::{
-    CloseCode, CloseFrame, Config, Connection, DataKind, Event, Instant, Message, MessageMode,
-    ProtocolError, SendError, State, Transmit,
+    CloseCause, CloseCode, CloseFrame, Closed, Config, Connection, DataKind, Event, Instant,
+    Message, MessageMode, ProtocolError, Role, SendError, State, Transmit,
 };
 
-use crate::{check_event, counter_keys, deflate_params};
+use crate::{check_event, counter_keys, deflate_params, Output, WireDecoder, WireFrame, Writer};
 
 /// Which end an operation applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Arbitrary)]
@@ -49,9 +57,19 @@ pub struct PeerConfig {
     keepalive_ms: Option<u16>,
     keepalive_timeout_ms: Option<u16>,
     close_timeout_ms: Option<u16>,
+    /// The end writes its output with partial vectored writes of these sizes
+    /// (`crate::Writer`); without, with `poll_transmit`.
+    writes: Option<Vec<u8>>,
 }
 
 impl PeerConfig {
+    fn output(&self) -> Output {
+        match &self.writes {
+            Some(seed) => Output::Vectored(Writer::new(seed)),
+            None => Output::PollTransmit,
+        }
+    }
+
     fn config(&self) -> Config {
         let mut c = Config::default();
         if let Some(m) = self.max_message {
@@ -92,10 +110,20 @@ pub enum Op {
     SendText(Side, String),
     /// The application sends a binary message.
     SendBinary(Side, Vec<u8>),
-    /// The adapter sends a message the way ws-mio and ws-std send large ones: the header from
-    /// `Connection::send_unqueued`, then the payload written by the caller; when the
-    /// connection declines (client side, compression, queued output), a queued send.
-    SendUnqueued(Side, bool, Vec<u8>),
+    /// The application hands over a message it owns (`Connection::send`), as the adapters
+    /// send: `data` (lossily decoded for text) repeated to about `len % 2^18` bytes, so that
+    /// payloads of 16 KiB and more, queued without a copy, and frames large enough for
+    /// `receive_buffer` are common.
+    SendOwned {
+        /// The sending end.
+        side: Side,
+        /// Text (else binary).
+        text: bool,
+        /// What the payload repeats.
+        data: Vec<u8>,
+        /// The payload length.
+        len: u32,
+    },
     /// The application sends one fragment. Text fragments carry the (lossily decoded) text
     /// up to byte `cut`, which may fall inside a character; the rest goes with later
     /// fragments, so every whole message is valid UTF-8.
@@ -144,8 +172,10 @@ pub struct Summary {
     pub delivered: usize,
     /// Final states of the client and the server.
     pub states: [State; 2],
-    /// Errors of the client and the server.
+    /// Errors the client and the server returned from an input.
     pub errors: [Option<ProtocolError>; 2],
+    /// How the client and the server ended, if they did.
+    pub causes: [Option<CloseCause>; 2],
 }
 
 /// How an end's Close frame came to be written.
@@ -164,10 +194,16 @@ enum CloseSent {
 struct End {
     conn: Connection,
     config: Config,
+    /// How the output is taken.
+    output: Output,
     /// Written by this end, not yet delivered to the peer.
     wire: VecDeque<u8>,
-    /// `Transmit::Shutdown` was reported: the transport closes once `wire` is delivered, and
-    /// this end reads nothing more.
+    /// The connection's output as written, decoded.
+    written: WireDecoder,
+    /// A Close frame was written.
+    wrote_close: bool,
+    /// The transport is to be closed (`Transmit::Shutdown`, `should_close_transport`): it
+    /// closes once `wire` is delivered, and this end reads nothing more.
     shut: bool,
     /// End of stream was delivered to this end.
     eof: bool,
@@ -188,6 +224,10 @@ struct End {
     /// Text not yet sent in a fragment.
     text_carry: Vec<u8>,
     close_sent: Option<CloseSent>,
+    /// The peer's Close frame, once it was received.
+    close_received: Option<Option<CloseFrame>>,
+    /// The end of the connection, once reported.
+    closed: Option<Closed>,
     /// A frame or message this end sent exceeds the peer's limits: the peer may fail with 1009.
     sent_too_big: bool,
     /// Raw bytes were written on this end's wire: the peer may see anything.
@@ -195,11 +235,14 @@ struct End {
 }
 
 impl End {
-    fn new(conn: Connection, config: Config) -> End {
+    fn new(conn: Connection, config: Config, output: Output) -> End {
         End {
             conn,
             config,
+            output,
             wire: VecDeque::new(),
+            written: WireDecoder::default(),
+            wrote_close: false,
             shut: false,
             eof: false,
             error: None,
@@ -212,6 +255,8 @@ impl End {
             building: None,
             text_carry: Vec::new(),
             close_sent: None,
+            close_received: None,
+            closed: None,
             sent_too_big: false,
             injected: false,
         }
@@ -228,21 +273,22 @@ pub struct Pair {
 impl Pair {
     /// A pair with the script's settings.
     pub fn new(script: &Script) -> Pair {
+        let now = Instant::ZERO;
         let mut cc = script.client.config();
         let mut sc = script.server.config();
-        let mut client = Connection::client(cc.clone(), counter_keys(1));
-        let mut server = Connection::server(sc.clone());
+        let mut client = Connection::client(cc.clone(), counter_keys(1), now);
+        let mut server = Connection::server(sc.clone(), now);
         if let Some(b) = script.deflate {
             cc.deflate.min_size = 0;
             sc.deflate.min_size = 0;
             let params = deflate_params(b);
-            client = Connection::client(cc.clone(), counter_keys(1)).with_deflate(params);
-            server = Connection::server(sc.clone()).with_deflate(params);
+            client = Connection::client(cc.clone(), counter_keys(1), now).with_deflate(params);
+            server = Connection::server(sc.clone(), now).with_deflate(params);
         }
         Pair {
-            client: End::new(client, cc),
-            server: End::new(server, sc),
-            now: Instant::ZERO,
+            client: End::new(client, cc, script.client.output()),
+            server: End::new(server, sc, script.server.output()),
+            now,
         }
     }
 
@@ -259,6 +305,10 @@ impl Pair {
             delivered: pair.client.delivered + pair.server.delivered,
             states: [pair.client.conn.state(), pair.server.conn.state()],
             errors: [pair.client.error, pair.server.error],
+            causes: [
+                pair.client.closed.as_ref().map(|c| c.cause),
+                pair.server.closed.as_ref().map(|c| c.cause),
+            ],
         }
     }
 
@@ -282,14 +332,14 @@ impl Pair {
                 let (a, b) = self.ends(*side);
                 send_message(a, b, Message::Binary(data.clone()));
             }
-            Op::SendUnqueued(side, text, data) => {
+            Op::SendOwned {
+                side,
+                text,
+                data,
+                len,
+            } => {
                 let (a, b) = self.ends(*side);
-                let message = if *text {
-                    Message::Text(String::from_utf8_lossy(data).into_owned())
-                } else {
-                    Message::Binary(data.clone())
-                };
-                send_unqueued(a, b, message);
+                send_owned(a, b, owned_message(*text, data, *len));
             }
             Op::SendFragment {
                 side,
@@ -315,8 +365,9 @@ impl Pair {
                 send_control(a, payload, false);
             }
             Op::Close(side, code, reason) => {
+                let now = self.now;
                 let (a, _) = self.ends(*side);
-                send_close(a, *code, reason);
+                send_close(a, *code, reason, now);
             }
             Op::AdvanceTime(ms) => {
                 let ms = u64::from(*ms % 65_536);
@@ -335,6 +386,7 @@ impl Pair {
     /// Delivers up to `n` bytes written by `from` to its peer, then end of stream if `from`
     /// has closed its transport and everything it wrote has been delivered.
     fn deliver(&mut self, from: Side, n: usize) {
+        let now = self.now;
         let (a, b) = self.ends(from);
         if b.shut {
             // The receiving transport is closed: whatever was in flight is lost.
@@ -345,19 +397,19 @@ impl Pair {
         if n > 0 {
             let bytes: Vec<u8> = a.wire.drain(..n).collect();
             b.bytes_in += bytes.len();
-            let result = b.conn.receive_data(&bytes);
+            let result = b.conn.receive_data(&bytes, now);
             record_error(b, a, result);
         }
         if a.shut && a.wire.is_empty() && !b.eof {
             b.eof = true;
-            let result = b.conn.receive_eof();
-            record_error(b, a, result);
+            b.conn.receive_eof();
         }
     }
 
     /// Like [`deliver`](Self::deliver), but into the room the receiver offers for a large
     /// payload, when it offers some.
     fn deliver_in_place(&mut self, from: Side, n: usize) {
+        let now = self.now;
         let (a, b) = self.ends(from);
         if b.shut || a.wire.is_empty() {
             return self.deliver(from, n);
@@ -375,7 +427,7 @@ impl Pair {
             *slot = byte;
         }
         b.bytes_in += n;
-        let result = b.conn.receive_in_place(n);
+        let result = b.conn.receive_in_place(n, now);
         record_error(b, a, result);
     }
 
@@ -388,11 +440,10 @@ impl Pair {
                 let now = self.now;
                 let (a, b) = self.ends(side);
                 progress |= drain_events(a, b);
-                progress |= drain_output(a);
+                progress |= drain_output(a, false);
                 if let Some(deadline) = a.conn.poll_timeout() {
                     if deadline <= now && !a.shut {
-                        let result = a.conn.handle_timeout(now);
-                        record_error(a, b, result);
+                        a.conn.handle_timeout(now);
                         progress = true;
                     }
                 }
@@ -403,13 +454,26 @@ impl Pair {
         }
     }
 
+    /// Writes what both ends have queued, as transports that become writable again.
+    fn flush(&mut self) {
+        for side in [Side::Client, Side::Server] {
+            let (a, _) = self.ends(side);
+            drain_output(a, true);
+        }
+    }
+
     /// Delivers everything, lets the timers run, and checks how both ends finished.
     fn finish(&mut self) {
         for _ in 0..64 {
+            self.flush();
             self.deliver(Side::Client, usize::MAX);
             self.deliver(Side::Server, usize::MAX);
             self.settle();
-            if self.client.wire.is_empty() && self.server.wire.is_empty() {
+            self.flush();
+            let idle = [&self.client, &self.server]
+                .iter()
+                .all(|e| e.wire.is_empty() && e.conn.buffered_amount() == 0);
+            if idle {
                 // Jump to the next timer, as an adapter would sleep until it.
                 let next = [
                     self.client.conn.poll_timeout(),
@@ -436,6 +500,11 @@ impl Pair {
                 );
             }
         }
+        for end in [&self.client, &self.server] {
+            // A closed connection reported its end, once, as its last event.
+            assert_eq!(end.conn.state() == State::Closed, end.closed.is_some());
+            assert_eq!(end.conn.closed(), end.closed.as_ref());
+        }
         let started_closing = [&self.client, &self.server]
             .iter()
             .any(|e| e.conn.state() != State::Open);
@@ -460,19 +529,73 @@ fn record_error(b: &mut End, a: &End, result: Result<(), ProtocolError>) {
         "a second error was returned: {e:?} after {:?}",
         b.error
     );
-    assert_eq!(b.conn.error(), Some(e));
+    assert!(b.closed.is_none(), "an error after the end: {e:?}");
     b.error = Some(e);
     let legitimate = a.injected
         || match e {
             ProtocolError::MessageTooLarge | ProtocolError::FrameTooLarge => a.sent_too_big,
-            ProtocolError::KeepaliveTimeout => b.config.keepalive_interval.is_some(),
-            ProtocolError::CloseTimeout => b.close_sent.is_some(),
-            // The peer closed its transport without finishing the closing handshake: only
-            // after it failed (a timeout, a message over its limit, ...).
-            ProtocolError::UnexpectedEof => a.error.is_some(),
             _ => false,
         };
     assert!(legitimate, "{e:?} between two well-behaved ends");
+}
+
+/// Checks `b`'s end (its peer is `a`) against what happened, and notes the Close frame a
+/// failure writes.
+fn record_closed(b: &mut End, a: &End, closed: Closed) {
+    assert!(b.closed.is_none(), "Closed reported twice");
+    assert_eq!(b.conn.closed(), Some(&closed));
+    assert_eq!(b.conn.state(), State::Closed);
+    match closed.cause {
+        CloseCause::Protocol(e) => assert_eq!(b.error, Some(e), "ended by an error not returned"),
+        CloseCause::KeepaliveTimeout => assert!(b.config.keepalive_interval.is_some()),
+        CloseCause::CloseTimeout => {
+            assert!(
+                matches!(b.close_sent, Some(CloseSent::App(_))),
+                "{closed:?}"
+            )
+        }
+        // The peer closed its transport without finishing the closing handshake: only after
+        // it failed (a timeout, a message over its limit, ...).
+        CloseCause::TransportLost => assert!(
+            a.injected || a.conn.closed().is_some_and(|c| !c.is_clean()),
+            "transport lost between two well-behaved ends"
+        ),
+        CloseCause::LocalClose | CloseCause::PeerClose => {
+            if closed.cause == CloseCause::LocalClose {
+                assert!(
+                    matches!(b.close_sent, Some(CloseSent::App(_))),
+                    "{closed:?}"
+                );
+            } else {
+                assert!(
+                    matches!(b.close_sent, Some(CloseSent::Echo(_))),
+                    "{closed:?}"
+                );
+            }
+            // The closing handshake completed: the peer's Close frame gives code and reason.
+            let frame = b
+                .close_received
+                .clone()
+                .expect("clean close without a Close frame");
+            let (code, reason) = frame.map_or((CloseCode::NO_STATUS, String::new()), |f| {
+                (f.code, f.reason)
+            });
+            assert_eq!((closed.code, &closed.reason), (code, &reason));
+        }
+        _ => panic!("unknown cause {closed:?}"),
+    }
+    if b.close_sent.is_none() {
+        // Failing writes a Close frame with the failure's code.
+        let code = match closed.cause {
+            CloseCause::Protocol(e) => Some(e.close_code()),
+            CloseCause::KeepaliveTimeout => Some(CloseCode::INTERNAL_ERROR),
+            _ => None,
+        };
+        if let Some(code) = code.filter(|c| c.is_sendable()) {
+            b.close_sent = Some(CloseSent::Failure(code));
+        }
+    }
+    b.closed = Some(closed);
 }
 
 /// Takes `b`'s events and checks them against what its peer `a` sent.
@@ -480,10 +603,14 @@ fn drain_events(b: &mut End, a: &mut End) -> bool {
     let mut any = false;
     while let Some(event) = b.conn.poll_event() {
         any = true;
-        b.events_in += 1;
-        assert!(b.events_in <= b.bytes_in, "more events than bytes received");
+        assert!(b.closed.is_none(), "an event after Closed: {event:?}");
         check_event(&event, &b.config);
+        if !matches!(event, Event::Closed(_)) {
+            b.events_in += 1;
+            assert!(b.events_in <= b.bytes_in, "more events than bytes received");
+        }
         match event {
+            Event::Closed(closed) => record_closed(b, a, closed),
             Event::Message(m) => received_message(b, a, m),
             Event::Chunk(c) => {
                 if c.first {
@@ -533,6 +660,8 @@ fn drain_events(b: &mut End, a: &mut End) -> bool {
                         assert_eq!(frame.as_ref(), Some(f));
                     }
                 }
+                assert!(b.close_received.is_none(), "two Close frames received");
+                b.close_received = Some(frame.clone());
                 if b.close_sent.is_none() {
                     // The connection echoes the code it received (section 5.5.1).
                     b.close_sent = Some(CloseSent::Echo(frame.map(|f| f.code)));
@@ -556,37 +685,89 @@ fn received_message(b: &mut End, a: &mut End, m: Message) {
     b.conn.recycle(m.into_bytes());
 }
 
-/// Takes `a`'s output into its wire; notes a failure Close frame.
-fn drain_output(a: &mut End) -> bool {
+/// Takes `a`'s output into its wire, with `poll_transmit` or with vectored writes the
+/// transport takes in part (all of it with `all`, a transport that becomes writable again),
+/// and checks the frames written.
+fn drain_output(a: &mut End, all: bool) -> bool {
     let mut out = Vec::new();
     let mut any = false;
-    while let Some(t) = a.conn.poll_transmit(&mut out) {
-        any = true;
-        match t {
-            Transmit::Data(n) => {
-                assert!(n > 0);
-                assert!(!a.shut, "data after shutdown");
+    match &mut a.output {
+        Output::PollTransmit => {
+            while let Some(t) = a.conn.poll_transmit(&mut out) {
+                any = true;
+                match t {
+                    Transmit::Data(n) => {
+                        assert!(n > 0);
+                        assert!(!a.shut, "data after shutdown");
+                    }
+                    Transmit::Shutdown => {
+                        assert!(!a.shut, "shutdown reported twice");
+                        assert!(a.conn.should_close_transport());
+                        a.shut = true;
+                    }
+                }
             }
-            Transmit::Shutdown => {
-                assert!(!a.shut, "shutdown reported twice");
-                a.shut = true;
+        }
+        Output::Vectored(writer) => {
+            if all {
+                writer.write_all(&mut a.conn, &mut out);
+            } else {
+                writer.write_some(&mut a.conn, &mut out);
+            }
+            any = !out.is_empty();
+            if a.conn.should_close_transport() {
+                if !a.shut {
+                    a.shut = true;
+                    any = true;
+                }
+            } else {
+                assert!(!a.shut, "should_close_transport went back to false");
             }
         }
     }
-    if a.close_sent.is_none() {
-        if let Some(e) = a.error {
-            if e.close_code().is_sendable() {
-                a.close_sent = Some(CloseSent::Failure(e.close_code()));
-            }
-        }
+    for frame in a.written.feed(&out) {
+        check_written(a, &frame);
     }
     a.wire.extend(&out);
-    // The written output's buffer serves later sends.
-    a.conn.recycle(out);
+    if matches!(a.output, Output::PollTransmit) {
+        // The written output's buffer serves later sends.
+        a.conn.recycle(out);
+    }
     if a.shut {
         assert_eq!(a.conn.state(), State::Closed);
+        assert_eq!(a.conn.buffered_amount(), 0);
+        // The transport is closed on a frame boundary: never inside a frame.
+        assert!(
+            a.written.at_frame_start(),
+            "transport closed inside a frame"
+        );
     }
     any
+}
+
+/// Checks one frame `a` wrote.
+fn check_written(a: &mut End, frame: &WireFrame) {
+    // Section 5.1: clients mask every frame, servers none.
+    assert_eq!(frame.header.mask.is_some(), a.conn.role() == Role::Client);
+    // Nothing follows a Close frame (section 5.5.1).
+    assert!(!a.wrote_close, "a frame after the Close frame: {frame:?}");
+    if frame.header.opcode == OpCode::Close {
+        a.wrote_close = true;
+        let sent = CloseFrame::parse(&frame.payload).expect("our Close frame is well formed");
+        let expected = match a.close_sent.clone() {
+            Some(CloseSent::App(f)) => Some(f),
+            Some(CloseSent::Failure(code)) => {
+                assert_eq!(sent.as_ref().map(|f| f.code), Some(code));
+                sent.clone()
+            }
+            Some(CloseSent::Echo(code)) => {
+                assert_eq!(sent.as_ref().map(|f| f.code), code);
+                sent.clone()
+            }
+            None => panic!("a Close frame the model does not know: {sent:?}"),
+        };
+        assert_eq!(sent, expected);
+    }
 }
 
 /// What a command must return in the current state, before its own argument checks.
@@ -638,47 +819,52 @@ fn send_message(a: &mut End, b: &End, message: Message) {
     }
 }
 
-fn send_unqueued(a: &mut End, b: &End, message: Message) {
+/// The payload of `Op::SendOwned`.
+fn owned_message(text: bool, data: &[u8], len: u32) -> Message {
+    let len = (len % (1 << 18)) as usize;
+    if text {
+        let unit = String::from_utf8_lossy(data);
+        let unit = if unit.is_empty() { "x".into() } else { unit };
+        Message::Text(unit.repeat(len.div_ceil(unit.len()).max(1)))
+    } else if data.is_empty() {
+        Message::Binary(vec![0; len])
+    } else {
+        Message::Binary(data.repeat(len.div_ceil(data.len()).max(1)))
+    }
+}
+
+/// Hands `message` over with `Connection::send`, keeping a copy for the model.
+fn send_owned(a: &mut End, b: &End, message: Message) {
+    let before = a.conn.buffered_amount();
     let expected = state_check(a).and(match a.building {
         Some(_) => Err(SendError::FragmentOutOfOrder),
         None => Ok(()),
     });
-    let (kind, payload) = match &message {
-        Message::Text(t) => (DataKind::Text, t.as_bytes()),
-        Message::Binary(d) => (DataKind::Binary, &d[..]),
-    };
-    let queued = a.conn.buffered_amount();
-    match a.conn.send_unqueued(kind, payload.len()) {
-        Ok(Some(header)) => {
-            assert_eq!(expected, Ok(()));
-            assert_eq!(queued, 0, "a direct send with output queued");
-            assert_eq!(a.conn.buffered_amount(), 0, "a direct send queued bytes");
-            // The caller writes the frame, after everything written before it.
-            a.wire.extend(header.as_bytes());
-            a.wire.extend(payload);
-        }
-        Ok(None) => {
-            assert_eq!(expected, Ok(()));
-            assert_eq!(
-                a.conn.buffered_amount(),
-                queued,
-                "a declined direct send queued bytes"
-            );
-            return send_message(a, b, message);
-        }
-        Err(e) => {
-            assert_eq!(Err(e), expected);
-            assert_eq!(
-                a.conn.buffered_amount(),
-                queued,
-                "a refused command queued bytes"
-            );
-            return;
-        }
-    }
     let len = message.as_bytes().len();
-    note_size(a, b, len, len);
-    a.sent_messages.push_back(message);
+    let result = a.conn.send(message.clone());
+    assert_eq!(result, expected);
+    if result.is_ok() {
+        if a.conn.deflate_params().is_none() {
+            // Queued as one frame: header and payload, nothing else.
+            let header = 2 + if len < 126 {
+                0
+            } else if len < 65536 {
+                2
+            } else {
+                8
+            };
+            let mask = if a.conn.role() == Role::Client { 4 } else { 0 };
+            assert_eq!(a.conn.buffered_amount(), before + header + mask + len);
+        }
+        note_size(a, b, len, len);
+        a.sent_messages.push_back(message);
+    } else {
+        assert_eq!(
+            a.conn.buffered_amount(),
+            before,
+            "a refused command queued bytes"
+        );
+    }
 }
 
 fn send_fragment(a: &mut End, b: &End, kind: DataKind, data: &[u8], cut: usize, fin: bool) {
@@ -756,7 +942,7 @@ fn send_control(a: &mut End, payload: &[u8], ping: bool) {
     }
 }
 
-fn send_close(a: &mut End, code: u16, reason: &str) {
+fn send_close(a: &mut End, code: u16, reason: &str, now: Instant) {
     let before = a.conn.buffered_amount();
     let code = CloseCode::from(code);
     let expected = if !code.is_sendable() {
@@ -766,7 +952,7 @@ fn send_close(a: &mut End, code: u16, reason: &str) {
     } else {
         state_check(a)
     };
-    let result = a.conn.close(code, reason);
+    let result = a.conn.close(code, reason, now);
     assert_eq!(result, expected);
     if result.is_ok() {
         assert!(a.close_sent.is_none());
@@ -796,6 +982,7 @@ mod tests {
             keepalive_ms: None,
             keepalive_timeout_ms: None,
             close_timeout_ms: Some(1000),
+            writes: None,
         }
     }
 
@@ -866,7 +1053,8 @@ mod tests {
             ],
         };
         let summary = Pair::run(&script);
-        assert_eq!(summary.errors[0], Some(ProtocolError::CloseTimeout));
+        assert_eq!(summary.errors, [None, None]);
+        assert_eq!(summary.causes[0], Some(CloseCause::CloseTimeout));
     }
 
     #[test]
@@ -906,5 +1094,96 @@ mod tests {
         let summary = Pair::run(&script);
         assert_eq!(summary.delivered, 3);
         assert_eq!(summary.errors, [None, Some(ProtocolError::MessageTooLarge)]);
+    }
+
+    #[test]
+    fn owned_sends_through_partial_vectored_writes_arrive_intact() {
+        // Writes of 0 to 3 bytes, up to 64, up to 64 KiB, or everything, with 1 to 8 slices.
+        let writes = vec![0x00, 0x03, 0x41, 0x7f, 0x8a, 0xc0, 0x01, 0xff];
+        let script = Script {
+            client: PeerConfig {
+                writes: Some(writes.clone()),
+                ..config()
+            },
+            server: PeerConfig {
+                writes: Some(writes.into_iter().rev().collect()),
+                ..config()
+            },
+            deflate: None,
+            ops: vec![
+                Op::SendOwned {
+                    side: Side::Server,
+                    text: false,
+                    data: vec![1, 2, 3],
+                    len: 200_000,
+                },
+                Op::Ping(Side::Server, b"between".to_vec()),
+                Op::SendOwned {
+                    side: Side::Server,
+                    text: true,
+                    data: "é".into(),
+                    len: 20_000,
+                },
+                Op::SendOwned {
+                    side: Side::Client,
+                    text: false,
+                    data: vec![],
+                    len: 150_000,
+                },
+                Op::SendText(Side::Client, "small".into()),
+                Op::ClientRecvChunk(10),
+                Op::RecvInPlace(Side::Server, 70_000),
+                Op::RecvInPlace(Side::Server, 100_000),
+                Op::RecvInPlace(Side::Client, 80_000),
+                Op::RecvInPlace(Side::Client, 80_000),
+                Op::Close(Side::Client, 1000, "done".into()),
+            ],
+        };
+        let summary = Pair::run(&script);
+        assert_eq!(summary.delivered, 4);
+        assert_eq!(summary.errors, [None, None]);
+        assert_eq!(
+            summary.causes,
+            [Some(CloseCause::LocalClose), Some(CloseCause::PeerClose)]
+        );
+    }
+
+    #[test]
+    fn an_unanswered_ping_ends_with_a_keepalive_timeout() {
+        let script = Script {
+            client: PeerConfig {
+                keepalive_ms: Some(100),
+                keepalive_timeout_ms: Some(50),
+                ..config()
+            },
+            server: config(),
+            deflate: None,
+            // The server reads nothing while the clock runs.
+            ops: vec![Op::AdvanceTime(100), Op::AdvanceTime(50)],
+        };
+        let summary = Pair::run(&script);
+        assert_eq!(summary.errors, [None, None]);
+        assert_eq!(summary.causes[0], Some(CloseCause::KeepaliveTimeout));
+        // The server then reads the Ping and the 1011 Close, and closes cleanly.
+        assert_eq!(summary.causes[1], Some(CloseCause::PeerClose));
+    }
+
+    #[test]
+    #[should_panic(expected = "message mismatch")]
+    fn the_harness_notices_a_message_that_was_not_sent() {
+        let script = Script {
+            client: config(),
+            server: config(),
+            deflate: None,
+            ops: vec![Op::SendText(Side::Client, "real".into())],
+        };
+        let mut pair = Pair::new(&script);
+        for op in &script.ops {
+            pair.apply(op);
+            pair.settle();
+        }
+        // The model says another message was sent.
+        pair.client.sent_messages[0] = Message::Text("other".into());
+        pair.finish();
     }
 }

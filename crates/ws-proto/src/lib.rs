@@ -3,7 +3,8 @@
 //! No sockets, no clocks, no threads, no randomness of its own: the caller feeds bytes and
 //! time in and takes events and bytes to send out. That makes the same core usable from a
 //! blocking adapter (`ws-std`), an event loop (`ws-mio`), an async runtime, or a test that
-//! replays golden bytes. `#![no_std]` with `alloc`.
+//! replays golden bytes. `#![no_std]` with `alloc`. (With the `std` feature, [`rng`] offers
+//! the operating system's generator for mask keys and nonces, which adapters pass in.)
 //!
 //! Two layers, used one after the other on a connection:
 //!
@@ -72,6 +73,8 @@ pub mod frame;
 pub mod handshake;
 mod message;
 mod pool;
+#[cfg(feature = "std")]
+pub mod rng;
 mod role;
 mod time;
 mod timer;
