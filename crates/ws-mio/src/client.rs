@@ -1,6 +1,6 @@
 //! What an outgoing connection asks for.
 
-use ws_proto::handshake::{ClientHandshake, Url};
+use ws_proto::handshake::{ClientRequest, Url};
 
 use crate::Error;
 
@@ -57,23 +57,23 @@ impl Connect {
         &self.url
     }
 
-    /// The parsed URL and the handshake to send; fails on a bad URL or option.
-    pub(crate) fn handshake(&self, nonce: [u8; 16]) -> Result<(Url, ClientHandshake), Error> {
+    /// The parsed URL and the request to send; fails on a bad URL or option.
+    pub(crate) fn request(&self, nonce: [u8; 16]) -> Result<(Url, ClientRequest), Error> {
         let url = Url::parse(&self.url)?;
         if url.secure() {
             return Err(Error::UnsupportedScheme("wss"));
         }
-        let mut handshake = ClientHandshake::new(&url, nonce);
+        let mut request = ClientRequest::new(&url, nonce);
         if let Some(origin) = &self.origin {
-            handshake = handshake.origin(origin)?;
+            request = request.origin(origin)?;
         }
         for protocol in &self.protocols {
-            handshake = handshake.protocol(protocol)?;
+            request = request.protocol(protocol)?;
         }
         for (name, value) in &self.headers {
-            handshake = handshake.header(name, value)?;
+            request = request.header(name, value)?;
         }
-        Ok((url, handshake))
+        Ok((url, request))
     }
 }
 
@@ -87,14 +87,4 @@ impl From<String> for Connect {
     fn from(url: String) -> Connect {
         Connect::new(url)
     }
-}
-
-/// Fills `buf` from the operating system's random generator (handshake nonces, mask keys).
-///
-/// # Panics
-///
-/// If the operating system has no working generator: a client cannot mask frames safely
-/// without one (RFC 6455 section 10.3).
-pub(crate) fn fill_random(buf: &mut [u8]) {
-    getrandom::fill(buf).expect("the operating system's random number generator failed");
 }

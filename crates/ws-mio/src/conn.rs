@@ -3,20 +3,20 @@
 use std::net::SocketAddr;
 
 use mio::net::TcpStream;
-use ws_proto::handshake::ClientHandshake;
+use ws_proto::handshake::{ClientHandshake, ServerHandshake};
 use ws_proto::{Connection, Instant, Role};
 
 use crate::ConnId;
 
 /// Where a connection is in its life.
 pub(crate) enum Phase {
-    /// Server side: reading the request head. `head` holds a partial head (allocated only
-    /// when the head arrives in pieces).
-    Accepting { head: Vec<u8> },
-    /// Client side: connecting, sending the request, reading the response head.
+    /// Server side: the opening handshake (ws-proto's state machine reads the request,
+    /// answers it and runs the handshake timeout).
+    Accepting(Box<ServerHandshake>),
+    /// Client side: connecting, then the opening handshake. `connected` is set once the
+    /// non-blocking connect has completed.
     Connecting {
         handshake: Box<ClientHandshake>,
-        head: Vec<u8>,
         connected: bool,
     },
     /// The WebSocket connection is open (or closing, as far as the protocol goes). Boxed:
@@ -61,7 +61,7 @@ pub(crate) struct Conn {
     pub(crate) out: Vec<u8>,
     pub(crate) out_pos: usize,
     pub(crate) flags: Flags,
-    /// The handshake deadline (before `Open`) or the FIN wait deadline (in `Closing`).
+    /// The FIN wait deadline (in `Closing`); the handshake's deadline is its machine's.
     pub(crate) deadline: Option<Instant>,
     /// The deadline of this connection's live entry in the timer heap.
     pub(crate) timer_at: Option<Instant>,

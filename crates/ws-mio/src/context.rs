@@ -9,11 +9,12 @@ use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
 use ws_proto::{BufferPool, CloseCode, Config, Instant, Message, Role};
 
-use crate::client::fill_random;
 use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
 use crate::timer::TimerHeap;
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
+use ws_proto::handshake::ClientHandshake;
+use ws_proto::rng::OsRandom;
 
 /// The mio token of the waker; the listener's is 1; connection slot `s` has `s + FIRST_CONN`.
 pub(crate) const WAKER: Token = Token(0);
@@ -186,7 +187,6 @@ impl LoopState {
             Token(slot as usize + FIRST_CONN),
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        let deadline = self.options.handshake_timeout.map(|t| self.now + t);
         let conn = Box::new(Conn {
             id,
             socket,
@@ -196,7 +196,7 @@ impl LoopState {
             out: Vec::new(),
             out_pos: 0,
             flags: Flags::default(),
-            deadline,
+            deadline: None,
             timer_at: None,
             last_activity: self.now,
             protocol: None,
@@ -318,24 +318,22 @@ impl LoopState {
 
     /// Starts an outgoing connection on this loop.
     pub(crate) fn connect(&mut self, request: &Connect) -> Result<ConnId, Error> {
-        let mut nonce = [0u8; 16];
-        fill_random(&mut nonce);
-        let (url, handshake) = request.handshake(nonce)?;
-        // permessage-deflate after the application's own extensions (none yet), as
-        // `Config::deflate` says.
-        let handshake = self.options.config.deflate.offer(handshake)?;
+        let (url, request) = request.request(ws_proto::rng::nonce())?;
         // IPv6 literals come bracketed from the URL; the resolver wants them bare.
         let host = url.host().trim_start_matches('[').trim_end_matches(']');
         let addr = (host, url.port())
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+        // The machine offers permessage-deflate as `Config::deflate` says, and times the
+        // whole handshake, the TCP connect included.
+        let mut handshake =
+            ClientHandshake::new(request, Arc::clone(&self.config), OsRandom::new(), self.now)?;
         let socket = TcpStream::connect(addr)?;
         let mut out = Vec::new();
-        handshake.write_request(&mut out);
+        while handshake.poll_transmit(&mut out).is_some() {}
         let phase = Phase::Connecting {
             handshake: Box::new(handshake),
-            head: Vec::new(),
             connected: false,
         };
         let id = self.add_conn(socket, addr, Role::Client, phase)?;

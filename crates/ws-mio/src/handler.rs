@@ -1,6 +1,6 @@
 //! The application's side of the event loop.
 
-use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Reject, Request};
+use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Request};
 use ws_proto::{Chunk, CloseCode, Message};
 
 use crate::{ConnId, Ctx, Error};
@@ -30,7 +30,8 @@ pub trait Handler {
     fn start(&mut self, ctx: &mut Ctx<'_>) {}
 
     /// A client asks to open a WebSocket connection: accept it (choosing a subprotocol and
-    /// adding headers with the [`Accept`] builder) or refuse it with any HTTP status.
+    /// adding headers with the [`Accept`] builder) or refuse it with any HTTP response (a 401
+    /// with `WWW-Authenticate` and a body, a 403, a redirect...).
     ///
     /// Default: accept any path and origin, with no subprotocol.
     fn handshake(
@@ -38,7 +39,7 @@ pub trait Handler {
         ctx: &mut Ctx<'_>,
         id: ConnId,
         request: &Request,
-    ) -> Result<Accept, Reject> {
+    ) -> Result<Accept, HttpResponse> {
         Ok(request.accept())
     }
 
@@ -48,10 +49,10 @@ pub trait Handler {
     /// Default: `426 Upgrade Required` with `Upgrade: websocket`.
     fn http(&mut self, ctx: &mut Ctx<'_>, id: ConnId, request: &HttpRequest) -> HttpResponse {
         HttpResponse::new(426)
-            .header("Upgrade", "websocket")
-            .header("Sec-WebSocket-Version", "13")
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .body("this is a WebSocket endpoint\n")
+            .with_header("Upgrade", "websocket")
+            .with_header("Sec-WebSocket-Version", "13")
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body("this is a WebSocket endpoint\n")
     }
 
     /// The connection is open: messages can be sent to `id`.

@@ -22,7 +22,7 @@
 //!   timeout ([`Config`]), all in one binary heap per loop.
 //!
 //! The ws-proto types of this crate's API are re-exported here ([`CloseCode`], [`Config`],
-//! [`Message`], [`Request`], [`Accept`], [`Reject`], [`HttpRequest`], the error types, ...), so
+//! [`Message`], [`Request`], [`Accept`], [`HttpResponse`], [`HttpRequest`], the error types, ...), so
 //! that an application depends on ws-mio alone.
 //!
 //! # A broadcast chat
@@ -33,7 +33,7 @@
 //! ```
 //! use ws_mio::{
 //!     Accept, CloseCode, ConnId, Ctx, Handler, HttpRequest, HttpResponse, Message, Options,
-//!     Reject, Request, Server,
+//!     Request, Server,
 //! };
 //!
 //! struct Chat;
@@ -42,15 +42,15 @@
 //!     fn http(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &HttpRequest) -> HttpResponse {
 //!         match request.path() {
 //!             "/" => HttpResponse::new(200)
-//!                 .header("Content-Type", "text/html; charset=utf-8")
-//!                 .body("<!doctype html><title>chat</title>"),
+//!                 .with_header("Content-Type", "text/html; charset=utf-8")
+//!                 .with_body("<!doctype html><title>chat</title>"),
 //!             _ => HttpResponse::new(404),
 //!         }
 //!     }
 //!
-//!     fn handshake(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &Request) -> Result<Accept, Reject> {
+//!     fn handshake(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &Request) -> Result<Accept, HttpResponse> {
 //!         if request.path() != "/ws" {
-//!             return Err(Reject::new(404));
+//!             return Err(HttpResponse::new(404));
 //!         }
 //!         Ok(request.accept())
 //!     }
@@ -114,7 +114,7 @@ pub use ws_proto;
 // The ws-proto types that appear in this crate's API (handler arguments and results, error
 // variants, option fields); the rest of the core stays reachable as `ws_mio::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
-pub use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Limits, Reject, Request};
+pub use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Limits, Request};
 pub use ws_proto::{
     Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, ProtocolError, Role,
     SendError,

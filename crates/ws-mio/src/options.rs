@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use ws_proto::handshake::Limits;
 use ws_proto::{CloseCode, Config};
 
 /// What [`Ctx::send`](crate::Ctx::send) does with a message for a connection whose output
@@ -49,17 +48,16 @@ pub enum SlowConsumer {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
-    /// Protocol settings of every connection: size limits, keepalive Ping interval and Pong
-    /// deadline, close timeout, permessage-deflate. Default: [`Config::default`], which
+    /// Protocol settings of every connection, shared by all of them: the opening handshake's
+    /// timeout (`config.handshake_timeout`, 10 s by default, against slowloris) and header
+    /// limits (`config.limits`, 431 beyond them), size limits, keepalive Ping interval and
+    /// Pong deadline, close timeout, permessage-deflate. Default: [`Config::default`], which
     /// accepts (server) and offers (client) permessage-deflate.
     ///
     /// Memory: a connection with permessage-deflate in use keeps its zlib state, about
     /// 300 KiB, from its first message to its end; for many connections, consider
     /// `config.deflate.enabled = false` (see `docs/performance.md`).
     pub config: Config,
-    /// Limits on the header block of a request (server) or response (client); a request
-    /// beyond them is answered with 431. Default: [`Limits::default`] (16 KiB, 64 headers).
-    pub limits: Limits,
     /// Number of event loops, one thread each. With more than one, every loop has its own
     /// listening socket on the same address (`SO_REUSEPORT`) and the kernel spreads new
     /// connections over them. Default: 1.
@@ -92,11 +90,6 @@ pub struct Options {
     /// `max_connections` and `config.max_message_size` together (`docs/security.md` has the
     /// figures measured under attack).
     pub max_connections: Option<usize>,
-    /// How long a connection may take from being accepted (or from `connect`) to the end of
-    /// the opening handshake. Protects against clients that connect and then trickle bytes or
-    /// nothing (slowloris); on expiry the TCP connection is closed. Default: 10 s; `None`
-    /// waits forever.
-    pub handshake_timeout: Option<Duration>,
     /// Close a connection (1001, "idle timeout") after this long without a data message in
     /// either direction. Pings and Pongs do not count: this frees connections that are alive
     /// but unused, while [`Config::keepalive_interval`] detects dead ones. Default: `None`.
@@ -122,11 +115,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             config: Config::default(),
-            limits: Limits::default(),
             threads: 1,
             backlog: 1024,
             max_connections: Some(10_000),
-            handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
             high_watermark: 1 << 20,
             low_watermark: 256 << 10,

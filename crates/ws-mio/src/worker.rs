@@ -3,17 +3,17 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
-use ws_proto::frame::mask::BufferedMaskKeys;
-use ws_proto::handshake::{write_error_response, HttpRequest, Status};
+use ws_proto::handshake::{HttpResponse, ServerEvent, ServerHandshake};
 use ws_proto::{
     BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State,
+    Transmit,
 };
 
-use crate::client::fill_random;
 use crate::conn::Phase;
 use crate::context::{LoopState, FIRST_CONN, LISTENER, WAKER};
 use crate::handle::Command;
@@ -30,15 +30,6 @@ const COMMAND_TURNS: usize = 4096;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long to wait for the peer's FIN after ours when no close timeout is configured.
 const DEFAULT_LINGER: Duration = Duration::from_secs(10);
-/// The answer to a connection beyond `Options::max_connections`.
-const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-    Content-Type: text/plain; charset=utf-8\r\n\
-    Content-Length: 21\r\n\
-    Retry-After: 5\r\n\
-    Connection: close\r\n\
-    \r\n\
-    too many connections\n";
-
 /// An event loop and its handler.
 pub(crate) struct Worker<H> {
     pub(crate) state: LoopState,
@@ -48,6 +39,8 @@ pub(crate) struct Worker<H> {
     pub(crate) listener: Option<TcpListener>,
     listener_ready: bool,
     commands_pending: bool,
+    /// The answer to a connection beyond `Options::max_connections`, written once.
+    over_capacity: Vec<u8>,
     accept_resume: Option<Instant>,
 }
 
@@ -67,6 +60,7 @@ impl<H: Handler> Worker<H> {
             listener,
             listener_ready: false,
             commands_pending: false,
+            over_capacity: over_capacity_response(),
             accept_resume: None,
         }
     }
@@ -273,13 +267,14 @@ impl<H: Handler> Worker<H> {
                 self.after_input(slot);
             }
             Phase::Closing => self.state.mark_dirty(slot),
-            Phase::Accepting { .. } | Phase::Connecting { .. } => {
-                let e = io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed during the opening handshake",
-                );
-                self.abort(slot, Some(Error::Io(e)));
+            Phase::Accepting(handshake) => {
+                handshake.receive_eof();
+                self.settle_handshake(slot);
             }
+            Phase::Connecting { handshake, .. } => match handshake.receive_eof() {
+                Err(e) => self.abort(slot, Some(Error::Handshake(e))),
+                Ok(()) => self.settle_client(slot),
+            },
         }
     }
 
@@ -353,126 +348,153 @@ impl<H: Handler> Worker<H> {
 
     // ----- Opening handshake ------------------------------------------------------------
 
-    /// Appends `data` to a partial head if there is one; returns the bytes to parse.
-    fn head_input<'a>(head: &'a mut Vec<u8>, data: &'a [u8]) -> &'a [u8] {
-        if head.is_empty() {
-            data
-        } else {
-            head.extend_from_slice(data);
-            head
-        }
-    }
-
+    /// Bytes of the request arrived: the machine reads them; a complete request goes to the
+    /// handler, whose answer goes back to the machine.
     fn server_handshake(&mut self, slot: u32, n: usize) {
-        let limits = self.state.options.limits;
-        let Some(conn) = self.state.conns.get_mut(slot) else {
-            return;
-        };
-        let id = conn.id;
-        let Phase::Accepting { head } = &mut conn.phase else {
-            return;
-        };
-        let data = &self.scratch[..n];
-        let was_partial = !head.is_empty();
-        let input = Self::head_input(head, data);
-        let (request, leftover) = match HttpRequest::parse(input, limits) {
-            Ok(Status::Partial) => {
-                if !was_partial {
-                    head.extend_from_slice(data);
-                }
-                return;
-            }
-            Ok(Status::Complete((request, consumed))) => (request, input[consumed..].to_vec()),
-            Err(e) => return self.refuse(slot, e),
-        };
-        if !request.is_upgrade() {
-            let response = self
-                .handler
-                .http(&mut Ctx::new(&mut self.state), id, &request);
-            let mut out = Vec::new();
-            // An invalid response is answered with a 500 by `write`.
-            let _ = response.write(&mut out);
-            return self.finish_with(slot, out);
-        }
-        let request = match request.into_websocket() {
-            Ok(request) => request,
-            Err(e) => return self.refuse(slot, e),
-        };
-        let decision = self
-            .handler
-            .handshake(&mut Ctx::new(&mut self.state), id, &request);
-        let accept = match decision {
-            Ok(accept) => accept,
-            Err(reject) => {
-                let mut out = Vec::new();
-                let _ = reject.write(&mut out);
-                return self.finish_with(slot, out);
-            }
-        };
         let now = self.state.now;
-        let config = std::sync::Arc::clone(&self.state.config);
-        let (accept, deflate) = match config.deflate.negotiate(&request, accept) {
-            Ok(negotiated) => negotiated,
-            Err(e) => return self.refuse(slot, e),
-        };
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
         };
-        accept.write_response(&mut conn.out);
-        conn.protocol = accept.selected_protocol().map(Into::into);
-        let mut ws = Connection::server(config, now);
-        if let Some(params) = deflate {
-            ws = ws.with_deflate(params);
-        }
-        self.open(slot, ws, leftover);
+        let Phase::Accepting(handshake) = &mut conn.phase else {
+            return;
+        };
+        // An invalid request is answered by the machine (400, 426, 431); `settle_handshake`
+        // reports it.
+        let _ = handshake.receive_data(&self.scratch[..n], now);
+        self.answer_requests(slot);
+        self.settle_handshake(slot);
     }
 
-    fn client_handshake(&mut self, slot: u32, n: usize) {
-        let limits = self.state.options.limits;
+    /// Hands the machine's events to the handler and its decisions back to the machine.
+    fn answer_requests(&mut self, slot: u32) {
+        loop {
+            let Some(conn) = self.state.conns.get_mut(slot) else {
+                return;
+            };
+            let id = conn.id;
+            let Phase::Accepting(handshake) = &mut conn.phase else {
+                return;
+            };
+            let Some(event) = handshake.poll_event() else {
+                return;
+            };
+            let mut ctx = Ctx::new(&mut self.state);
+            let answer = match event {
+                ServerEvent::Request(request) => Ok(self.handler.handshake(&mut ctx, id, &request)),
+                ServerEvent::Http(request) => Err(self.handler.http(&mut ctx, id, &request)),
+                _ => continue,
+            };
+            let Some(Phase::Accepting(handshake)) =
+                self.state.conns.get_mut(slot).map(|c| &mut c.phase)
+            else {
+                return;
+            };
+            match answer {
+                Ok(Ok(accept)) => {
+                    if let Err(e) = handshake.accept(accept) {
+                        // The application's mistake (an invalid answer): a 500.
+                        handshake.reject(HttpResponse::from_error(&e));
+                    }
+                }
+                Ok(Err(refusal)) | Err(refusal) => handshake.reject(refusal),
+            }
+        }
+    }
+
+    /// After the server machine moved: take its output, open the connection once accepted,
+    /// or finish it once refused or failed.
+    fn settle_handshake(&mut self, slot: u32) {
+        let now = self.state.now;
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
         };
-        let Phase::Connecting {
-            handshake, head, ..
-        } = &mut conn.phase
+        let Phase::Accepting(handshake) = &mut conn.phase else {
+            return;
+        };
+        if handshake.is_accepted() {
+            let Phase::Accepting(handshake) = std::mem::replace(&mut conn.phase, Phase::Closing)
+            else {
+                return;
+            };
+            return match handshake.into_connection(now) {
+                Ok(ws) => self.open(slot, ws),
+                Err(e) => self.abort(slot, Some(Error::Handshake(e))),
+            };
+        }
+        let mut shutdown = false;
+        while let Some(transmit) = handshake.poll_transmit(&mut conn.out) {
+            shutdown |= transmit == Transmit::Shutdown;
+        }
+        if !shutdown {
+            self.state.mark_dirty(slot);
+            return;
+        }
+        // Refused (a rejection or a plain HTTP answer), or failed: write the answer, then
+        // close. Only failures are errors.
+        match handshake.error().cloned() {
+            // Nobody is left to answer (a timeout, the end of stream): close at once.
+            Some(e @ (HandshakeError::Timeout | HandshakeError::ConnectionLost)) => {
+                self.abort(slot, Some(Error::Handshake(e)))
+            }
+            // The application's own refusal is not an error.
+            Some(HandshakeError::Rejected(_)) | None => self.finish_with_output(slot),
+            Some(e) => {
+                self.report_error(slot, Error::Handshake(e));
+                self.finish_with_output(slot);
+            }
+        }
+    }
+
+    /// Bytes of the response arrived (client side).
+    fn client_handshake(&mut self, slot: u32, n: usize) {
+        let now = self.state.now;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let Phase::Connecting { handshake, .. } = &mut conn.phase else {
+            return;
+        };
+        match handshake.receive_data(&self.scratch[..n], now) {
+            Err(e) => self.abort(slot, Some(Error::Handshake(e))),
+            Ok(()) => self.settle_client(slot),
+        }
+    }
+
+    /// After the client machine moved: take its output, open the connection once the 101
+    /// arrived.
+    fn settle_client(&mut self, slot: u32) {
+        let now = self.state.now;
+        let Some(conn) = self.state.conns.get_mut(slot) else {
+            return;
+        };
+        let Phase::Connecting { handshake, .. } = &mut conn.phase else {
+            return;
+        };
+        while handshake.poll_transmit(&mut conn.out).is_some() {}
+        if !handshake.is_complete() {
+            self.state.mark_dirty(slot);
+            return;
+        }
+        let Phase::Connecting { handshake, .. } =
+            std::mem::replace(&mut conn.phase, Phase::Closing)
         else {
             return;
         };
-        let data = &self.scratch[..n];
-        let was_partial = !head.is_empty();
-        let input = Self::head_input(head, data);
-        let (response, leftover) = match handshake.parse_response(input, limits) {
-            Ok(Status::Partial) => {
-                if !was_partial {
-                    head.extend_from_slice(data);
-                }
-                return;
-            }
-            Ok(Status::Complete((response, consumed))) => (response, input[consumed..].to_vec()),
-            Err(e) => return self.abort(slot, Some(Error::Handshake(e))),
-        };
-        conn.protocol = response.protocol().map(Into::into);
-        let now = self.state.now;
-        let config = std::sync::Arc::clone(&self.state.config);
-        // A response that breaks RFC 7692 fails the connection.
-        let deflate = match config.deflate.client_agreed(&response) {
-            Ok(deflate) => deflate,
-            Err(e) => return self.abort(slot, Some(Error::Handshake(e))),
-        };
-        let mut ws = Connection::client(config, BufferedMaskKeys::new(fill_random), now);
-        if let Some(params) = deflate {
-            ws = ws.with_deflate(params);
+        match handshake.into_connection(now) {
+            Ok((ws, _response)) => self.open(slot, ws),
+            Err(e) => self.abort(slot, Some(Error::Handshake(e))),
         }
-        self.open(slot, ws, leftover);
     }
 
-    /// The handshake succeeded: the connection is open, with `leftover` already received.
-    fn open(&mut self, slot: u32, ws: Connection, leftover: Vec<u8>) {
+    /// The handshake succeeded: the connection is open (the bytes after the head were fed to
+    /// it already).
+    fn open(&mut self, slot: u32, ws: Connection) {
         let now = self.state.now;
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
         };
         let id = conn.id;
+        conn.protocol = ws.protocol().map(Into::into);
         conn.phase = Phase::Open(Box::new(ws));
         conn.deadline = None;
         conn.last_activity = now;
@@ -480,32 +502,16 @@ impl<H: Handler> Worker<H> {
         self.state.open += 1;
         self.state.mark_dirty(slot);
         self.handler.open(&mut Ctx::new(&mut self.state), id);
-        if leftover.is_empty() {
-            return;
-        }
-        let Some(Phase::Open(ws)) = self.state.conns.get_mut(slot).map(|c| &mut c.phase) else {
-            return;
-        };
-        let _ = ws.receive_data(&leftover, now);
         self.after_input(slot);
     }
 
-    /// Answers an invalid request with its HTTP error, then closes.
-    fn refuse(&mut self, slot: u32, error: HandshakeError) {
-        let mut out = Vec::new();
-        write_error_response(&error, &mut out);
-        self.report_error(slot, Error::Handshake(error));
-        self.finish_with(slot, out);
-    }
-
-    /// Sends `response` instead of a WebSocket connection, then closes.
-    fn finish_with(&mut self, slot: u32, response: Vec<u8>) {
+    /// The handshake phase ended without a connection: write what the machine had to say,
+    /// then close.
+    fn finish_with_output(&mut self, slot: u32) {
         let linger = self.linger();
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
         };
-        conn.out = response;
-        conn.out_pos = 0;
         conn.phase = Phase::Closing;
         conn.deadline = Some(linger);
         self.state.mark_dirty(slot);
@@ -659,11 +665,18 @@ impl<H: Handler> Worker<H> {
             return;
         };
         let mut next = conn.deadline;
-        if let Phase::Open(ws) = &conn.phase {
-            next = earliest(next, ws.poll_timeout());
-            if ws.state() == State::Open {
-                next = earliest(next, idle.map(|idle| conn.last_activity + idle));
+        match &conn.phase {
+            Phase::Open(ws) => {
+                next = earliest(next, ws.poll_timeout());
+                if ws.state() == State::Open {
+                    next = earliest(next, idle.map(|idle| conn.last_activity + idle));
+                }
             }
+            Phase::Accepting(handshake) => next = earliest(next, handshake.poll_timeout()),
+            Phase::Connecting { handshake, .. } => {
+                next = earliest(next, handshake.poll_timeout());
+            }
+            Phase::Closing => {}
         }
         let Some(at) = next else {
             return;
@@ -712,8 +725,17 @@ impl<H: Handler> Worker<H> {
         };
         let expired = conn.deadline.is_some_and(|d| d <= now);
         match &mut conn.phase {
-            Phase::Accepting { .. } | Phase::Connecting { .. } if expired => {
-                return self.abort(slot, Some(handshake_timed_out()));
+            // The handshake machines run their own timeout.
+            Phase::Accepting(handshake) if handshake.poll_timeout().is_some_and(|at| at <= now) => {
+                handshake.handle_timeout(now);
+                return self.settle_handshake(slot);
+            }
+            Phase::Connecting { handshake, .. }
+                if handshake.poll_timeout().is_some_and(|at| at <= now) =>
+            {
+                if let Err(e) = handshake.handle_timeout(now) {
+                    return self.abort(slot, Some(Error::Handshake(e)));
+                }
             }
             Phase::Closing if expired => return self.remove(slot),
             Phase::Open(ws) => {
@@ -741,11 +763,13 @@ impl<H: Handler> Worker<H> {
             match listener.accept() {
                 Ok((socket, peer)) => {
                     if !self.state.admit() {
-                        Self::refuse_over_capacity(socket, &mut self.scratch);
+                        Self::refuse_over_capacity(socket, &mut self.scratch, &self.over_capacity);
                         continue;
                     }
                     let _ = socket.set_nodelay(true);
-                    let phase = Phase::Accepting { head: Vec::new() };
+                    let handshake =
+                        ServerHandshake::new(Arc::clone(&self.state.config), self.state.now);
+                    let phase = Phase::Accepting(Box::new(handshake));
                     // A socket that cannot be registered is dropped (closed).
                     if self
                         .state
@@ -774,14 +798,14 @@ impl<H: Handler> Worker<H> {
 
     /// Answers a connection beyond [`Options::max_connections`](crate::Options) with 503
     /// and closes it, all in this step: nothing is allocated and nothing waits for the peer.
-    fn refuse_over_capacity(mut socket: mio::net::TcpStream, scratch: &mut [u8]) {
+    fn refuse_over_capacity(mut socket: mio::net::TcpStream, scratch: &mut [u8], answer: &[u8]) {
         // What already arrived of the request is read and dropped (one read, no waiting):
         // closing a socket with unread bytes resets the connection, and a reset can make
         // the peer lose the answer.
         let _ = socket.read(scratch);
         // A new socket's send buffer is empty, so the short answer fits in one write; if
         // the peer is already gone it gets nothing, which is as good.
-        let _ = socket.write(OVER_CAPACITY);
+        let _ = socket.write(answer);
         let _ = socket.shutdown(Shutdown::Write);
         // Dropping the socket closes it.
     }
@@ -846,14 +870,6 @@ impl<H: Handler> Worker<H> {
     }
 }
 
-/// The error of a handshake that did not complete in time.
-fn handshake_timed_out() -> Error {
-    Error::Io(io::Error::new(
-        io::ErrorKind::TimedOut,
-        "the opening handshake timed out",
-    ))
-}
-
 /// Writes as much output as the socket takes: first the raw bytes of the handshake phase,
 /// then the open connection's queued frames, with vectored writes that resume exactly where
 /// the socket stopped taking bytes. Written buffers go back to the loop's pool.
@@ -906,6 +922,18 @@ fn write_frames(socket: &mut mio::net::TcpStream, ws: &mut Connection) -> io::Re
         };
         ws.advance_transmit(written);
     }
+}
+
+/// `503 Service Unavailable` with `Retry-After`, for connections past the limit.
+fn over_capacity_response() -> Vec<u8> {
+    let mut out = Vec::new();
+    // A fixed, valid response: `write` cannot fail on it.
+    let _ = HttpResponse::new(503)
+        .with_header("Content-Type", "text/plain; charset=utf-8")
+        .with_header("Retry-After", "5")
+        .with_body("too many connections\n")
+        .write(&mut out);
+    out
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {

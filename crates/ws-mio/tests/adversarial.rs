@@ -23,10 +23,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use attacks::*;
-use common::{until, Probe, Seen};
+use common::{until, Fault, Probe, Seen};
 use raw::*;
 use ws_mio::{Options, Running, Server};
 use ws_proto::handshake::Limits;
+use ws_proto::{HandshakeError, ProtocolError};
 use ws_std::Message;
 
 // ----- A ws-mio echo server and its clients -------------------------------------------------
@@ -54,11 +55,11 @@ fn start(options: Options) -> Echo {
 }
 
 impl Echo {
-    /// Waits for the handler's report of an error whose `Debug` form contains `what`.
-    fn expect_error(&self, what: &str) {
+    /// Waits for the handler's report of the error `fault`.
+    fn expect_error(&self, fault: Fault) {
         until(
             &self.seen,
-            |s| matches!(s, Seen::Error(_, e) if e.contains(what)),
+            |s| matches!(s, Seen::Error(_, e) if *e == fault),
         );
     }
 
@@ -234,7 +235,7 @@ fn connections_in_the_handshake_count_against_max_connections() {
     // Silent connections (slowloris without the bytes) hold their places until the handshake
     // timeout (off here); a new client is refused until one of them leaves.
     let mut options = with_max_connections(3);
-    options.handshake_timeout = None;
+    options.config.handshake_timeout = None;
     let server = start(options);
     let mut silent: Vec<TcpStream> = (0..3).map(|_| tcp_connect(server.addr)).collect();
     expect_refused(server.addr);
@@ -267,7 +268,7 @@ fn slowloris_is_cut_by_the_handshake_timeout_while_others_are_served() {
     const TRICKLERS: usize = 8;
     let timeout = Duration::from_millis(300);
     let mut options = Options::default();
-    options.handshake_timeout = Some(timeout);
+    options.config.handshake_timeout = Some(timeout);
     let server = start(options);
     let mut ws = client(server.addr);
     let request = valid_request();
@@ -309,7 +310,7 @@ fn slowloris_is_cut_by_the_handshake_timeout_while_others_are_served() {
         "the server let a trickled request finish"
     );
     for _ in 0..TRICKLERS {
-        server.expect_error("HandshakeTimeout");
+        server.expect_error(Fault::Handshake(HandshakeError::Timeout));
     }
     round_trip(&mut ws, "after the attack");
 }
@@ -317,7 +318,7 @@ fn slowloris_is_cut_by_the_handshake_timeout_while_others_are_served() {
 #[test]
 fn header_block_over_the_limit_gets_431_and_the_server_goes_on() {
     let mut options = Options::default();
-    options.limits = Limits::default().with_max_header_bytes(1024);
+    options.config.limits = Limits::default().with_max_header_bytes(1024);
     let server = start(options);
     let mut headers = valid_headers();
     headers.push(format!("X-Padding: {}", "p".repeat(1100)));
@@ -326,7 +327,7 @@ fn header_block_over_the_limit_gets_431_and_the_server_goes_on() {
         status(server.addr, &request("GET / HTTP/1.1", &headers)),
         431
     );
-    server.expect_error("HeadersTooLarge");
+    server.expect_error(Fault::Handshake(HandshakeError::HeadersTooLarge));
     still_serving(server.addr);
 }
 
@@ -340,7 +341,7 @@ fn thousands_of_headers_get_431() {
         status(server.addr, &request("GET / HTTP/1.1", &headers)),
         431
     );
-    server.expect_error("TooManyHeaders");
+    server.expect_error(Fault::Handshake(HandshakeError::TooManyHeaders));
     still_serving(server.addr);
 }
 
@@ -363,7 +364,7 @@ fn one_mebibyte_header_block_is_refused_quickly() {
     let took = started.elapsed();
     assert_eq!(status_of(&head), 431, "{head}");
     assert!(took < Duration::from_secs(5), "431 after {took:?}");
-    server.expect_error("HeadersTooLarge");
+    server.expect_error(Fault::Handshake(HandshakeError::HeadersTooLarge));
     drop(stream);
     write.join();
     still_serving(server.addr);
@@ -435,9 +436,9 @@ fn request_smuggling_shapes_get_the_documented_answer_and_the_server_goes_on() {
 // ----- Frames -------------------------------------------------------------------------------
 
 /// After an attack on `raw`: the server answers with a Close frame of `code`, then closes;
-/// the handler was told of the error (`error`, in its `Debug` form) and of the close; and the
+/// the handler was told of the protocol error `error` and of the close; and the
 /// loop still serves a new client.
-fn expect_failed(server: &Echo, raw: &mut TcpStream, code: u16, error: &str) {
+fn expect_failed(server: &Echo, raw: &mut TcpStream, code: u16, error: ProtocolError) {
     let close = loop {
         let frame = read_frame(raw);
         if frame.opcode() == OP_CLOSE {
@@ -447,7 +448,7 @@ fn expect_failed(server: &Echo, raw: &mut TcpStream, code: u16, error: &str) {
     assert_eq!(close.close_code(), Some(code), "{close:?}");
     assert!(!close.masked);
     expect_closed(raw);
-    server.expect_error(error);
+    server.expect_error(Fault::Protocol(error));
     server.expect_close(code);
     still_serving(server.addr);
 }
@@ -458,7 +459,7 @@ fn frames_get_close(
     options: Options,
     attack: impl FnOnce(&mut TcpStream) -> io::Result<()>,
     code: u16,
-    error: &str,
+    error: ProtocolError,
 ) {
     let server = start(options);
     let mut raw = raw_client_handshake(server.addr);
@@ -476,32 +477,57 @@ fn with_max_message(size: usize) -> Options {
 #[test]
 fn length_with_the_top_bit_set_fails_with_1002() {
     let attack = |raw: &mut TcpStream| raw.write_all(&header_64(0x82, 1 << 63));
-    frames_get_close(Options::default(), attack, 1002, "InvalidPayloadLength");
+    frames_get_close(
+        Options::default(),
+        attack,
+        1002,
+        ProtocolError::InvalidPayloadLength,
+    );
 }
 
 #[test]
 fn largest_legal_length_fails_with_1009_before_any_payload() {
     let attack = |raw: &mut TcpStream| raw.write_all(&header_64(0x82, (1 << 63) - 1));
-    frames_get_close(Options::default(), attack, 1009, "FrameTooLarge");
+    frames_get_close(
+        Options::default(),
+        attack,
+        1009,
+        ProtocolError::FrameTooLarge,
+    );
 }
 
 #[test]
 fn length_past_the_message_limit_fails_with_1009_before_any_payload() {
     let attack = |raw: &mut TcpStream| raw.write_all(&header_64(0x82, 1025));
-    frames_get_close(with_max_message(1024), attack, 1009, "MessageTooLarge");
+    frames_get_close(
+        with_max_message(1024),
+        attack,
+        1009,
+        ProtocolError::MessageTooLarge,
+    );
 }
 
 #[test]
 fn unmasked_client_frame_fails_with_1002() {
     let attack = |raw: &mut TcpStream| raw.write_all(&frame(0x80 | OP_TEXT, None, b"unmasked"));
-    frames_get_close(Options::default(), attack, 1002, "UnmaskedClientFrame");
+    frames_get_close(
+        Options::default(),
+        attack,
+        1002,
+        ProtocolError::UnmaskedClientFrame,
+    );
 }
 
 #[test]
 fn fragment_flood_is_bounded_by_the_message_limit() {
     // 4097 one-byte fragments against a 4 KiB limit: 1009 at the fragment that crosses it.
     let attack = |raw: &mut TcpStream| write_fragments(raw, OP_BINARY, b"x", 4097);
-    frames_get_close(with_max_message(4096), attack, 1009, "MessageTooLarge");
+    frames_get_close(
+        with_max_message(4096),
+        attack,
+        1009,
+        ProtocolError::MessageTooLarge,
+    );
 }
 
 #[test]
@@ -557,5 +583,5 @@ fn deflate_bomb_fails_with_1009_after_inflating_at_most_the_limit() {
     let server = start(with_max_message(1 << 20));
     let mut raw = deflate_handshake(server.addr);
     deflate_bomb(&mut raw, 16);
-    expect_failed(&server, &mut raw, 1009, "MessageTooLarge");
+    expect_failed(&server, &mut raw, 1009, ProtocolError::MessageTooLarge);
 }

@@ -49,7 +49,7 @@ impl Handler for EchoWithProtocol {
         _: &mut Ctx<'_>,
         _: ConnId,
         request: &ws_proto::handshake::Request,
-    ) -> Result<ws_proto::handshake::Accept, ws_proto::handshake::Reject> {
+    ) -> Result<ws_proto::handshake::Accept, ws_proto::handshake::HttpResponse> {
         Ok(request.accept().protocol("echo").unwrap())
     }
     fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {

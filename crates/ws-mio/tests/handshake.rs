@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use common::{next, Probe, Seen, WAIT};
 use ws_mio::{ConnId, Ctx, Handler, Options, Server};
-use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Reject, Request};
+use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Request};
 use ws_proto::HandshakeError;
 
 struct Gate(Probe);
@@ -20,12 +20,12 @@ impl Handler for Gate {
         _: &mut Ctx<'_>,
         _: ConnId,
         request: &Request,
-    ) -> Result<Accept, Reject> {
+    ) -> Result<Accept, HttpResponse> {
         if request.origin() == Some("http://evil.example") {
-            return Err(Reject::new(403).body("origin not allowed"));
+            return Err(HttpResponse::new(403).with_body("origin not allowed"));
         }
         if request.path() != "/chat" {
-            return Err(Reject::new(404).header("X-Why", "no such room"));
+            return Err(HttpResponse::new(404).with_header("X-Why", "no such room"));
         }
         let accept = request.accept().header("X-Room", "chat").unwrap();
         Ok(if request.protocols().iter().any(|p| p == "v2") {
@@ -38,8 +38,8 @@ impl Handler for Gate {
     fn http(&mut self, _: &mut Ctx<'_>, _: ConnId, request: &HttpRequest) -> HttpResponse {
         match request.path() {
             "/" => HttpResponse::new(200)
-                .header("Content-Type", "text/html; charset=utf-8")
-                .body("<!doctype html><p>hello</p>"),
+                .with_header("Content-Type", "text/html; charset=utf-8")
+                .with_body("<!doctype html><p>hello</p>"),
             _ => HttpResponse::new(404),
         }
     }
@@ -123,7 +123,13 @@ fn invalid_requests_get_their_http_error() {
         "{answer}"
     );
     assert!(answer.contains("\r\nSec-WebSocket-Version: 13\r\n"));
-    assert!(matches!(next(&rx), Seen::Error(_, e) if e.contains("UnsupportedVersion")));
+    assert!(matches!(
+        next(&rx),
+        Seen::Error(
+            _,
+            common::Fault::Handshake(ws_proto::HandshakeError::UnsupportedVersion)
+        )
+    ));
 }
 
 #[test]

@@ -8,9 +8,9 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{next, until, Probe, Seen, WAIT};
+use common::{next, until, Fault, Probe, Seen, WAIT};
 use ws_mio::{CloseCode, Options, Server};
-use ws_proto::Config;
+use ws_proto::{Config, HandshakeError, Timeout};
 
 fn start(options: Options) -> (String, mpsc::Receiver<Seen>, ws_mio::Running) {
     let (tx, rx) = mpsc::channel();
@@ -36,18 +36,24 @@ fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
 #[test]
 fn a_silent_tcp_client_is_closed_at_the_handshake_timeout() {
     let mut options = Options::default();
-    options.handshake_timeout = Some(Duration::from_millis(200));
+    options.config.handshake_timeout = Some(Duration::from_millis(200));
     let (addr, rx, _running) = start(options);
 
     let mut silent = TcpStream::connect(&addr).unwrap();
     assert_eq!(read_to_eof(&mut silent), b"");
-    assert!(matches!(next(&rx), Seen::Error(_, e) if e == "HandshakeTimeout"));
+    assert!(matches!(
+        next(&rx),
+        Seen::Error(_, Fault::Handshake(HandshakeError::Timeout))
+    ));
 
     // A slowloris client trickling a header block gets the same.
     let mut slow = TcpStream::connect(&addr).unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     assert_eq!(read_to_eof(&mut slow), b"");
-    assert!(matches!(next(&rx), Seen::Error(_, e) if e == "HandshakeTimeout"));
+    assert!(matches!(
+        next(&rx),
+        Seen::Error(_, Fault::Handshake(HandshakeError::Timeout))
+    ));
 }
 
 #[test]
@@ -75,7 +81,7 @@ fn an_unanswered_keepalive_ping_closes_with_1011() {
     }
     assert_eq!(
         next(&rx),
-        Seen::Error(id, "Protocol(KeepaliveTimeout)".into())
+        Seen::Error(id, Fault::Timeout(Timeout::Keepalive))
     );
     assert!(matches!(next(&rx), Seen::Close(i, 1011, _) if i == id));
 }
@@ -142,6 +148,6 @@ fn a_peer_that_never_answers_close_is_dropped_at_the_close_timeout() {
     let received = read_to_eof(&mut stream);
     // The 101 response, then the Close frame (1000, "bye"), then the server's FIN.
     assert!(received.ends_with(b"\x88\x05\x03\xe8bye"), "{received:?}");
-    assert_eq!(next(&rx), Seen::Error(id, "Protocol(CloseTimeout)".into()));
+    assert_eq!(next(&rx), Seen::Error(id, Fault::Timeout(Timeout::Close)));
     assert!(matches!(next(&rx), Seen::Close(i, 1006, _) if i == id));
 }

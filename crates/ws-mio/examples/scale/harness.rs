@@ -182,7 +182,7 @@ pub(crate) fn run(
     let shares: Vec<usize> = (0..threads).map(share).collect();
     let mut options = Options::default();
     options.threads = threads;
-    options.handshake_timeout = Some(Duration::from_secs(60));
+    options.config.handshake_timeout = Some(Duration::from_secs(60));
     options.config.deflate.enabled = plan.deflate;
     let factory_shares = shares.clone();
     let clients = Server::new(options, move |i| Swarm {

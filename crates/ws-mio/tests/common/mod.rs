@@ -17,8 +17,33 @@ pub(crate) enum Seen {
     Open(ConnId),
     Message(ConnId, Message),
     Drain(ConnId),
-    Error(ConnId, String),
+    Error(ConnId, Fault),
     Close(ConnId, u16, String),
+}
+
+/// What kind of error the handler was told of, comparable in tests (the adapter's error
+/// holds an `io::Error`, which is not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fault {
+    Handshake(ws_proto::HandshakeError),
+    Protocol(ws_proto::ProtocolError),
+    Timeout(ws_proto::Timeout),
+    ConnectionLost,
+    Io(std::io::ErrorKind),
+    Other,
+}
+
+impl Fault {
+    pub(crate) fn of(error: &Error) -> Fault {
+        match error {
+            Error::Handshake(e) => Fault::Handshake(e.clone()),
+            Error::Protocol(e) => Fault::Protocol(*e),
+            Error::Timeout(t) => Fault::Timeout(*t),
+            Error::ConnectionLost => Fault::ConnectionLost,
+            Error::Io(e) => Fault::Io(e.kind()),
+            _ => Fault::Other,
+        }
+    }
 }
 
 /// A handler that reports everything and echoes messages if asked to.
@@ -44,7 +69,7 @@ impl Handler for Probe {
     }
 
     fn error(&mut self, _: &mut Ctx<'_>, id: ConnId, error: &Error) {
-        let _ = self.tx.send(Seen::Error(id, format!("{error:?}")));
+        let _ = self.tx.send(Seen::Error(id, Fault::of(error)));
     }
 
     fn close(&mut self, _: &mut Ctx<'_>, id: ConnId, code: CloseCode, reason: &str) {

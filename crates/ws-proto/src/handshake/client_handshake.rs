@@ -337,7 +337,7 @@ impl ClientHandshake {
 
     fn check_timer(&mut self, now: Instant) -> Option<HandshakeError> {
         let waiting = matches!(self.state, State::Reading | State::Body);
-        if !waiting || !self.deadline.is_some_and(|deadline| now >= deadline) {
+        if !waiting || self.deadline.is_none_or(|deadline| now < deadline) {
             return None;
         }
         Some(match self.state {
