@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use ws_proto::frame::{encode_frame, Decoded, FrameDecoder, FrameHeader, OpCode};
-use ws_proto::handshake::{ClientHandshake, Limits, Status, Url};
+use ws_proto::handshake::{ClientRequest, Limits, Status, Url};
 
 /// Options of `ws bench`.
 #[derive(Debug, clap::Args)]
@@ -370,7 +370,7 @@ impl Histogram {
 enum Phase {
     /// TCP connect in progress; then the request is written from `request[written..]`.
     Handshake {
-        handshake: Box<ClientHandshake>,
+        handshake: Box<ClientRequest>,
         request: Vec<u8>,
         written: usize,
         response: Vec<u8>,
@@ -541,9 +541,7 @@ impl EventLoop {
             .registry()
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| e.to_string())?;
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
-        let handshake = ClientHandshake::new(&self.plan.url, nonce);
+        let handshake = ClientRequest::new(&self.plan.url, ws_proto::rng::nonce());
         let mut request = Vec::new();
         handshake.write_request(&mut request);
         self.conns.push(Conn {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ws_mio::{CloseCode, ConnId, Ctx, Handler, Message, Options};
-use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Reject, Request};
+use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Request};
 
 use crate::chat::{Out, Room};
 use crate::serve::run_mio_server;
@@ -54,14 +54,14 @@ impl Handler for Chat {
         _: &mut Ctx<'_>,
         _: ConnId,
         request: &Request,
-    ) -> Result<Accept, Reject> {
+    ) -> Result<Accept, HttpResponse> {
         if request.path() != "/ws" {
-            return Err(Reject::new(404).body("the chat's WebSocket endpoint is /ws\n"));
+            return Err(HttpResponse::new(404).with_body("the chat's WebSocket endpoint is /ws\n"));
         }
         if !same_origin(request.origin(), request.host()) {
             // A page from another site must not join the chat in its visitor's name
             // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
-            return Err(Reject::new(403).body("cross-origin WebSocket requests are refused\n"));
+            return Err(HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n"));
         }
         Ok(request.accept())
     }
@@ -99,25 +99,25 @@ fn deliver(ctx: &mut Ctx<'_>, out: Vec<Out<ConnId>>) {
 fn route(method: &str, path: &str) -> HttpResponse {
     match (method, path) {
         ("GET", "/") => HttpResponse::new(200)
-            .header("Content-Type", "text/html; charset=utf-8")
-            .header("Cache-Control", "no-cache")
-            .header("X-Content-Type-Options", "nosniff")
-            .header("Referrer-Policy", "no-referrer")
+            .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_header("Cache-Control", "no-cache")
+            .with_header("X-Content-Type-Options", "nosniff")
+            .with_header("Referrer-Policy", "no-referrer")
             // Defense in depth: the page renders every text with `textContent` already.
-            .header(
+            .with_header(
                 "Content-Security-Policy",
                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
                  connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; \
                  frame-ancestors 'none'",
             )
-            .body(PAGE),
+            .with_body(PAGE),
         (_, "/") => HttpResponse::new(405)
-            .header("Allow", "GET")
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .body("only GET\n"),
+            .with_header("Allow", "GET")
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body("only GET\n"),
         _ => HttpResponse::new(404)
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .body("not found: the chat is at / and its WebSocket endpoint at /ws\n"),
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body("not found: the chat is at / and its WebSocket endpoint at /ws\n"),
     }
 }
 
