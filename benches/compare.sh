@@ -13,6 +13,10 @@
 #                    tokio-websockets
 #   SCENARIOS="..."  subset of: small medium large idle
 #   OUT=target/compare-results/<time>   where the raw JSON lines and the summary go
+#   BEFORE=REV       also build `ws` at git revision REV (in a worktree under target/) and run
+#                    its servers as ws-std@REV and ws-mio@REV in the same interleaved rounds:
+#                    a before/after comparison of a change on the same machine in one run
+#   BEFORE_WS=PATH   with BEFORE: use this `ws` binary (built at REV) instead of building it
 #
 # Scenarios (each a fresh server process):
 #   small   16 B binary messages, 64 connections, 8 in flight on each
@@ -56,12 +60,28 @@ for server in tungstenite tokio-tungstenite fastwebsockets tokio-websockets; do
     cp "$COMPARE_TARGET/release/$server" "$BIN/"
 done
 WS="$BIN/ws"
+if [ -n "${BEFORE:-}" ] && [ -n "${BEFORE_WS:-}" ]; then
+    # A `ws` binary already built at that revision.
+    cp "$BEFORE_WS" "$BIN/ws-before"
+elif [ -n "${BEFORE:-}" ]; then
+    before_tree="$ROOT/target/before-$BEFORE"
+    if [ ! -d "$before_tree" ]; then
+        git -C "$ROOT" worktree add --detach "$before_tree" "$BEFORE" >&2
+    fi
+    echo "building ws at $BEFORE..." >&2
+    (cd "$before_tree" && CARGO_TARGET_DIR="$ROOT/target/before-build" \
+        cargo build --release --quiet -p ws-cli)
+    cp "$ROOT/target/before-build/release/ws" "$BIN/ws-before"
+fi
 
 if [ -z "${SERVERS:-}" ]; then
     SERVERS="ws-std"
     case "$("$WS" serve --help)" in
     *"- mio"*) SERVERS="$SERVERS ws-mio" ;;
     esac
+    if [ -n "${BEFORE:-}" ]; then
+        SERVERS="$SERVERS ws-std@$BEFORE ws-mio@$BEFORE"
+    fi
     SERVERS="$SERVERS tungstenite tokio-tungstenite fastwebsockets tokio-websockets"
 fi
 
@@ -70,6 +90,8 @@ server_cmd() {
     case "$1" in
     ws-std) echo "$WS serve 127.0.0.1:0 --echo --backend std" ;;
     ws-mio) echo "$WS serve 127.0.0.1:0 --echo --backend mio" ;;
+    ws-std@*) echo "$BIN/ws-before serve 127.0.0.1:0 --echo --backend std" ;;
+    ws-mio@*) echo "$BIN/ws-before serve 127.0.0.1:0 --echo --backend mio" ;;
     *) echo "$BIN/$1 127.0.0.1:0" ;;
     esac
 }
