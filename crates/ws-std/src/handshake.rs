@@ -64,6 +64,10 @@ impl Machine for ClientHandshake {
     }
 }
 
+/// What a finished handshake hands out: the connection on its stream, and what the machine
+/// adds (the client's [`Response`]).
+pub(crate) type Done<S, M> = (WebSocket<S>, <M as Machine>::Output);
+
 /// Where the driver is.
 enum Phase {
     /// The handshake is under way.
@@ -131,7 +135,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
 
     /// Moves the handshake on as far as the stream allows: `Ok(None)` when a read or write
     /// would block (the cause is kept in `stall`), the connection once the handshake is done.
-    pub(crate) fn advance(&mut self) -> Result<Option<(WebSocket<S>, M::Output)>, Error> {
+    pub(crate) fn advance(&mut self) -> Result<Option<Done<S, M>>, Error> {
         if let Phase::Finished = self.phase {
             return Err(Error::ConnectionClosed);
         }
@@ -143,7 +147,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
         result
     }
 
-    fn run(&mut self) -> Result<Option<(WebSocket<S>, M::Output)>, Error> {
+    fn run(&mut self) -> Result<Option<Done<S, M>>, Error> {
         let (Some(stream), Some(machine)) = (self.stream.as_mut(), self.machine.as_mut()) else {
             return Err(Error::ConnectionClosed);
         };
@@ -188,7 +192,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_stall(&e) => {
                     let now = Instant::from_duration(self.epoch.elapsed());
-                    if !machine.poll_timeout().is_some_and(|t| t <= now) {
+                    if machine.poll_timeout().is_none_or(|t| t > now) {
                         self.stall = Some(e);
                         return Ok(None);
                     }
@@ -199,7 +203,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
         }
         let mut stream = self.stream.take().ok_or(Error::ConnectionClosed)?;
         let machine = self.machine.take().ok_or(Error::ConnectionClosed)?;
-        // The connection sets its own read timeouts; the stream is left as it was given.
+        // The handshake's read timeout is not left behind (the connection sets its own).
         stream.set_read_timeout(None)?;
         let (conn, output) = machine.into_connection(self.now())?;
         Ok(Some((
@@ -213,7 +217,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
     /// A read that returns before the machine's timer is due (the socket's timeout rounded
     /// down) is retried: the machine decides when the handshake has timed out. A write that
     /// stalls (a write timeout) fails the handshake with that error.
-    pub(crate) fn finish(mut self) -> Result<(WebSocket<S>, M::Output), Error> {
+    pub(crate) fn finish(mut self) -> Result<Done<S, M>, Error> {
         loop {
             if let Some(done) = self.advance()? {
                 return Ok(done);

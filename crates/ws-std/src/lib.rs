@@ -50,7 +50,7 @@ mod socket;
 
 pub use client::{connect, ClientBuilder, PendingConnect};
 pub use error::Error;
-pub use server::{accept, accept_with, PendingAccept, ServerBuilder};
+pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,

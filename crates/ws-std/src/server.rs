@@ -63,6 +63,10 @@ where
     ServerBuilder::new().accept_with(stream, callback)
 }
 
+/// The decision of [`ServerBuilder::accept`] and [`ServerBuilder::start_accept`]: any valid
+/// WebSocket request is accepted, with no subprotocol.
+pub type AcceptAny = fn(&Request) -> Result<Accept, HttpResponse>;
+
 /// Settings for accepting connections, shared by every connection accepted with them.
 ///
 /// The handshake runs ws-proto's [`ServerHandshake`]: the request head is read under
@@ -149,11 +153,7 @@ impl ServerBuilder {
 
     /// Starts accepting on `stream` with any valid WebSocket request accepted; see
     /// [`start_accept_with`](Self::start_accept_with).
-    #[allow(clippy::type_complexity)]
-    pub fn start_accept<S: Transport>(
-        &self,
-        stream: S,
-    ) -> PendingAccept<S, fn(&Request) -> Result<Accept, HttpResponse>> {
+    pub fn start_accept<S: Transport>(&self, stream: S) -> PendingAccept<S, AcceptAny> {
         self.start_accept_with(stream, |request| Ok(request.accept()))
     }
 
