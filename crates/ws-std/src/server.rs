@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
 use ws_proto::handshake::{
-    Accept, HttpResponse, Limits, Request, ServerEvent, ServerHandshake, VERSION,
+    Accept, HttpRequest, HttpResponse, Limits, Request, ServerEvent, ServerHandshake, VERSION,
 };
 use ws_proto::{Config, Connection, HandshakeError, Instant, Transmit};
 
@@ -73,10 +73,24 @@ pub type AcceptAny = fn(&Request) -> Result<Accept, HttpResponse>;
 /// [`Config::limits`] (431 beyond them), a client must complete its request within
 /// [`Config::handshake_timeout`] (10 s by default; this cuts off slowloris clients), and
 /// permessage-deflate is negotiated as [`Config::deflate`] says. A plain HTTP request (no
-/// `Upgrade: websocket`) is answered with `426 Upgrade Required`.
-#[derive(Debug, Clone, Default)]
+/// `Upgrade: websocket`) is answered with `426 Upgrade Required`, or as
+/// [`http`](Self::http) says.
+#[derive(Clone, Default)]
 pub struct ServerBuilder {
     config: Arc<Config>,
+    http: Option<HttpHandler>,
+}
+
+/// The application's answer to plain HTTP requests.
+type HttpHandler = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("http", &self.http.as_ref().map(|_| "Fn(&HttpRequest)"))
+            .finish()
+    }
 }
 
 impl ServerBuilder {
@@ -105,6 +119,35 @@ impl ServerBuilder {
     /// (default 10 s; `None`: no limit).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.config).handshake_timeout = timeout;
+        self
+    }
+
+    /// Answers plain HTTP requests (no `Upgrade: websocket`: a browser loading `/`, a health
+    /// check) with `handler`'s response instead of a 426. The connection is closed after the
+    /// response, and the accept fails with [`HandshakeError::Rejected`] carrying it.
+    ///
+    /// ```no_run
+    /// use std::net::TcpListener;
+    /// use ws_std::{HttpResponse, ServerBuilder};
+    ///
+    /// let server = ServerBuilder::new().http(|request| match request.path() {
+    ///     "/health" => HttpResponse::new(200).with_body("ok\n"),
+    ///     _ => HttpResponse::new(404),
+    /// });
+    /// let listener = TcpListener::bind("127.0.0.1:8080")?;
+    /// for stream in listener.incoming() {
+    ///     match server.accept(stream?) {
+    ///         Ok(ws) => { /* a WebSocket */ }
+    ///         Err(e) => eprintln!("no WebSocket: {e}"),
+    ///     }
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn http<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    {
+        self.http = Some(Arc::new(handler));
         self
     }
 
@@ -172,6 +215,7 @@ impl ServerBuilder {
         let side = ServerSide {
             machine: ServerHandshake::new(Arc::clone(&self.config), Instant::ZERO),
             callback: Some(callback),
+            http: self.http.clone(),
             failure: None,
         };
         PendingAccept {
@@ -262,6 +306,8 @@ struct ServerSide<F> {
     machine: ServerHandshake,
     /// Taken when the request arrives.
     callback: Option<F>,
+    /// The answer to a plain HTTP request (a 426 without it).
+    http: Option<HttpHandler>,
     /// An answer of the application's that could not be sent (answered with a 500 instead).
     failure: Option<HandshakeError>,
 }
@@ -292,15 +338,18 @@ where
                     self.failure = Some(error);
                 }
             }
-            Err(response) => {
-                // An invalid response is answered with a 500 by the machine; the
-                // application's mistake is what is reported.
-                if let Err(error) = response.write(&mut Vec::new()) {
-                    self.failure = Some(error);
-                }
-                self.machine.reject(response);
-            }
+            Err(response) => self.reject(response),
         }
+    }
+
+    /// Refuses with the application's `response`.
+    fn reject(&mut self, response: HttpResponse) {
+        // An invalid response is answered with a 500 by the machine; the application's
+        // mistake is what is reported.
+        if let Err(error) = response.write(&mut Vec::new()) {
+            self.failure = Some(error);
+        }
+        self.machine.reject(response);
     }
 }
 
@@ -338,7 +387,13 @@ where
     fn answer(&mut self) {
         match self.machine.poll_event() {
             Some(ServerEvent::Request(request)) => self.decide(&request),
-            Some(ServerEvent::Http(_)) => self.machine.reject(upgrade_required()),
+            Some(ServerEvent::Http(request)) => {
+                let response = match &self.http {
+                    Some(handler) => handler(&request),
+                    None => upgrade_required(),
+                };
+                self.reject(response);
+            }
             // `ServerEvent` may gain kinds: one this adapter does not know is refused.
             Some(_) => self.machine.reject(upgrade_required()),
             None => {}

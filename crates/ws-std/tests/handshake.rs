@@ -351,6 +351,57 @@ fn plain_http_gets_426() {
     }
 }
 
+#[test]
+fn plain_http_is_answered_by_the_http_handler() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let builder = ServerBuilder::new().http(|request| match request.path() {
+        "/health" => HttpResponse::new(200)
+            .with_header("Content-Type", "text/plain")
+            .with_body("ok\n"),
+        _ => HttpResponse::new(404),
+    });
+    fn shared<T: Send + Sync + Clone + 'static>(_: &T) {}
+    shared(&builder);
+    let server = spawn(move || {
+        let mut outcomes = Vec::new();
+        for _ in 0..3 {
+            let stream = accept_within(&listener, DEADLINE);
+            let mut keep = stream.try_clone().expect("clone");
+            outcomes.push(match builder.accept(stream) {
+                Ok(mut ws) => {
+                    ws.set_read_timeout(Some(IO_TIMEOUT));
+                    echo_one(&mut ws);
+                    101
+                }
+                Err(Error::Handshake(HandshakeError::Rejected(sent))) => {
+                    // Held open until the client has read the answer and closed.
+                    let _ = io::copy(&mut keep, &mut io::sink());
+                    sent.status()
+                }
+                Err(e) => panic!("unexpected failure: {e}"),
+            });
+        }
+        outcomes
+    });
+    for (path, status, body) in [("/health", "200", &b"ok\n"[..]), ("/", "404", b"")] {
+        let mut raw = tcp_connect(addr);
+        raw.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .expect("write");
+        let response = read_to_eof(&mut raw);
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{text}");
+        assert!(response.ends_with(body), "{text}");
+    }
+    // WebSocket requests on the same builder are still upgraded.
+    let (mut ws, _) = ClientBuilder::new(&ws_url(addr, "/"))
+        .connect()
+        .expect("upgrade");
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    exchange(&mut ws, "still a WebSocket server");
+    assert_eq!(server.join(), [200, 404, 101]);
+}
+
 // ----- The handshake timeout ------------------------------------------------------------------
 
 const SHORT: Duration = Duration::from_millis(100);
