@@ -157,6 +157,17 @@ impl<S: Transport, M: Machine> Driver<S, M> {
             match self.out.write(stream, machine) {
                 Ok(()) => {}
                 Err(e) if is_stall(&e) => {
+                    // The handshake timeout also covers a write that cannot go on (a client
+                    // whose request is not taken): once it has failed the handshake, the
+                    // machine wants nothing more written, and the stream is closed.
+                    let now = Instant::from_duration(self.epoch.elapsed());
+                    if machine.poll_timeout().is_some_and(|t| t <= now) {
+                        machine.handle_timeout(now);
+                        if machine.error().is_some() {
+                            self.out.discard();
+                            continue;
+                        }
+                    }
                     self.stall = Some(e);
                     return Ok(None);
                 }
@@ -249,6 +260,12 @@ struct Output {
 }
 
 impl Output {
+    /// Drops the bytes not yet written (a shutdown asked for stays due).
+    fn discard(&mut self) {
+        self.bytes.clear();
+        self.written = 0;
+    }
+
     fn is_empty(&self) -> bool {
         self.written == self.bytes.len() && !self.shutdown
     }

@@ -7,7 +7,8 @@
 //! negotiation are ws-proto's, configured through [`Config`].
 //!
 //! * Servers: [`accept`], [`accept_with`] (the application sees the [`Request`] and accepts
-//!   or answers with an [`HttpResponse`]), [`ServerBuilder`].
+//!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
+//!   optional answer to plain HTTP requests; without it they get a 426).
 //! * Clients: [`connect`], [`ClientBuilder`]; a refusal is
 //!   [`HandshakeError::Rejected`] with the response received (status, headers, body).
 //! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and

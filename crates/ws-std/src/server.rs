@@ -167,7 +167,8 @@ impl ServerBuilder {
 
     /// Accepts or refuses according to `callback`, on a blocking stream. See
     /// [`accept_with`](crate::accept_with); for a non-blocking stream, see
-    /// [`start_accept_with`](Self::start_accept_with).
+    /// [`start_accept_with`](Self::start_accept_with) (this runs the same code, waiting in
+    /// the socket's reads: their timeout is the time left before the handshake timeout).
     ///
     /// # Errors
     ///

@@ -458,6 +458,58 @@ fn handshake_timeout_of_a_non_blocking_connect() {
     assert_eq!(server.join(), b"");
 }
 
+/// A stream whose writes never go through.
+struct Unwritable(TcpStream);
+
+impl Read for Unwritable {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for Unwritable {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Unwritable {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.set_read_timeout(timeout)
+    }
+
+    fn shutdown(&mut self) -> io::Result<()> {
+        Transport::shutdown(&mut self.0)
+    }
+}
+
+#[test]
+fn handshake_timeout_of_a_request_that_cannot_be_written() {
+    let (client, mut server) = socket_pair();
+    client.set_nonblocking(true).expect("nonblocking");
+    let started = Instant::now();
+    let mut pending = ClientBuilder::new("ws://127.0.0.1/")
+        .handshake_timeout(Some(SHORT))
+        .start_handshake(Unwritable(client))
+        .expect("a valid request");
+    let error = retry(|| match pending.advance() {
+        Ok(None) => None,
+        Ok(Some(_)) => panic!("nothing was sent"),
+        Err(error) => Some(error),
+    });
+    assert!(
+        matches!(error, Error::Handshake(HandshakeError::Timeout)),
+        "{error:?}"
+    );
+    assert!(started.elapsed() >= SHORT);
+    // The client closed the connection without a byte of its request.
+    assert_eq!(read_to_eof(&mut server), b"");
+}
+
 #[test]
 fn blocking_handshake_timeouts_in_both_roles() {
     let (client, server) = socket_pair();
