@@ -1,14 +1,16 @@
-//! The blocking client: connect, run the opening handshake, return a [`WebSocket`].
+//! The client side: connect, then ws-proto's [`ClientHandshake`] driven over the stream,
+//! blocking or resumable.
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
 
-use ws_proto::frame::mask::BufferedMaskKeys;
-use ws_proto::handshake::{ClientHandshake, ExtensionOffer, Limits, Response, Url};
-use ws_proto::{Config, Connection, Instant};
+use ws_proto::handshake::{ClientHandshake, ClientRequest, ExtensionOffer, Limits, Response, Url};
+use ws_proto::rng::{nonce, OsRandom};
+use ws_proto::{Config, Instant};
 
-use crate::handshake_io::read_head;
+use crate::handshake::Driver;
 use crate::{Error, Transport, WebSocket};
 
 /// Opens a WebSocket connection to a `ws://` URL with default settings.
@@ -30,7 +32,7 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
 /// use std::time::Duration;
 /// use ws_std::ClientBuilder;
 ///
-/// let mut config = ws_proto::Config::default();
+/// let mut config = ws_std::Config::default();
 /// config.keepalive_interval = Some(Duration::from_secs(20));
 /// let (mut ws, response) = ClientBuilder::new("ws://127.0.0.1:8080/feed?room=1")
 ///     .protocol("v2.feed")
@@ -48,10 +50,8 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     extensions: Vec<ExtensionOffer>,
     origin: Option<String>,
-    config: Config,
-    limits: Limits,
+    config: Arc<Config>,
     connect_timeout: Option<Duration>,
-    handshake_timeout: Option<Duration>,
 }
 
 impl ClientBuilder {
@@ -63,10 +63,8 @@ impl ClientBuilder {
             headers: Vec::new(),
             extensions: Vec::new(),
             origin: None,
-            config: Config::default(),
-            limits: Limits::default(),
+            config: Arc::default(),
             connect_timeout: Some(Duration::from_secs(10)),
-            handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
 
@@ -95,17 +93,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Protocol settings: limits, keepalive, close timeout, and permessage-deflate
-    /// ([`Config::deflate`]: offered by default; set `config.deflate.enabled = false` not to
-    /// offer it).
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+    /// Protocol settings: the handshake's timeout and limits, the connection's limits,
+    /// keepalive and close timeout, and permessage-deflate ([`Config::deflate`]: offered by
+    /// default; set `config.deflate.enabled = false` not to offer it).
+    pub fn config(mut self, config: impl Into<Arc<Config>>) -> Self {
+        self.config = config.into();
         self
     }
 
-    /// Limits on the server's response header block.
+    /// Sets [`Config::limits`]: bounds on the server's response header block, and on the
+    /// body of a refusal that is kept.
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        Arc::make_mut(&mut self.config).limits = limits;
         self
     }
 
@@ -115,9 +114,10 @@ impl ClientBuilder {
         self
     }
 
-    /// How long the opening handshake may take once connected (default 10 s).
+    /// Sets [`Config::handshake_timeout`]: how long the opening handshake may take once
+    /// connected (default 10 s; `None`: no limit).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.handshake_timeout = timeout;
+        Arc::make_mut(&mut self.config).handshake_timeout = timeout;
         self
     }
 
@@ -127,7 +127,7 @@ impl ClientBuilder {
     ///
     /// [`Error::UnsupportedScheme`] for `wss://` (this build has no TLS: connect a TLS stream
     /// yourself and use [`handshake`](Self::handshake)); [`Error::Io`] if the connection
-    /// fails; [`Error::Handshake`] if the server's response is invalid.
+    /// fails; otherwise as [`handshake`](Self::handshake).
     pub fn connect(self) -> Result<(WebSocket<TcpStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
         if url.secure() {
@@ -135,66 +135,112 @@ impl ClientBuilder {
         }
         let stream = open_tcp(url.host(), url.port(), self.connect_timeout)?;
         stream.set_nodelay(true)?;
-        self.handshake_url(stream, &url)
+        self.start(stream, &url)?.driver.finish()
     }
 
-    /// Runs the handshake over an already connected stream (for example a TLS stream for a
-    /// `wss://` URL); the URL gives the `Host` header and the resource.
+    /// Runs the handshake over an already connected, blocking stream (for example a TLS
+    /// stream for a `wss://` URL); the URL gives the `Host` header and the resource. For a
+    /// non-blocking stream, see [`start_handshake`](Self::start_handshake).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] with
+    /// * [`HandshakeError::Rejected`](crate::HandshakeError::Rejected) when the server
+    ///   answered with another status than 101: the [`HttpResponse`](crate::HttpResponse)
+    ///   carries its status, headers (a 401's `WWW-Authenticate`, a redirect's `Location`)
+    ///   and body;
+    /// * [`HandshakeError::Timeout`](crate::HandshakeError::Timeout) when no complete
+    ///   response arrived within [`Config::handshake_timeout`];
+    /// * [`HandshakeError::ConnectionLost`](crate::HandshakeError::ConnectionLost) when the
+    ///   server closed the connection before its response;
+    /// * the fault of an invalid response or of an invalid URL, header or offer.
+    ///
+    /// [`Error::Io`] when the transport fails.
     pub fn handshake<S: Transport>(self, stream: S) -> Result<(WebSocket<S>, Response), Error> {
-        let url = Url::parse(&self.url)?;
-        self.handshake_url(stream, &url)
+        self.start_handshake(stream)?.driver.finish()
     }
 
-    fn handshake_url<S: Transport>(
-        self,
-        mut stream: S,
-        url: &Url,
-    ) -> Result<(WebSocket<S>, Response), Error> {
-        let mut nonce = [0u8; 16];
-        crate::random::fill(&mut nonce);
-        let mut handshake = ClientHandshake::new(url, nonce);
+    /// Starts the handshake over an already connected stream, which may be non-blocking:
+    /// nothing is written yet. [`PendingConnect::advance`] moves it on whenever the stream is
+    /// ready, and hands out the [`WebSocket`] and the server's [`Response`] once it is done.
+    ///
+    /// The handshake timeout starts now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] for an invalid URL, header or offer.
+    pub fn start_handshake<S: Transport>(self, stream: S) -> Result<PendingConnect<S>, Error> {
+        let url = Url::parse(&self.url)?;
+        self.start(stream, &url)
+    }
+
+    fn start<S: Transport>(self, stream: S, url: &Url) -> Result<PendingConnect<S>, Error> {
+        let mut request = ClientRequest::new(url, nonce());
         if let Some(origin) = &self.origin {
-            handshake = handshake.origin(origin)?;
+            request = request.origin(origin)?;
         }
-        for p in &self.protocols {
-            handshake = handshake.protocol(p)?;
+        for protocol in &self.protocols {
+            request = request.protocol(protocol)?;
         }
-        // permessage-deflate first: it is the offer the client prefers.
-        handshake = self.config.deflate.offer(handshake)?;
-        for e in self.extensions {
-            handshake = handshake.extension(e)?;
+        for offer in self.extensions {
+            request = request.extension(offer)?;
         }
-        for (k, v) in &self.headers {
-            handshake = handshake.header(k, v)?;
+        for (name, value) in &self.headers {
+            request = request.header(name, value)?;
         }
-        let mut request = Vec::new();
-        handshake.write_request(&mut request);
-        let deadline = self
-            .handshake_timeout
-            .map(|t| std::time::Instant::now() + t);
-        stream.write_all(&request)?;
-        stream.flush()?;
-        let limits = self.limits;
-        let (response, leftover) = read_head(&mut stream, deadline, |buf| {
-            handshake.parse_response(buf, limits)
-        })?;
-        // A response that breaks RFC 7692 fails the connection (the stream is dropped).
-        let deflate = self.config.deflate.client_agreed(&response)?;
-        // The connection's clock starts now.
-        let epoch = std::time::Instant::now();
-        let mut conn = Connection::client(
-            self.config,
-            BufferedMaskKeys::new(crate::random::fill),
-            Instant::ZERO,
-        );
-        if let Some(params) = deflate {
-            conn = conn.with_deflate(params);
-        }
-        let protocol = response.protocol().map(String::from);
-        Ok((
-            WebSocket::from_connection(stream, conn, epoch, &leftover, protocol),
-            response,
-        ))
+        // The machine adds the permessage-deflate offers of the configuration.
+        let epoch = StdInstant::now();
+        let machine = ClientHandshake::new(request, self.config, OsRandom::new(), Instant::ZERO)?;
+        Ok(PendingConnect {
+            driver: Driver::new(stream, machine, epoch),
+        })
+    }
+}
+
+/// A client handshake under way on a stream that may be non-blocking, from
+/// [`ClientBuilder::start_handshake`].
+///
+/// Call [`advance`](Self::advance) whenever the stream is readable or writable (or once the
+/// [`deadline`](Self::deadline) has passed): it writes the request and reads the response as
+/// far as the stream allows, returns `Ok(None)` when it has to wait, and the [`WebSocket`]
+/// and the server's [`Response`] once the handshake is done. It keeps its place across
+/// `WouldBlock`. See [`PendingAccept`](crate::PendingAccept) for an example of the loop.
+#[derive(Debug)]
+pub struct PendingConnect<S> {
+    driver: Driver<S, ClientHandshake>,
+}
+
+impl<S: Transport> PendingConnect<S> {
+    /// Moves the handshake on as far as the stream allows.
+    ///
+    /// `Ok(None)`: a read or write would block (`WouldBlock`, or a socket timeout); call
+    /// again when the stream is ready, or at the [`deadline`](Self::deadline).
+    /// `Ok(Some(..))`: the handshake is done; this is returned once.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::handshake`]; the handshake is over then. A call after the end
+    /// fails with [`Error::ConnectionClosed`].
+    pub fn advance(&mut self) -> Result<Option<(WebSocket<S>, Response)>, Error> {
+        self.driver.advance()
+    }
+
+    /// When the handshake times out: call [`advance`](Self::advance) then at the latest,
+    /// even if the stream is not ready. `None` when no timer runs.
+    pub fn deadline(&self) -> Option<StdInstant> {
+        self.driver.deadline()
+    }
+
+    /// The stream (for registering it with an event loop); `None` once the [`WebSocket`]
+    /// has it.
+    pub fn get_ref(&self) -> Option<&S> {
+        self.driver.stream()
+    }
+
+    /// The stream, for socket options. Reading or writing it directly corrupts the
+    /// handshake.
+    pub fn get_mut(&mut self) -> Option<&mut S> {
+        self.driver.stream_mut()
     }
 }
 

@@ -10,7 +10,21 @@ use ws_proto::{HandshakeError, ProtocolError, SendError, Timeout};
 ///
 /// The variants shared with [`ws_proto::Error`] (`Handshake`, `Protocol`, `Send`, `Timeout`,
 /// `ConnectionLost`) mean what they mean there, print as they print there and map to the
-/// same [`io::ErrorKind`]s ([`ws_proto::Error::io_kind`]).
+/// same [`io::ErrorKind`]s ([`ws_proto::Error::io_kind`]). A refused handshake
+/// ([`HandshakeError::Rejected`]) also prints the start of the response's body, which is
+/// often the server's explanation:
+///
+/// ```
+/// use ws_std::{Error, HandshakeError, HttpResponse};
+/// let refusal = HttpResponse::new(401)
+///     .with_header("WWW-Authenticate", "Bearer")
+///     .with_body("token expired\n");
+/// let error = Error::Handshake(HandshakeError::Rejected(Box::new(refusal)));
+/// assert_eq!(
+///     error.to_string(),
+///     "handshake failed: refused with HTTP 401 Unauthorized: \"token expired\""
+/// );
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -69,7 +83,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(shared) = self.to_proto() {
-            return shared.fmt(f);
+            shared.fmt(f)?;
+            if let Error::Handshake(HandshakeError::Rejected(response)) = self {
+                write_excerpt(f, response.body())?;
+            }
+            return Ok(());
         }
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
@@ -78,6 +96,30 @@ impl fmt::Display for Error {
             _ => unreachable!("shared with ws_proto::Error"),
         }
     }
+}
+
+/// How many characters of a refusal's body [`Error`]'s `Display` shows.
+const BODY_EXCERPT: usize = 80;
+
+/// `: "<the start of body>"` (as text, escaped, cut at [`BODY_EXCERPT`] characters with `...`
+/// after), or nothing for an empty body.
+fn write_excerpt(f: &mut fmt::Formatter<'_>, body: &[u8]) -> fmt::Result {
+    // Only what can be shown is decoded: a body is at most `Limits::max_body_bytes`, but
+    // 4 bytes per character is the most an excerpt needs.
+    let head = &body[..body.len().min(BODY_EXCERPT * 4)];
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(());
+    }
+    let mut chars = text.chars();
+    let excerpt: String = chars.by_ref().take(BODY_EXCERPT).collect();
+    let cut = chars.next().is_some() || head.len() < body.len();
+    write!(f, ": {excerpt:?}")?;
+    if cut {
+        f.write_str("...")?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for Error {

@@ -1,11 +1,22 @@
 //! `ws-std`: a blocking WebSocket client and server over `std::io` and `std::net`.
 //!
 //! A thin adapter over the sans-IO [`ws_proto`] core: it moves bytes between a
-//! [`Transport`] (a `TcpStream`, or any stream you wrap) and a [`ws_proto::Connection`], and
-//! converts the clock for the connection's timers.
+//! [`Transport`] (a `TcpStream`, or any stream you wrap) and ws-proto's state machines (the
+//! opening handshake's, then the [`ws_proto::Connection`]), and converts the clock for their
+//! timers. It has no protocol logic of its own: the handshake's limits, timeout and
+//! negotiation are ws-proto's, configured through [`Config`].
+//!
+//! * Servers: [`accept`], [`accept_with`] (the application sees the [`Request`] and accepts
+//!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
+//!   optional answer to plain HTTP requests; without it they get a 426).
+//! * Clients: [`connect`], [`ClientBuilder`]; a refusal is
+//!   [`HandshakeError::Rejected`] with the response received (status, headers, body).
+//! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and
+//!   [`ClientBuilder::start_handshake`] return a handshake in progress ([`PendingAccept`],
+//!   [`PendingConnect`]) that survives `WouldBlock`; the blocking calls run the same code.
 //!
 //! The ws-proto types of this crate's API are re-exported here ([`CloseCode`], [`CloseFrame`],
-//! [`Config`], [`Request`], [`Accept`], [`Reject`], the error types, ...), so that an
+//! [`Config`], [`Request`], [`Accept`], [`HttpResponse`], the error types, ...), so that an
 //! application depends on ws-std alone.
 //!
 //! ```no_run
@@ -34,23 +45,25 @@
 
 mod client;
 mod error;
-mod handshake_io;
-mod random;
+mod handshake;
 mod server;
 mod socket;
 
-pub use client::{connect, ClientBuilder};
+pub use client::{connect, ClientBuilder, PendingConnect};
 pub use error::Error;
-pub use server::{accept, accept_with, ServerBuilder};
+pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
 // configuration fields); the rest of the core stays reachable as `ws_std::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer, DeflateParams};
-pub use ws_proto::handshake::{Accept, ExtensionOffer, Limits, Reject, Request, Response};
+pub use ws_proto::handshake::{
+    Accept, ClientRequest, ExtensionOffer, Headers, HttpRequest, HttpResponse, Limits, Request,
+    Response,
+};
 pub use ws_proto::{
-    Chunk, CloseCode, CloseFrame, Config, DataKind, HandshakeError, MessageMode, ProtocolError,
-    Role, SendError,
+    Chunk, CloseCause, CloseCode, CloseFrame, Closed, Config, DataKind, HandshakeError,
+    MessageMode, ProtocolError, Role, SendError, Timeout,
 };
 
 /// The examples of the project README, compiled as doctests.

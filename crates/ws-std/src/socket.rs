@@ -115,7 +115,9 @@ const WRITE_SLICES: usize = 16;
 /// A blocking WebSocket connection over a [`Transport`].
 ///
 /// Obtained from [`connect`](crate::connect), [`ClientBuilder`](crate::ClientBuilder),
-/// [`accept`](crate::accept) or [`accept_with`](crate::accept_with).
+/// [`accept`](crate::accept), [`accept_with`](crate::accept_with) or
+/// [`ServerBuilder`](crate::ServerBuilder) (also on non-blocking streams:
+/// [`PendingAccept`](crate::PendingAccept), [`PendingConnect`](crate::PendingConnect)).
 ///
 /// * [`read`](Self::read) returns the next message, answering Pings and Close frames on its
 ///   own and running the keepalive and close timers of the connection's
@@ -136,7 +138,6 @@ pub struct WebSocket<S> {
     epoch: StdInstant,
     read_buf: Box<[u8]>,
     read_timeout: Option<Duration>,
-    protocol: Option<String>,
     /// [`Transport::shutdown`] has been called (it is called once).
     shut_down: bool,
     /// A read or write failed with an error other than a stall: nothing more gets through.
@@ -148,48 +149,36 @@ impl<S: std::fmt::Debug> std::fmt::Debug for WebSocket<S> {
         f.debug_struct("WebSocket")
             .field("stream", &self.stream)
             .field("conn", &self.conn)
-            .field("protocol", &self.protocol)
+            .field("protocol", &self.conn.protocol())
             .finish_non_exhaustive()
     }
 }
 
 impl<S: Transport> WebSocket<S> {
-    /// Wraps a stream on which the opening handshake has already completed.
+    /// Wraps a stream on which the opening handshake has already completed, with the
+    /// [`Connection`] the handshake turned into (for example by
+    /// [`ServerHandshake::into_connection`](ws_proto::handshake::ServerHandshake::into_connection),
+    /// which has already fed it the bytes that followed the handshake and set its
+    /// subprotocol).
     ///
-    /// `epoch` is the moment the connection's clock counts from: `conn` was created with
-    /// `now` equal to the time elapsed since `epoch` (for a connection created just now,
-    /// `epoch` is `std::time::Instant::now()` and `now` is [`Instant::ZERO`]). `leftover`
-    /// holds bytes read after the handshake's header block (the first frames); `protocol` is
-    /// the agreed subprotocol, if any.
-    pub fn from_connection(
-        stream: S,
-        conn: Connection,
-        epoch: StdInstant,
-        leftover: &[u8],
-        protocol: Option<String>,
-    ) -> WebSocket<S> {
-        let mut ws = WebSocket {
+    /// `epoch` is the moment the connection's clock counts from: every `now` given to `conn`
+    /// so far was the time elapsed since `epoch` (for a connection created just now, `epoch`
+    /// is `std::time::Instant::now()` and `now` is [`Instant::ZERO`]).
+    pub fn from_connection(stream: S, conn: Connection, epoch: StdInstant) -> WebSocket<S> {
+        WebSocket {
             stream,
             conn,
             epoch,
             read_buf: vec![0; READ_BUFFER].into_boxed_slice(),
             read_timeout: None,
-            protocol,
             shut_down: false,
             transport_failed: false,
-        };
-        if !leftover.is_empty() {
-            let now = ws.now();
-            // A protocol error in them is reported by `Event::Closed`, after the events
-            // before it: `read` returns it in turn.
-            let _ = ws.conn.receive_data(leftover, now);
         }
-        ws
     }
 
-    /// The subprotocol agreed in the handshake.
+    /// The subprotocol agreed in the handshake ([`Connection::protocol`]).
     pub fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
+        self.conn.protocol()
     }
 
     /// The underlying stream.

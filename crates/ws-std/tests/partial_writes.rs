@@ -285,7 +285,7 @@ fn scripted_server(input: Vec<u8>) -> WebSocket<Scripted> {
         ..Scripted::default()
     };
     let conn = Connection::server(Config::default(), Instant::ZERO);
-    WebSocket::from_connection(stream, conn, std::time::Instant::now(), b"", None)
+    WebSocket::from_connection(stream, conn, std::time::Instant::now())
 }
 
 #[test]
