@@ -13,7 +13,7 @@ use ws_benches::{
 };
 use ws_proto::frame::mask::{apply_mask, apply_mask_bytewise};
 use ws_proto::frame::OpCode;
-use ws_proto::handshake::{Limits, Request, Status};
+use ws_proto::handshake::{ServerEvent, ServerHandshake};
 use ws_proto::{Config, Connection, Event, Instant, Message, Transmit};
 
 fn masking(c: &mut Criterion) {
@@ -292,18 +292,24 @@ fn handshake(c: &mut Criterion) {
     let mut group = c.benchmark_group("handshake/server");
     group.throughput(Throughput::Elements(1));
     let mut out = Vec::with_capacity(512);
+    // The whole server handshake as an adapter runs it: the state machine reads the request,
+    // the application accepts it, the 101 is taken.
+    let mut config = ws_proto::Config::default();
+    config.deflate.enabled = false;
+    let config = std::sync::Arc::new(config);
     group.bench_function("ws-proto", |b| {
         b.iter(|| {
-            let Status::Complete((req, _)) =
-                Request::parse(black_box(REQUEST), Limits::default()).unwrap()
-            else {
+            let now = ws_proto::Instant::ZERO;
+            let mut machine = ServerHandshake::new(config.clone(), now);
+            machine.receive_data(black_box(REQUEST), now).unwrap();
+            let Some(ServerEvent::Request(req)) = machine.poll_event() else {
                 unreachable!()
             };
+            machine
+                .accept(req.accept().protocol("chat").unwrap())
+                .unwrap();
             out.clear();
-            req.accept()
-                .protocol("chat")
-                .unwrap()
-                .write_response(&mut out);
+            while machine.poll_transmit(&mut out).is_some() {}
             black_box(out.len())
         })
     });

@@ -61,7 +61,9 @@ impl Handler for Chat {
         if !same_origin(request.origin(), request.host()) {
             // A page from another site must not join the chat in its visitor's name
             // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
-            return Err(HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n"));
+            return Err(
+                HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
+            );
         }
         Ok(request.accept())
     }

@@ -229,7 +229,7 @@ fn the_page_is_served_at_slash_and_other_paths_are_404() {
 
     let url = format!("ws://{}/elsewhere", server.addr);
     match ws_std::connect(&url) {
-        Err(Error::Handshake(HandshakeError::UnexpectedStatus(404))) => {}
+        Err(Error::Handshake(HandshakeError::Rejected(response))) if response.status() == 404 => {}
         other => panic!("expected a 404, got {:?}", other.map(|_| ())),
     }
 }
@@ -242,7 +242,7 @@ fn a_page_of_another_origin_cannot_connect() {
         .origin("http://evil.example")
         .connect();
     match refused {
-        Err(Error::Handshake(HandshakeError::UnexpectedStatus(403))) => {}
+        Err(Error::Handshake(HandshakeError::Rejected(response))) if response.status() == 403 => {}
         other => panic!("expected a 403, got {:?}", other.map(|_| ())),
     }
     let origin = format!("http://{}", server.addr);

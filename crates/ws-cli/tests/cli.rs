@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ws_proto::CloseCode;
-use ws_std::{Message, Reject};
+use ws_std::{HttpResponse, Message};
 
 /// How long any child process or helper thread may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -414,7 +414,10 @@ fn connect_reports_an_abnormal_close_from_the_server() {
 #[test]
 fn connect_reports_a_rejected_handshake() {
     let (addr, done) = ws_std_server(|stream| {
-        ws_std::accept_with(stream, |_| Err(Reject::new(403).body("forbidden"))).is_err()
+        ws_std::accept_with(stream, |_| {
+            Err(HttpResponse::new(403).with_body("forbidden"))
+        })
+        .is_err()
     });
     let url = format!("ws://{addr}/");
     let run = connect(&[&url], "", true);
