@@ -19,7 +19,7 @@ pub enum Error {
     Io(io::Error),
     /// The opening handshake failed: the request or response was invalid (a server has
     /// answered with the matching HTTP error), it timed out
-    /// ([`HandshakeError::Timeout`], [`Options::handshake_timeout`](crate::Options)), or a
+    /// ([`HandshakeError::Timeout`], `Options::config.handshake_timeout`), or a
     /// client's options were invalid.
     Handshake(HandshakeError),
     /// The peer violated the protocol; the connection was failed with

@@ -17,7 +17,7 @@
 //!   more, sends report [`SendStatus::Backpressure`], and the [`SlowConsumer`] policy decides
 //!   about further messages (queue, drop, or close with 1008/1013) until it drains to
 //!   [`Options::low_watermark`] ([`Handler::drain`]).
-//! * Timers: the handshake timeout ([`Options::handshake_timeout`], against slowloris), the
+//! * Timers: the handshake timeout (`Options::config.handshake_timeout`, against slowloris), the
 //!   idle timeout, and the protocol's keepalive Ping with its Pong deadline and the close
 //!   timeout ([`Config`]), all in one binary heap per loop.
 //!

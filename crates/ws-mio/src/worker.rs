@@ -323,18 +323,19 @@ impl<H: Handler> Worker<H> {
         if let Some(error) = closed.error() {
             self.report_error(slot, error.into());
         }
+        self.tell_closed(slot, closed.code, &closed.reason);
+    }
+
+    /// Tells the handler, once, that an opened connection is closed.
+    fn tell_closed(&mut self, slot: u32, code: CloseCode, reason: &str) {
         let Some(conn) = self.state.conns.get_mut(slot) else {
             return;
         };
         if std::mem::take(&mut conn.flags.opened) {
             let id = conn.id;
             self.state.open -= 1;
-            self.handler.close(
-                &mut Ctx::new(&mut self.state),
-                id,
-                closed.code,
-                &closed.reason,
-            );
+            self.handler
+                .close(&mut Ctx::new(&mut self.state), id, code, reason);
         }
     }
 
@@ -629,19 +630,7 @@ impl<H: Handler> Worker<H> {
                 self.report_error(slot, error);
             }
         }
-        let Some(conn) = self.state.conns.get_mut(slot) else {
-            return;
-        };
-        if std::mem::take(&mut conn.flags.opened) {
-            let id = conn.id;
-            self.state.open -= 1;
-            self.handler.close(
-                &mut Ctx::new(&mut self.state),
-                id,
-                CloseCode::ABNORMAL,
-                "connection lost",
-            );
-        }
+        self.tell_closed(slot, CloseCode::ABNORMAL, "connection lost");
         self.remove(slot);
     }
 

@@ -96,18 +96,25 @@ fn accepts_with_the_chosen_subprotocol_and_headers() {
 fn rejects_by_path_and_origin() {
     let (addr, _rx, _running) = start();
     let error = ws_std::connect(&format!("ws://{addr}/other")).unwrap_err();
-    assert!(matches!(
-        error,
-        ws_std::Error::Handshake(HandshakeError::UnexpectedStatus(404))
-    ));
+    // The client sees the refusal whole: status, headers and body.
+    match error {
+        ws_std::Error::Handshake(HandshakeError::Rejected(response)) => {
+            assert_eq!(response.status(), 404);
+            assert_eq!(response.header("x-why"), Some(&b"no such room"[..]));
+        }
+        other => panic!("expected a 404 refusal, got {other:?}"),
+    }
     let error = ws_std::ClientBuilder::new(&format!("ws://{addr}/chat"))
         .origin("http://evil.example")
         .connect()
         .unwrap_err();
-    assert!(matches!(
-        error,
-        ws_std::Error::Handshake(HandshakeError::UnexpectedStatus(403))
-    ));
+    match error {
+        ws_std::Error::Handshake(HandshakeError::Rejected(response)) => {
+            assert_eq!(response.status(), 403);
+            assert_eq!(response.body(), b"origin not allowed");
+        }
+        other => panic!("expected a 403 refusal, got {other:?}"),
+    }
 }
 
 #[test]

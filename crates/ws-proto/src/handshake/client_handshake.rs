@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 use super::headers::{trim_ows, Headers};
 use super::http::parse_response;
 use super::input::Input;
+use super::take_output;
 use super::{ClientRequest, HttpResponse, Response, Status};
 use crate::config::Config;
 use crate::connection::{Connection, Transmit};
@@ -352,20 +353,12 @@ impl ClientHandshake {
     /// [`Transmit::Data`] carries the number of bytes appended. The caller may write `out`
     /// partially and keep the rest for later.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<Transmit> {
-        if !self.out.is_empty() {
-            let n = self.out.len();
-            if out.is_empty() {
-                core::mem::swap(out, &mut self.out);
-            } else {
-                out.append(&mut self.out);
-            }
-            return Some(Transmit::Data(n));
-        }
-        if self.shutdown && !self.shutdown_reported {
-            self.shutdown_reported = true;
-            return Some(Transmit::Shutdown);
-        }
-        None
+        take_output(
+            &mut self.out,
+            self.shutdown,
+            &mut self.shutdown_reported,
+            out,
+        )
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout): the handshake deadline, until the

@@ -46,6 +46,8 @@ mod machine_tests;
 #[cfg(test)]
 mod proptests;
 
+use alloc::vec::Vec;
+
 use sha1::{Digest, Sha1};
 
 pub use client::{ClientRequest, Response};
@@ -59,6 +61,30 @@ pub use server_handshake::{ServerEvent, ServerHandshake};
 pub use url::Url;
 
 pub(crate) use http::reason_phrase;
+
+/// What a handshake machine's `poll_transmit` does: moves its queued bytes to `out` (swapping
+/// buffers when `out` is empty), then reports `Shutdown` once when the transport is to be closed.
+fn take_output(
+    queued: &mut Vec<u8>,
+    shutdown: bool,
+    shutdown_reported: &mut bool,
+    out: &mut Vec<u8>,
+) -> Option<crate::Transmit> {
+    if !queued.is_empty() {
+        let n = queued.len();
+        if out.is_empty() {
+            core::mem::swap(out, queued);
+        } else {
+            out.append(queued);
+        }
+        return Some(crate::Transmit::Data(n));
+    }
+    if shutdown && !*shutdown_reported {
+        *shutdown_reported = true;
+        return Some(crate::Transmit::Shutdown);
+    }
+    None
+}
 
 /// The GUID that RFC 6455 section 1.3 appends to `Sec-WebSocket-Key` before hashing.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
