@@ -140,18 +140,18 @@ impl Writer {
         total
     }
 
-    /// Writes until nothing is queued (a transport that becomes writable again and again).
+    /// Writes until nothing is queued (a transport that becomes writable again): a few
+    /// writes of the seed's sizes, then one that takes the rest, so that large payloads are
+    /// not written a byte at a time.
     pub fn write_all(&mut self, conn: &mut Connection, out: &mut Vec<u8>) {
-        let mut stuck = 0;
-        while conn.buffered_amount() > 0 {
-            if self.write_once(conn, out) == 0 {
-                stuck += 1;
-                if stuck > self.seed.len() {
-                    // Every write size of the seed may be zero: the transport recovers.
-                    let mut all = Writer::new(&[]);
-                    all.write_once(conn, out);
-                }
+        for _ in 0..8 {
+            if conn.buffered_amount() == 0 {
+                return;
             }
+            self.write_once(conn, out);
+        }
+        while conn.buffered_amount() > 0 {
+            Writer::new(&[]).write_once(conn, out);
         }
     }
 }

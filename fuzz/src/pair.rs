@@ -111,9 +111,9 @@ pub enum Op {
     /// The application sends a binary message.
     SendBinary(Side, Vec<u8>),
     /// The application hands over a message it owns (`Connection::send`), as the adapters
-    /// send: `data` (lossily decoded for text) repeated to about `len % 2^18` bytes, so that
-    /// payloads of 16 KiB and more, queued without a copy, and frames large enough for
-    /// `receive_buffer` are common.
+    /// send: `data` (lossily decoded for text) repeated to about `len` bytes (at most 256 KiB,
+    /// see `owned_message`), so that payloads of 16 KiB and more, queued without a copy, and
+    /// frames large enough for `receive_buffer` are common.
     SendOwned {
         /// The sending end.
         side: Side,
@@ -176,6 +176,8 @@ pub struct Summary {
     pub errors: [Option<ProtocolError>; 2],
     /// How the client and the server ended, if they did.
     pub causes: [Option<CloseCause>; 2],
+    /// Bytes delivered into `receive_buffer`, both directions.
+    pub in_place: usize,
 }
 
 /// How an end's Close frame came to be written.
@@ -210,6 +212,8 @@ struct End {
     error: Option<ProtocolError>,
     /// Bytes delivered to this end and events it produced (no amplification).
     bytes_in: usize,
+    /// Of them, bytes delivered into `receive_buffer`.
+    in_place: usize,
     events_in: usize,
     /// Data messages received and checked.
     delivered: usize,
@@ -247,6 +251,7 @@ impl End {
             eof: false,
             error: None,
             bytes_in: 0,
+            in_place: 0,
             events_in: 0,
             delivered: 0,
             receiving: None,
@@ -309,6 +314,7 @@ impl Pair {
                 pair.client.closed.as_ref().map(|c| c.cause),
                 pair.server.closed.as_ref().map(|c| c.cause),
             ],
+            in_place: pair.client.in_place + pair.server.in_place,
         }
     }
 
@@ -427,6 +433,7 @@ impl Pair {
             *slot = byte;
         }
         b.bytes_in += n;
+        b.in_place += n;
         let result = b.conn.receive_in_place(n, now);
         record_error(b, a, result);
     }
@@ -821,7 +828,9 @@ fn send_message(a: &mut End, b: &End, message: Message) {
 
 /// The payload of `Op::SendOwned`.
 fn owned_message(text: bool, data: &[u8], len: u32) -> Message {
-    let len = (len % (1 << 18)) as usize;
+    // The top two bits pick the range: up to 1 KiB, 32 KiB (queued without a copy from
+    // 16 KiB), 64 KiB, or 256 KiB (large enough for `receive_buffer`, and slow: rarer).
+    let len = (len % (1 << [10, 15, 16, 18][(len >> 30) as usize])) as usize;
     if text {
         let unit = String::from_utf8_lossy(data);
         let unit = if unit.is_empty() { "x".into() } else { unit };
@@ -1115,20 +1124,20 @@ mod tests {
                     side: Side::Server,
                     text: false,
                     data: vec![1, 2, 3],
-                    len: 200_000,
+                    len: (3 << 30) | 200_000,
                 },
                 Op::Ping(Side::Server, b"between".to_vec()),
                 Op::SendOwned {
                     side: Side::Server,
                     text: true,
                     data: "é".into(),
-                    len: 20_000,
+                    len: (1 << 30) | 20_000,
                 },
                 Op::SendOwned {
                     side: Side::Client,
                     text: false,
                     data: vec![],
-                    len: 150_000,
+                    len: (3 << 30) | 150_000,
                 },
                 Op::SendText(Side::Client, "small".into()),
                 Op::ClientRecvChunk(10),
@@ -1140,6 +1149,7 @@ mod tests {
             ],
         };
         let summary = Pair::run(&script);
+        assert!(summary.in_place > 0, "no delivery in place");
         assert_eq!(summary.delivered, 4);
         assert_eq!(summary.errors, [None, None]);
         assert_eq!(

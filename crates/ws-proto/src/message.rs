@@ -305,13 +305,18 @@ impl Assembler {
             let (produced, done) = fill(&mut self.buf[len..])?;
             self.buf.truncate(len + produced);
             self.size += produced as u64;
-            if self.size > limit as u64 {
-                return Err(ProtocolError::MessageTooLarge);
-            }
+            let over = self.size > limit as u64;
             if self.kind == Some(DataKind::Text) {
+                // Errors in stream order: text within the limit is checked before the byte
+                // past it is refused, so the error does not depend on how much one step
+                // inflated (that is, on how the input was split).
+                let within = if over { budget } else { produced };
                 self.utf8
-                    .feed(&self.buf[len..])
+                    .feed(&self.buf[len..len + within])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            if over {
+                return Err(ProtocolError::MessageTooLarge);
             }
             if mode == MessageMode::Stream && self.buf.len() >= STREAM_CHUNK {
                 if let Some(event) = self.flush(mode, false)? {

@@ -331,6 +331,44 @@ mod section_9_security {
         }
     }
 
+    /// Found by the `deflate_inflate` fuzz target: inflated text that breaks UTF-8 before
+    /// the size limit and goes past the limit in the same inflate step failed with 1009 in one
+    /// piece but 1007 in small pieces. The bytes within the limit are checked first; a bad
+    /// byte past the limit is never reached.
+    #[test]
+    fn invalid_text_before_the_limit_wins_over_the_limit_whatever_the_chunking() {
+        for (bad_at, expected) in [
+            (2, ProtocolError::InvalidUtf8),
+            (63, ProtocolError::InvalidUtf8),
+            (64, ProtocolError::MessageTooLarge),
+            (90, ProtocolError::MessageTooLarge),
+        ] {
+            // 1,000 bytes of text, one of them bad, compressed to a frame well under the
+            // limit (which compressed messages must also keep to).
+            let mut text = vec![b'a'; 1000];
+            text[bad_at] = 0xff;
+            let mut c = client(DeflateParams::default());
+            c.send_fragment(DataKind::Binary, &text, true).unwrap();
+            let mut bytes = drain(&mut c).bytes;
+            bytes[0] = (bytes[0] & 0xf0) | 0x01; // the same payload as text
+            assert!(bytes.len() < 40, "{} bytes", bytes.len());
+            for piece in [bytes.len(), 12, 7, 1] {
+                let mut config = config();
+                config.max_message_size = 64;
+                let mut s = Connection::server(config, ws_proto::Instant::ZERO)
+                    .with_deflate(DeflateParams::default());
+                let error = bytes
+                    .chunks(piece)
+                    .find_map(|chunk| s.receive_data(chunk, ws_proto::Instant::ZERO).err());
+                assert_eq!(
+                    error,
+                    Some(expected),
+                    "bad byte at {bad_at}, pieces of {piece}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn stream_mode_hands_out_a_small_compressed_message_in_bounded_chunks() {
         let bytes = bomb(1 << 20);
