@@ -82,7 +82,7 @@ pub struct Options {
     /// listener, poll, waker; keep `RLIMIT_NOFILE` above the total, or connections beyond
     /// the descriptor limit wait in the backlog instead of getting a 503), and memory, with
     /// the per-connection limits: about 0.7 KiB per idle connection, at most
-    /// [`Limits::max_header_bytes`] of partial request head per connection in the
+    /// [`Limits::max_header_bytes`](ws_proto::handshake::Limits::max_header_bytes) of partial request head per connection in the
     /// handshake (slowloris), and up to [`Config::max_message_size`] of a message being
     /// received plus the output buffered up to the watermarks per open connection. The
     /// worst case is the product: 10,000 connections each holding a message just under the
