@@ -175,6 +175,8 @@ impl Connection {
     /// failure or the peer's Close frame called for, so that what the application sent in
     /// response to earlier events goes out first (section 5.5.1: an endpoint "MAY delay
     /// sending a Close frame until its current message is sent").
+    #[cold]
+    #[inline(never)]
     pub(super) fn release_close(&mut self) {
         if let Some(failure) = self.failure.as_mut() {
             if failure.released {

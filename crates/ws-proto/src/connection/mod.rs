@@ -359,9 +359,14 @@ impl Connection {
     /// Call it until it returns `None`: that tells the connection the application has seen
     /// every event so far, which releases a pending Close frame (the reply to the peer's, or
     /// the one failing the connection); [`Event::Closed`] may follow then, as the last event.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
+        }
+        // The usual case, checked inline: no Close frame waits for the events to be seen.
+        if self.failure.is_none() && !self.close_reply_pending {
+            return None;
         }
         self.release_close();
         self.events.pop_front()

@@ -135,8 +135,9 @@ impl FrameDecoder {
     }
 
     /// Whether the decoder is at the start of a frame, with nothing buffered.
+    #[inline]
     pub fn at_frame_start(&self) -> bool {
-        self.state == State::Header { len: 0 }
+        matches!(self.state, State::Header { len: 0 })
     }
 
     /// The frame whose payload is being read and how much of it has been received.
@@ -149,6 +150,7 @@ impl FrameDecoder {
 
     /// Takes a header decoded elsewhere (with [`decode_header`] on input the caller inspected
     /// first) as the current frame: its payload comes next. Only at a frame start.
+    #[inline]
     pub fn begin_payload(&mut self, header: FrameHeader) {
         debug_assert!(matches!(self.state, State::Header { .. }));
         self.state = if header.payload_len == 0 {
