@@ -51,14 +51,24 @@ fi
 
 echo "building ws (release) and the comparison servers..." >&2
 (cd "$ROOT" && cargo build --release --quiet -p ws-cli)
-(cd "$ROOT/benches/compare" && CARGO_TARGET_DIR="$COMPARE_TARGET" cargo build --release --quiet)
+# The other libraries' servers are built unless SERVERS names only ours.
+OTHERS="tungstenite tokio-tungstenite fastwebsockets tokio-websockets"
+need_others=1
+if [ -n "${SERVERS:-}" ] && ! printf '%s\n' $SERVERS | grep -qvE '^ws-(std|mio)(@.*)?$'; then
+    need_others=0
+fi
+if [ "$need_others" = 1 ]; then
+    (cd "$ROOT/benches/compare" && CARGO_TARGET_DIR="$COMPARE_TARGET" cargo build --release --quiet)
+fi
 # Run copies, so that a rebuild in the meantime (another build in this tree) cannot change them.
 BIN="$OUT/bin"
 mkdir -p "$BIN"
 cp "$ROOT/target/release/ws" "$BIN/"
-for server in tungstenite tokio-tungstenite fastwebsockets tokio-websockets; do
-    cp "$COMPARE_TARGET/release/$server" "$BIN/"
-done
+if [ "$need_others" = 1 ]; then
+    for server in $OTHERS; do
+        cp "$COMPARE_TARGET/release/$server" "$BIN/"
+    done
+fi
 WS="$BIN/ws"
 if [ -n "${BEFORE:-}" ] && [ -n "${BEFORE_WS:-}" ]; then
     # A `ws` binary already built at that revision.
