@@ -245,6 +245,13 @@ impl LoopState {
         std::mem::swap(ws.pool_mut(), &mut self.pool);
         sent?;
         conn.last_activity = now;
+        // Output that reaches the high watermark is written at once, as far as the socket
+        // takes it (a large message, typically): only what the kernel leaves counts against
+        // the watermark, and the connection is not paused for a message the socket can
+        // take. A write error is left for the flush at the end of the step to report.
+        if conn.buffered() >= high && conn.is_open() && !conn.flags.write_closed {
+            let _ = crate::worker::write_out(conn, &mut self.pool);
+        }
         let status = if conn.buffered() >= high {
             conn.flags.paused = true;
             SendStatus::Backpressure

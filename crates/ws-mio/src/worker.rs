@@ -862,7 +862,7 @@ impl<H: Handler> Worker<H> {
 /// Writes as much output as the socket takes: first the raw bytes of the handshake phase,
 /// then the open connection's queued frames, with vectored writes that resume exactly where
 /// the socket stopped taking bytes. Written buffers go back to the loop's pool.
-fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
+pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
     while conn.out_pos < conn.out.len() {
         match conn.socket.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
