@@ -166,7 +166,7 @@ impl From<ws_proto::Error> for Error {
 
 impl From<io::Error> for Error {
     /// [`Error::Io`]; with the `tls` feature, an `io::Error` that carries a rustls error (as
-    /// rustls's streams report them) is [`Error::Tls`].
+    /// rustls's streams report them) is `Error::Tls`.
     fn from(e: io::Error) -> Self {
         #[cfg(feature = "tls")]
         let e = match e.downcast::<ws_tls::rustls::Error>() {

@@ -1,8 +1,9 @@
 //! The client's configuration: whom it trusts.
 //!
-//! [`config`] turns a [`RootCertStore`] into a [`ClientConfig`] (the [`provider`](crate::provider),
-//! TLS 1.2 and 1.3, ALPN `http/1.1`, no client certificate). The store comes from
-//! [`bundled_roots`] (the default of the adapters), [`platform_roots`], a CA file
+//! [`config`] turns a [`RootCertStore`] into a [`ClientConfig`] (the [`provider`], TLS 1.2
+//! and 1.3, ALPN `http/1.1`, no client certificate). The store comes from
+//! [`bundled_roots`] (the default of the adapters), `platform_roots` (feature
+//! `platform-roots`), a CA file
 //! ([`roots_from_pem_file`]) or your own. The server's name (SNI, and the name its
 //! certificate is checked against) is not part of the configuration: the adapters take it
 //! from the URL's host.
@@ -48,7 +49,8 @@ pub fn default_config() -> Result<Arc<ClientConfig>, Error> {
 ///
 /// The same trust on every machine, read from no file at run time (a minimal container
 /// without `/etc/ssl` works too); updating it is updating the crate. For the machine's own
-/// store (a company CA installed by the administrator), use [`platform_roots`].
+/// store (a company CA installed by the administrator), use `platform_roots` (feature
+/// `platform-roots`).
 #[cfg(feature = "bundled-roots")]
 pub fn bundled_roots() -> RootCertStore {
     RootCertStore {

@@ -5,7 +5,7 @@
 //!
 //! * [`client`]: a [`rustls::ClientConfig`] trusting the bundled Mozilla roots
 //!   ([`client::bundled_roots`], the default), the operating system's store
-//!   ([`client::platform_roots`], feature `platform-roots`), a CA file in PEM
+//!   (`client::platform_roots`, feature `platform-roots`), a CA file in PEM
 //!   ([`client::roots_from_pem_file`]) or any [`RootCertStore`](rustls::RootCertStore).
 //! * [`server`]: a [`rustls::ServerConfig`] from a certificate chain and private key in PEM
 //!   (files or bytes), answering ALPN `http/1.1`.
