@@ -220,6 +220,47 @@ fn a_client_trusting_a_ca_file_connects_to_an_ip_address() {
 }
 
 #[test]
+fn a_tls_handshake_on_a_non_blocking_stream_resumes() {
+    let ca = Ca::new();
+    let config = ca.issue(&["localhost"]).server_config();
+    let (listener, addr) = listen();
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let server = spawn(move || -> Result<(), Error> {
+        let (tcp, _) = listener.accept().expect("accept");
+        tcp.set_nonblocking(true).expect("non-blocking");
+        let stream = ws_std::tls::server_stream(config, tcp)?;
+        let mut pending = ServerBuilder::new()
+            .handshake_timeout(Some(IO_TIMEOUT))
+            .start_accept(stream);
+        // The client has sent nothing yet: the TLS handshake has to wait.
+        assert!(pending.advance()?.is_none());
+        waiting_tx.send(()).expect("client");
+        // An event loop would wait for readiness; the handshake timeout bounds this loop.
+        let mut ws = loop {
+            match pending.advance()? {
+                Some(ws) => break ws,
+                None => std::thread::yield_now(),
+            }
+        };
+        ws.get_mut().sock.set_nonblocking(false).expect("blocking");
+        ws.send_text("welcome")?;
+        Ok(())
+    });
+    let tcp = TcpStream::connect(addr).expect("connect");
+    waiting_rx.recv_timeout(IO_TIMEOUT).expect("server waiting");
+    let stream = ws_std::tls::client_stream(ca.client_config(), "localhost", tcp).expect("tls");
+    let (mut ws, _) = ClientBuilder::new(&wss(addr, "localhost"))
+        .handshake(stream)
+        .expect("handshake");
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    assert_eq!(
+        ws.read().expect("greeting"),
+        Message::Text("welcome".into())
+    );
+    server.join().expect("server");
+}
+
+#[test]
 fn a_ws_url_is_not_for_connect_tls() {
     let error = ClientBuilder::new("ws://127.0.0.1:9/").connect_tls().err();
     assert!(
@@ -263,6 +304,14 @@ fn an_untrusted_certificate_is_refused() {
             ),
             "{error:?}"
         );
+        // As an `io::Error`, it is what rustls's own streams give: the rustls error inside.
+        let io = std::io::Error::from(Error::Tls(error.clone()));
+        assert_eq!(io.kind(), std::io::ErrorKind::InvalidData);
+        let inner = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+        assert_eq!(inner, Some(&error));
+        assert!(Error::Tls(error)
+            .to_string()
+            .starts_with("TLS error: invalid peer certificate"));
     }
 }
 
