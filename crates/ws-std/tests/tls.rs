@@ -197,6 +197,46 @@ fn echo_over_wss_with_compression() {
         }
     }
     server.join().expect("server");
+    // The server ended TLS with close_notify before its FIN: a clean end, not a truncation
+    // (which rustls reports as `UnexpectedEof`).
+    let end = ws.get_mut().conn.reader().read(&mut [0; 1]);
+    assert!(matches!(end, Ok(0)), "{end:?}");
+}
+
+#[test]
+fn alpn_http_1_1_is_answered_and_other_protocols_refused() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    // A client that offers no ALPN (as many non-browser clients do) is served.
+    let mut config = (*ca.client_config()).clone();
+    config.alpn_protocols.clear();
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let mut ws = connect_with(Arc::new(config), &wss(addr, "localhost")).expect("connect");
+    assert_eq!(ws.get_ref().conn.alpn_protocol(), None);
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.close(CloseCode::NORMAL, "").expect("close");
+    while !matches!(ws.read().expect("closing"), Message::Close(_)) {}
+    server.join().expect("server");
+
+    // One that offers HTTP/2 alone is refused: a WebSocket upgrade is HTTP/1.1.
+    let mut config = (*ca.client_config()).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let (addr, server) = tls_accept_once(tls_server(&leaf));
+    let client = connect_with(Arc::new(config), &wss(addr, "localhost")).map(drop);
+    let error = tls_error(client, "client");
+    assert!(
+        matches!(
+            error,
+            rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol)
+        ),
+        "{error:?}"
+    );
+    let (result, _) = server.join();
+    let error = tls_error(result, "server");
+    assert!(
+        matches!(error, rustls::Error::NoApplicationProtocol),
+        "{error:?}"
+    );
 }
 
 #[test]

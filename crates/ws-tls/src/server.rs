@@ -81,6 +81,34 @@ mod tests {
     }
 
     #[test]
+    fn pem_files_name_the_file_at_fault() {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
+        let dir = std::env::temp_dir();
+        let both = dir.join(format!("ws-tls-both-{}.pem", std::process::id()));
+        let cert_only = dir.join(format!("ws-tls-cert-{}.pem", std::process::id()));
+        let pem = format!("{}{}", made.cert.pem(), made.signing_key.serialize_pem());
+        std::fs::write(&both, pem).expect("write");
+        std::fs::write(&cert_only, made.cert.pem()).expect("write");
+        // The chain and the key may share one file.
+        let config = config_from_pem_files(&both, &both);
+        let no_key = config_from_pem_files(&both, &cert_only);
+        let missing = config_from_pem_files("/nonexistent/ws-tls/cert.pem", &both);
+        std::fs::remove_file(&both).expect("remove");
+        std::fs::remove_file(&cert_only).expect("remove");
+        config.expect("one file");
+        let error = no_key.unwrap_err();
+        assert!(
+            matches!(&error, Error::NoPrivateKey { path: Some(p) } if *p == cert_only),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().starts_with("no private key in /"),
+            "{error}"
+        );
+        assert!(matches!(missing, Err(Error::Read { .. })), "{missing:?}");
+    }
+
+    #[test]
     fn a_key_of_another_certificate_is_refused() {
         let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
         let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
