@@ -178,6 +178,15 @@ impl<S: Transport, M: Machine> Driver<S, M> {
                     }
                     // The timer is due: the next round runs it.
                 }
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // The peer left before the upgrade began: an end of stream to the machine
+                    // (`HandshakeError::ConnectionLost`), as without TLS.
+                    machine.receive_eof();
+                    return Err(match machine.error() {
+                        Some(error) => Error::Handshake(error.clone()),
+                        None => Error::from(e),
+                    });
+                }
                 Err(e) => return Err(Error::from(e)),
             }
         }

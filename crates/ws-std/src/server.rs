@@ -196,7 +196,8 @@ impl ServerBuilder {
     /// Runs the TLS handshake on an accepted TCP connection, then the WebSocket handshake
     /// with `callback` deciding as in [`accept_with`](Self::accept_with) (feature `tls`).
     /// The TLS handshake counts against the handshake timeout: a client that stalls in it
-    /// fails with [`HandshakeError::Timeout`]. For a non-blocking stream, wrap it with
+    /// fails with [`HandshakeError::Timeout`], one that leaves with
+    /// [`HandshakeError::ConnectionLost`]. For a non-blocking stream, wrap it with
     /// [`tls::server_stream`](crate::tls::server_stream) and use
     /// [`start_accept_with`](Self::start_accept_with).
     ///

@@ -498,6 +498,40 @@ fn garbage_records_after_the_handshake_end_the_connection() {
     assert!(ws.read().is_err());
 }
 
+#[test]
+fn a_peer_that_leaves_during_the_tls_handshake_is_a_lost_connection() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    // A client that connects and closes (a port scanner, a health check on TCP), before and
+    // after the first bytes of a ClientHello.
+    let starts: [&[u8]; 2] = [b"", &[0x16, 0x03, 0x01, 0x00]];
+    for start in starts {
+        let (addr, server) = tls_accept_once(tls_server(&leaf));
+        let mut tcp = TcpStream::connect(addr).expect("connect");
+        tcp.write_all(start).expect("start");
+        drop(tcp);
+        let (result, _) = server.join();
+        assert!(
+            matches!(
+                result,
+                Err(Error::Handshake(HandshakeError::ConnectionLost))
+            ),
+            "{result:?}"
+        );
+    }
+    // A server that accepts and closes.
+    let (listener, addr) = listen();
+    let server = spawn(move || drop(listener.accept().expect("accept")));
+    let client = connect_with(ca.client_config(), &wss(addr, "localhost")).map(drop);
+    server.join();
+    match client {
+        Err(Error::Handshake(HandshakeError::ConnectionLost)) => {}
+        // The close may come as a reset, when the ClientHello arrived unread.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("client: {other:?}"),
+    }
+}
+
 // ----- Stalls -------------------------------------------------------------------------------
 
 #[test]
