@@ -5,7 +5,8 @@
 # - Python `websockets` for the interop tests, in a cached virtualenv (interop/setup.sh).
 # - The Node `ws` package for the interop tests, from interop/node/package-lock.json
 #   (interop/node/setup.sh; node and npm come with the machine image).
-# - `cargo test --workspace`: unit, integration, property and doc tests.
+# - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's TLS
+#   tests and doc examples, with its `tls` feature.
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`; screenshots in target/browser/.
@@ -18,5 +19,8 @@ node="$(bash interop/node/setup.sh | tail -n 1)"
 export WS_INTEROP_NODE="$node"
 
 cargo test --workspace "$@"
+# ws-std's TLS tests need its `tls` feature, which nothing in the workspace turns on.
+cargo test -p ws-std --features tls --test tls "$@"
+cargo test -p ws-std --features tls --doc "$@"
 
 bash tests/browser/run.sh

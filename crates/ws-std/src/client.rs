@@ -26,6 +26,21 @@ pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
     ClientBuilder::new(url).connect()
 }
 
+/// Opens a WebSocket connection to a `wss://` URL with default settings (feature `tls`): the
+/// server's certificate must be valid for the URL's host and chain to one of the bundled
+/// roots ([`ws_tls::client::bundled_roots`]); for other trust, see [`ClientBuilder::tls`].
+///
+/// ```no_run
+/// let (mut ws, _response) = ws_std::connect_tls("wss://example.com/chat")?;
+/// ws.send_text("hello")?;
+/// println!("{:?}", ws.read()?);
+/// # Ok::<(), ws_std::Error>(())
+/// ```
+#[cfg(feature = "tls")]
+pub fn connect_tls(url: &str) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
+    ClientBuilder::new(url).connect_tls()
+}
+
 /// Settings for a client connection; [`connect`](Self::connect) opens it.
 ///
 /// ```no_run
@@ -52,6 +67,9 @@ pub struct ClientBuilder {
     origin: Option<String>,
     config: Arc<Config>,
     connect_timeout: Option<Duration>,
+    /// The TLS client configuration of `connect_tls` (`None`: the bundled roots).
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<ws_tls::rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
@@ -65,6 +83,8 @@ impl ClientBuilder {
             origin: None,
             config: Arc::default(),
             connect_timeout: Some(Duration::from_secs(10)),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -121,13 +141,60 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects over TCP and runs the handshake.
+    /// The TLS configuration of [`connect_tls`](Self::connect_tls) (feature `tls`): whom to
+    /// trust, from [`ws_tls::client`] (a CA file, the platform roots, your own store), or a
+    /// [`rustls::ClientConfig`](ws_tls::rustls::ClientConfig) of your own. Without it, the
+    /// bundled roots.
+    ///
+    /// ```no_run
+    /// use ws_std::tls::client;
+    ///
+    /// let config = client::config(client::roots_from_pem_file("ca.pem")?)?;
+    /// let (ws, _) = ws_std::ClientBuilder::new("wss://internal.example:8443/feed")
+    ///     .tls(config)
+    ///     .connect_tls()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<ws_tls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Connects over TCP, then TLS, and runs the handshake, for a `wss://` URL (feature
+    /// `tls`). The URL's host is the server name sent (SNI) and checked against the
+    /// server's certificate; the TLS handshake counts against the handshake timeout.
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedScheme`] for `wss://` (this build has no TLS: connect a TLS stream
-    /// yourself and use [`handshake`](Self::handshake)); [`Error::Io`] if the connection
-    /// fails; otherwise as [`handshake`](Self::handshake).
+    /// [`Error::UnsupportedScheme`] for a `ws://` URL (use [`connect`](Self::connect));
+    /// [`Error::Tls`] when TLS fails: the certificate is untrusted, expired or for another
+    /// name (`rustls::Error::InvalidCertificate`), the server refused the connection (an
+    /// alert), or it does not speak TLS; [`Error::Io`] if the connection fails; otherwise as
+    /// [`handshake`](Self::handshake).
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(self) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
+        let url = Url::parse(&self.url)?;
+        if !url.secure() {
+            return Err(Error::UnsupportedScheme("ws"));
+        }
+        let config = match &self.tls {
+            Some(config) => Arc::clone(config),
+            None => crate::tls::default_client_config()?,
+        };
+        let tcp = open_tcp(url.host(), url.port(), self.connect_timeout)?;
+        tcp.set_nodelay(true)?;
+        let stream = crate::tls::client_stream(config, url.host(), tcp)?;
+        self.start(stream, &url)?.driver.finish()
+    }
+
+    /// Connects over TCP and runs the handshake, for a `ws://` URL.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedScheme`] for `wss://`: use `connect_tls` (feature `tls`), or connect a TLS stream yourself and use
+    /// [`handshake`](Self::handshake); [`Error::Io`] if the connection fails; otherwise as
+    /// [`handshake`](Self::handshake).
     pub fn connect(self) -> Result<(WebSocket<TcpStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
         if url.secure() {

@@ -48,8 +48,16 @@ pub enum Error {
     /// returned by an earlier `read`), or its abnormal end was reported by an earlier `read`.
     /// Nothing more can be read.
     ConnectionClosed,
-    /// The URL scheme is not supported by this build (for example `wss://` without TLS).
+    /// The URL scheme is not supported by this call (`wss://` without the `tls` feature, or
+    /// with [`ClientBuilder::connect`](crate::ClientBuilder::connect); `ws://` with
+    /// `connect_tls`).
     UnsupportedScheme(&'static str),
+    /// TLS failed (feature `tls`): the peer's certificate was refused (untrusted, expired,
+    /// for another name), the peer refused ours or the protocol (an alert received), or the
+    /// peer does not speak TLS (a plain HTTP client on a TLS port, a plain server, garbage
+    /// records). The connection is over.
+    #[cfg(feature = "tls")]
+    Tls(ws_tls::rustls::Error),
 }
 
 impl Error {
@@ -62,6 +70,8 @@ impl Error {
             Error::Timeout(t) => ws_proto::Error::Timeout(*t),
             Error::ConnectionLost => ws_proto::Error::ConnectionLost,
             Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_) => return None,
+            #[cfg(feature = "tls")]
+            Error::Tls(_) => return None,
         })
     }
 
@@ -76,6 +86,8 @@ impl Error {
             own @ (Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_)) => {
                 return Err(own)
             }
+            #[cfg(feature = "tls")]
+            own @ Error::Tls(_) => return Err(own),
         })
     }
 }
@@ -93,6 +105,8 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::ConnectionClosed => f.write_str("the connection is closed"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
             _ => unreachable!("shared with ws_proto::Error"),
         }
     }
@@ -129,6 +143,8 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -149,7 +165,14 @@ impl From<ws_proto::Error> for Error {
 }
 
 impl From<io::Error> for Error {
+    /// [`Error::Io`]; with the `tls` feature, an `io::Error` that carries a rustls error (as
+    /// rustls's streams report them) is `Error::Tls`.
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        let e = match e.downcast::<ws_tls::rustls::Error>() {
+            Ok(tls) => return Error::Tls(tls),
+            Err(e) => e,
+        };
         Error::Io(e)
     }
 }
@@ -180,11 +203,14 @@ impl From<Error> for io::Error {
     /// ([`ws_proto::Error::io_kind`]: peer faults `InvalidData`, deadlines `TimedOut`, a lost
     /// connection `UnexpectedEof`, misuse `InvalidInput`, a send on a closed connection
     /// `NotConnected`); a closed connection is `NotConnected`, an unsupported scheme
-    /// `InvalidInput`.
+    /// `InvalidInput`, a TLS failure `InvalidData` carrying the rustls error (as rustls's
+    /// own streams report it).
     fn from(e: Error) -> io::Error {
         match e.into_proto() {
             Ok(shared) => io::Error::new(shared.io_kind(), Error::from(shared)),
             Err(Error::Io(inner)) => inner,
+            #[cfg(feature = "tls")]
+            Err(Error::Tls(tls)) => io::Error::new(io::ErrorKind::InvalidData, tls),
             Err(own) => {
                 let kind = match own {
                     Error::ConnectionClosed => io::ErrorKind::NotConnected,

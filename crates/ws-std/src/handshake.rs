@@ -87,6 +87,8 @@ pub(crate) struct Driver<S, M> {
     out: Output,
     /// Why the last call stopped early: the read or write that would have blocked.
     stall: Option<io::Error>,
+    /// The transport's own handshake ([`Transport::handshake`]) is done.
+    transport_ready: bool,
     phase: Phase,
 }
 
@@ -110,6 +112,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
             epoch,
             out: Output::default(),
             stall: None,
+            transport_ready: false,
             phase: Phase::Running,
         }
     }
@@ -151,6 +154,42 @@ impl<S: Transport, M: Machine> Driver<S, M> {
         let (Some(stream), Some(machine)) = (self.stream.as_mut(), self.machine.as_mut()) else {
             return Err(Error::ConnectionClosed);
         };
+        // The transport's own handshake (TLS) comes first, under the same timeout: its reads
+        // wait at most until the machine's timer, which runs from the start.
+        while !self.transport_ready {
+            let now = Instant::from_duration(self.epoch.elapsed());
+            let timer = machine.poll_timeout();
+            if timer.is_some_and(|t| t <= now) {
+                machine.handle_timeout(now);
+                if let Some(error) = machine.error() {
+                    return Err(Error::Handshake(error.clone()));
+                }
+                continue;
+            }
+            stream.set_read_timeout(read_wait(timer, now))?;
+            match stream.handshake() {
+                Ok(()) => self.transport_ready = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_stall(&e) => {
+                    let now = Instant::from_duration(self.epoch.elapsed());
+                    if machine.poll_timeout().is_none_or(|t| t > now) {
+                        self.stall = Some(e);
+                        return Ok(None);
+                    }
+                    // The timer is due: the next round runs it.
+                }
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // The peer left before the upgrade began: an end of stream to the machine
+                    // (`HandshakeError::ConnectionLost`), as without TLS.
+                    machine.receive_eof();
+                    return Err(match machine.error() {
+                        Some(error) => Error::Handshake(error.clone()),
+                        None => Error::from(e),
+                    });
+                }
+                Err(e) => return Err(Error::from(e)),
+            }
+        }
         let mut chunk = [0u8; READ_CHUNK];
         loop {
             machine.answer();
@@ -174,7 +213,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
                 // The peer of a failed handshake may be gone before its error response: the
                 // failure is what is reported.
                 Err(_) if machine.error().is_some() => {}
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(Error::from(e)),
             }
             if let Some(error) = machine.error() {
                 return Err(Error::Handshake(error.clone()));
@@ -188,13 +227,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
                 machine.handle_timeout(now);
                 continue;
             }
-            // The read waits at most until the machine's timer (a zero timeout means "block
-            // forever" to the socket API: at least 1 ms).
-            let wait = timer.map(|t| {
-                t.saturating_duration_since(now)
-                    .max(Duration::from_millis(1))
-            });
-            stream.set_read_timeout(wait)?;
+            stream.set_read_timeout(read_wait(timer, now))?;
             match stream.read(&mut chunk) {
                 Ok(0) => machine.receive_eof(),
                 Ok(n) => {
@@ -209,7 +242,7 @@ impl<S: Transport, M: Machine> Driver<S, M> {
                     }
                     // The timer is due: the next round runs it.
                 }
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) => return Err(Error::from(e)),
             }
         }
         let mut stream = self.stream.take().ok_or(Error::ConnectionClosed)?;
@@ -301,6 +334,15 @@ impl Output {
             }
         }
     }
+}
+
+/// The read timeout that makes a read wait at most until the machine's `timer` (a zero
+/// timeout means "block forever" to the socket API: at least 1 ms).
+fn read_wait(timer: Option<Instant>, now: Instant) -> Option<Duration> {
+    timer.map(|t| {
+        t.saturating_duration_since(now)
+            .max(Duration::from_millis(1))
+    })
 }
 
 /// A read or write that stopped because of a timeout or a non-blocking stream.

@@ -11,6 +11,8 @@
 //!   optional answer to plain HTTP requests; without it they get a 426).
 //! * Clients: [`connect`], [`ClientBuilder`]; a refusal is
 //!   [`HandshakeError::Rejected`] with the response received (status, headers, body).
+//! * TLS (feature `tls`, off by default): `wss://` clients (`connect_tls`) and TLS servers
+//!   (`ServerBuilder::accept_tls`) through rustls; see the `tls` module and `docs/tls.md`.
 //! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and
 //!   [`ClientBuilder::start_handshake`] return a handshake in progress ([`PendingAccept`],
 //!   [`PendingConnect`]) that survives `WouldBlock`; the blocking calls run the same code.
@@ -48,12 +50,18 @@ mod error;
 mod handshake;
 mod server;
 mod socket;
+#[cfg(feature = "tls")]
+pub mod tls;
 
+#[cfg(feature = "tls")]
+pub use client::connect_tls;
 pub use client::{connect, ClientBuilder, PendingConnect};
 pub use error::Error;
 pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
+#[cfg(feature = "tls")]
+pub use ws_tls;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
 // configuration fields); the rest of the core stays reachable as `ws_std::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer, DeflateParams};
@@ -70,3 +78,8 @@ pub use ws_proto::{
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The examples of `docs/tls.md`, compiled as doctests.
+#[cfg(all(doctest, feature = "tls"))]
+#[doc = include_str!("../../../docs/tls.md")]
+pub struct TlsDoctests;

@@ -79,6 +79,9 @@ pub type AcceptAny = fn(&Request) -> Result<Accept, HttpResponse>;
 pub struct ServerBuilder {
     config: Arc<Config>,
     http: Option<HttpHandler>,
+    /// The TLS configuration of `accept_tls`.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<ws_tls::rustls::ServerConfig>>,
 }
 
 /// The application's answer to plain HTTP requests.
@@ -89,7 +92,7 @@ impl std::fmt::Debug for ServerBuilder {
         f.debug_struct("ServerBuilder")
             .field("config", &self.config)
             .field("http", &self.http.as_ref().map(|_| "Fn(&HttpRequest)"))
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,6 +152,77 @@ impl ServerBuilder {
     {
         self.http = Some(Arc::new(handler));
         self
+    }
+
+    /// The TLS configuration of [`accept_tls`](Self::accept_tls) (feature `tls`): the
+    /// certificate chain and key, from [`ws_tls::server`] (PEM files or bytes, ALPN
+    /// `http/1.1`) or a [`rustls::ServerConfig`](ws_tls::rustls::ServerConfig) of your own.
+    ///
+    /// ```no_run
+    /// use std::net::TcpListener;
+    /// use ws_std::ServerBuilder;
+    ///
+    /// let tls = ws_std::tls::server::config_from_pem_files("cert.pem", "key.pem")?;
+    /// let server = ServerBuilder::new().tls(tls);
+    /// let listener = TcpListener::bind("127.0.0.1:8443")?;
+    /// for tcp in listener.incoming() {
+    ///     match server.accept_tls(tcp?) {
+    ///         Ok(mut ws) => ws.send_text("hello over wss")?,
+    ///         Err(e) => eprintln!("no WebSocket: {e}"), // an untrusting client: Error::Tls
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<ws_tls::rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Accepts any valid WebSocket request over TLS on an accepted TCP connection (feature
+    /// `tls`), with the configuration given to [`tls`](Self::tls).
+    ///
+    /// # Errors
+    ///
+    /// As [`accept_tls_with`](Self::accept_tls_with).
+    #[cfg(feature = "tls")]
+    pub fn accept_tls(
+        &self,
+        tcp: std::net::TcpStream,
+    ) -> Result<WebSocket<crate::tls::ServerTlsStream>, Error> {
+        self.accept_tls_with(tcp, |request| Ok(request.accept()))
+    }
+
+    /// Runs the TLS handshake on an accepted TCP connection, then the WebSocket handshake
+    /// with `callback` deciding as in [`accept_with`](Self::accept_with) (feature `tls`).
+    /// The TLS handshake counts against the handshake timeout: a client that stalls in it
+    /// fails with [`HandshakeError::Timeout`], one that leaves with
+    /// [`HandshakeError::ConnectionLost`]. For a non-blocking stream, wrap it with
+    /// [`tls::server_stream`](crate::tls::server_stream) and use
+    /// [`start_accept_with`](Self::start_accept_with).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` ([`Error::Io`]) without a TLS configuration ([`tls`](Self::tls));
+    /// [`Error::Tls`] when TLS fails (the client refused the certificate, speaks plain HTTP
+    /// or sends garbage); otherwise as [`accept_with`](Self::accept_with).
+    #[cfg(feature = "tls")]
+    pub fn accept_tls_with<F>(
+        &self,
+        tcp: std::net::TcpStream,
+        callback: F,
+    ) -> Result<WebSocket<crate::tls::ServerTlsStream>, Error>
+    where
+        F: FnOnce(&Request) -> Result<Accept, HttpResponse>,
+    {
+        let Some(config) = &self.tls else {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "accept_tls without a TLS configuration (ServerBuilder::tls)",
+            )));
+        };
+        let stream = crate::tls::server_stream(Arc::clone(config), tcp)?;
+        self.accept_with(stream, callback)
     }
 
     /// The configuration the accepted connections share.

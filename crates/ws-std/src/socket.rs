@@ -23,6 +23,19 @@ pub trait Transport: Read + Write {
 
     /// Closes the connection after the data already written (for TCP, a FIN).
     fn shutdown(&mut self) -> io::Result<()>;
+
+    /// Runs the transport's own handshake to its end, if it has one (TLS); the default has
+    /// nothing to do.
+    ///
+    /// The WebSocket handshake calls this before it reads or writes a byte of its own, with
+    /// the read timeout set to the time left before
+    /// [`Config::handshake_timeout`](ws_proto::Config::handshake_timeout), so that the timeout
+    /// covers this phase too: a peer that stalls here is cut off like one that stalls in the
+    /// HTTP upgrade. A read that times out fails with `WouldBlock` or `TimedOut`, and the
+    /// next call must resume where the last one stopped (as on a non-blocking stream).
+    fn handshake(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Transport for TcpStream {
@@ -499,7 +512,7 @@ impl<S: Transport> WebSocket<S> {
                 self.transport_failed = true;
                 self.conn.receive_eof();
             }
-            return Err(Error::Io(error));
+            return Err(Error::from(error));
         }
         if self.conn.should_close_transport() && !self.shut_down {
             self.stream.flush()?;

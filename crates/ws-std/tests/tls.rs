@@ -1,0 +1,581 @@
+//! TLS (feature `tls`) over real sockets on 127.0.0.1: echo over wss, trust, and every
+//! failure the issue names, each a clear error and never a hang (certificates made here by
+//! rcgen; every peer thread and socket read is bounded).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{spawn, Peer, IO_TIMEOUT};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+use ws_std::tls::{client, server};
+use ws_std::ws_tls::rustls::{self, CertificateError};
+use ws_std::{ClientBuilder, CloseCode, Error, HandshakeError, Message, ServerBuilder};
+
+/// The handshake timeout of the stall tests: short, so the tests are quick; the bound on
+/// how long the failure may take is generous, for a loaded machine.
+const SHORT_TIMEOUT: Duration = Duration::from_millis(300);
+const STALL_BOUND: Duration = Duration::from_secs(10);
+
+// ----- Certificates ---------------------------------------------------------------------
+
+/// A certificate authority made for one test.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A server's certificate and key, in PEM.
+struct Leaf {
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl Ca {
+    fn new() -> Ca {
+        Ca::named("ws-std test CA")
+    }
+
+    /// A CA with its own name: one that only shares its name with the server's issuer is
+    /// a bad signature to a client, not an unknown issuer.
+    fn named(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("key");
+        Ca {
+            issuer: CertifiedIssuer::self_signed(params, key).expect("CA certificate"),
+        }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A certificate for `names` (DNS names or IP addresses), valid now.
+    fn issue(&self, names: &[&str]) -> Leaf {
+        self.issue_with(names, |_| {})
+    }
+
+    fn issue_with(&self, names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("params");
+        params.distinguished_name.push(DnType::CommonName, "server");
+        edit(&mut params);
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        Leaf {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    /// A client configuration trusting this CA alone.
+    fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let roots = client::roots_from_pem(self.pem().as_bytes()).expect("roots");
+        client::config(roots).expect("client config")
+    }
+}
+
+impl Leaf {
+    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        server::config_from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+            .expect("server config")
+    }
+}
+
+// ----- Peers ------------------------------------------------------------------------------
+
+fn listen() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    (listener, addr)
+}
+
+/// A TLS echo server for one connection: the accept's error, or the echo's.
+fn tls_echo_server(server: ServerBuilder) -> (SocketAddr, Peer<Result<(), Error>>) {
+    let (listener, addr) = listen();
+    let peer = spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let mut ws = server.accept_tls(tcp)?;
+        ws.set_read_timeout(Some(IO_TIMEOUT));
+        loop {
+            match ws.read()? {
+                Message::Close(_) => return Ok(()),
+                m if m.is_data() => ws.send(m)?,
+                _ => {}
+            }
+        }
+    });
+    (addr, peer)
+}
+
+/// How an accept ended, and how long it took.
+type Accepted = (Result<(), Error>, Duration);
+
+/// A server that only runs `accept_tls` on one connection and reports how it ended.
+fn tls_accept_once(server: ServerBuilder) -> (SocketAddr, Peer<Accepted>) {
+    let (listener, addr) = listen();
+    let peer = spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        let started = Instant::now();
+        let result = server.accept_tls(tcp).map(drop);
+        (result, started.elapsed())
+    });
+    (addr, peer)
+}
+
+fn tls_server(leaf: &Leaf) -> ServerBuilder {
+    ServerBuilder::new().tls(leaf.server_config())
+}
+
+fn wss(addr: SocketAddr, host: &str) -> String {
+    format!("wss://{host}:{}/", addr.port())
+}
+
+/// The rustls error inside a `ws_std::Error`, or a panic naming what came instead.
+fn tls_error(result: Result<(), Error>, side: &str) -> rustls::Error {
+    match result {
+        Err(Error::Tls(e)) => e,
+        other => panic!("{side}: expected a TLS error, got {other:?}"),
+    }
+}
+
+fn connect_with(
+    config: Arc<rustls::ClientConfig>,
+    url: &str,
+) -> Result<ws_std::WebSocket<ws_std::tls::ClientTlsStream>, Error> {
+    ClientBuilder::new(url)
+        .tls(config)
+        .handshake_timeout(Some(IO_TIMEOUT))
+        .connect_tls()
+        .map(|(ws, _)| ws)
+}
+
+// ----- Success ----------------------------------------------------------------------------
+
+#[test]
+fn echo_over_wss_with_compression() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let (mut ws, response) = ClientBuilder::new(&wss(addr, "localhost"))
+        .tls(ca.client_config())
+        .connect_tls()
+        .expect("connect");
+    assert_eq!(response.status(), 101);
+    assert!(
+        ws.connection().deflate_params().is_some(),
+        "permessage-deflate agreed"
+    );
+    let tls = &ws.get_ref().conn;
+    assert_eq!(tls.alpn_protocol(), Some(&b"http/1.1"[..]));
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+
+    ws.send_text("hello over wss").expect("send");
+    assert_eq!(
+        ws.read().expect("echo"),
+        Message::Text("hello over wss".into())
+    );
+    // A compressible megabyte: many TLS records each way.
+    let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    ws.send_binary(&big).expect("send");
+    assert_eq!(ws.read().expect("echo"), Message::Binary(big));
+
+    ws.close(CloseCode::NORMAL, "done").expect("close");
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => break,
+            Ok(_) => {}
+            Err(e) => panic!("closing: {e:?}"),
+        }
+    }
+    server.join().expect("server");
+    // The server ended TLS with close_notify before its FIN: a clean end, not a truncation
+    // (which rustls reports as `UnexpectedEof`).
+    let end = ws.get_mut().conn.reader().read(&mut [0; 1]);
+    assert!(matches!(end, Ok(0)), "{end:?}");
+}
+
+#[test]
+fn alpn_http_1_1_is_answered_and_other_protocols_refused() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    // A client that offers no ALPN (as many non-browser clients do) is served.
+    let mut config = (*ca.client_config()).clone();
+    config.alpn_protocols.clear();
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let mut ws = connect_with(Arc::new(config), &wss(addr, "localhost")).expect("connect");
+    assert_eq!(ws.get_ref().conn.alpn_protocol(), None);
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.close(CloseCode::NORMAL, "").expect("close");
+    while !matches!(ws.read().expect("closing"), Message::Close(_)) {}
+    server.join().expect("server");
+
+    // One that offers HTTP/2 alone is refused: a WebSocket upgrade is HTTP/1.1.
+    let mut config = (*ca.client_config()).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let (addr, server) = tls_accept_once(tls_server(&leaf));
+    let client = connect_with(Arc::new(config), &wss(addr, "localhost")).map(drop);
+    let error = tls_error(client, "client");
+    assert!(
+        matches!(
+            error,
+            rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol)
+        ),
+        "{error:?}"
+    );
+    let (result, _) = server.join();
+    let error = tls_error(result, "server");
+    assert!(
+        matches!(error, rustls::Error::NoApplicationProtocol),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_client_trusting_a_ca_file_connects_to_an_ip_address() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["127.0.0.1"]);
+    let path = std::env::temp_dir().join(format!("ws-std-tls-ca-{}.pem", std::process::id()));
+    std::fs::write(&path, ca.pem()).expect("write CA file");
+    let roots = client::roots_from_pem_file(&path);
+    std::fs::remove_file(&path).expect("remove CA file");
+    let config = client::config(roots.expect("CA file")).expect("config");
+
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let mut ws = connect_with(config, &wss(addr, "127.0.0.1")).expect("connect");
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.send_text("ip").expect("send");
+    assert_eq!(ws.read().expect("echo"), Message::Text("ip".into()));
+    ws.close(CloseCode::NORMAL, "").expect("close");
+    while !matches!(ws.read().expect("closing"), Message::Close(_)) {}
+    server.join().expect("server");
+}
+
+#[test]
+fn a_tls_handshake_on_a_non_blocking_stream_resumes() {
+    let ca = Ca::new();
+    let config = ca.issue(&["localhost"]).server_config();
+    let (listener, addr) = listen();
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let server = spawn(move || -> Result<(), Error> {
+        let (tcp, _) = listener.accept().expect("accept");
+        tcp.set_nonblocking(true).expect("non-blocking");
+        let stream = ws_std::tls::server_stream(config, tcp)?;
+        let mut pending = ServerBuilder::new()
+            .handshake_timeout(Some(IO_TIMEOUT))
+            .start_accept(stream);
+        // The client has sent nothing yet: the TLS handshake has to wait.
+        assert!(pending.advance()?.is_none());
+        waiting_tx.send(()).expect("client");
+        // An event loop would wait for readiness; the handshake timeout bounds this loop.
+        let mut ws = loop {
+            match pending.advance()? {
+                Some(ws) => break ws,
+                None => std::thread::yield_now(),
+            }
+        };
+        ws.get_mut().sock.set_nonblocking(false).expect("blocking");
+        ws.send_text("welcome")?;
+        Ok(())
+    });
+    let tcp = TcpStream::connect(addr).expect("connect");
+    waiting_rx.recv_timeout(IO_TIMEOUT).expect("server waiting");
+    let stream = ws_std::tls::client_stream(ca.client_config(), "localhost", tcp).expect("tls");
+    let (mut ws, _) = ClientBuilder::new(&wss(addr, "localhost"))
+        .handshake(stream)
+        .expect("handshake");
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    assert_eq!(
+        ws.read().expect("greeting"),
+        Message::Text("welcome".into())
+    );
+    server.join().expect("server");
+}
+
+#[test]
+fn a_ws_url_is_not_for_connect_tls() {
+    let error = ClientBuilder::new("ws://127.0.0.1:9/").connect_tls().err();
+    assert!(
+        matches!(error, Some(Error::UnsupportedScheme("ws"))),
+        "{error:?}"
+    );
+}
+
+// ----- Certificates refused ---------------------------------------------------------------
+
+/// The client's error against a server presenting `leaf`, with the server's error.
+fn refused(leaf: &Leaf, config: Arc<rustls::ClientConfig>, host: &str) -> rustls::Error {
+    let (addr, server) = tls_accept_once(tls_server(leaf));
+    let client = connect_with(config, &wss(addr, host)).map(drop);
+    let error = tls_error(client, "client");
+    // The client told the server why, with an alert.
+    let (result, _) = server.join();
+    let server_error = tls_error(result, "server");
+    assert!(
+        matches!(server_error, rustls::Error::AlertReceived(_)),
+        "server: {server_error:?}"
+    );
+    error
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    // Another CA, and the bundled roots: neither signed the server's certificate.
+    let other = Ca::named("another test CA");
+    for config in [
+        other.client_config(),
+        client::default_config().expect("config"),
+    ] {
+        let error = refused(&leaf, config, "localhost");
+        assert!(
+            matches!(
+                error,
+                rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+            ),
+            "{error:?}"
+        );
+        // As an `io::Error`, it is what rustls's own streams give: the rustls error inside.
+        let io = std::io::Error::from(Error::Tls(error.clone()));
+        assert_eq!(io.kind(), std::io::ErrorKind::InvalidData);
+        let inner = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+        assert_eq!(inner, Some(&error));
+        assert!(Error::Tls(error)
+            .to_string()
+            .starts_with("TLS error: invalid peer certificate"));
+    }
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["other.example"]);
+    let error = refused(&leaf, ca.client_config(), "localhost");
+    assert!(
+        matches!(
+            error,
+            rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+            )
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("other.example"), "{error}");
+}
+
+#[test]
+fn an_expired_certificate_is_refused() {
+    let ca = Ca::new();
+    let leaf = ca.issue_with(&["localhost"], |params| {
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    });
+    let error = refused(&leaf, ca.client_config(), "localhost");
+    assert!(
+        matches!(
+            error,
+            rustls::Error::InvalidCertificate(
+                CertificateError::Expired | CertificateError::ExpiredContext { .. }
+            )
+        ),
+        "{error:?}"
+    );
+}
+
+// ----- Peers that do not speak TLS --------------------------------------------------------
+
+#[test]
+fn a_plain_websocket_client_on_the_tls_port_fails_on_both_sides() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server) = tls_accept_once(tls_server(&leaf));
+    let client = ClientBuilder::new(&format!("ws://127.0.0.1:{}/", addr.port()))
+        .handshake_timeout(Some(IO_TIMEOUT))
+        .connect()
+        .map(drop);
+    // The server answered the request with a TLS alert and closed: no HTTP response.
+    match client {
+        Err(Error::Handshake(_)) | Err(Error::Io(_)) => {}
+        other => panic!("client: {other:?}"),
+    }
+    let (result, _) = server.join();
+    let error = tls_error(result, "server");
+    assert!(
+        matches!(error, rustls::Error::InvalidMessage(_)),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_plain_http_request_on_the_tls_port_is_cut_off() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server) = tls_accept_once(tls_server(&leaf));
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    // The connection ends (after at most an alert): the read returns, it does not hang.
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    assert!(!answer.starts_with(b"HTTP"), "{answer:?}");
+    let (result, _) = server.join();
+    tls_error(result, "server");
+}
+
+#[test]
+fn a_tls_client_on_a_plain_port_fails_on_both_sides() {
+    let (listener, addr) = listen();
+    let server = spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        ServerBuilder::new()
+            .handshake_timeout(Some(IO_TIMEOUT))
+            .accept(tcp)
+            .map(drop)
+    });
+    let ca = Ca::new();
+    let client = connect_with(ca.client_config(), &wss(addr, "localhost")).map(drop);
+    // The server's HTTP 400 is no TLS record.
+    let error = tls_error(client, "client");
+    assert!(
+        matches!(error, rustls::Error::InvalidMessage(_)),
+        "{error:?}"
+    );
+    match server.join() {
+        Err(Error::Handshake(_)) => {}
+        other => panic!("server: {other:?}"),
+    }
+}
+
+#[test]
+fn garbage_records_before_the_handshake_are_refused() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let garbage: [&[u8]; 3] = [
+        // A handshake record whose message is nonsense.
+        &[0x16, 0x03, 0x01, 0x00, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff],
+        // A record of no content type.
+        &[0x42; 64],
+        // A record longer than TLS allows.
+        &[0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x02],
+    ];
+    for bytes in garbage {
+        let (addr, server) = tls_accept_once(tls_server(&leaf));
+        let mut tcp = TcpStream::connect(addr).expect("connect");
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        tcp.write_all(bytes).expect("garbage");
+        let (result, _) = server.join();
+        tls_error(result, "server");
+        let _ = tcp.read_to_end(&mut Vec::new());
+    }
+}
+
+#[test]
+fn garbage_records_after_the_handshake_end_the_connection() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let mut ws = connect_with(ca.client_config(), &wss(addr, "localhost")).expect("connect");
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.send_text("before").expect("send");
+    assert_eq!(ws.read().expect("echo"), Message::Text("before".into()));
+    // An application-data record that no key encrypted, under the TLS layer.
+    let mut record = vec![0x17, 0x03, 0x03, 0x00, 0x40];
+    record.extend_from_slice(&[0xaa; 0x40]);
+    ws.get_mut().sock.write_all(&record).expect("garbage");
+    let error = tls_error(server.join(), "server");
+    assert!(matches!(error, rustls::Error::DecryptError), "{error:?}");
+    // The client learns the end too, without hanging.
+    assert!(ws.read().is_err());
+}
+
+#[test]
+fn a_peer_that_leaves_during_the_tls_handshake_is_a_lost_connection() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    // A client that connects and closes (a port scanner, a health check on TCP), before and
+    // after the first bytes of a ClientHello.
+    let starts: [&[u8]; 2] = [b"", &[0x16, 0x03, 0x01, 0x00]];
+    for start in starts {
+        let (addr, server) = tls_accept_once(tls_server(&leaf));
+        let mut tcp = TcpStream::connect(addr).expect("connect");
+        tcp.write_all(start).expect("start");
+        drop(tcp);
+        let (result, _) = server.join();
+        assert!(
+            matches!(
+                result,
+                Err(Error::Handshake(HandshakeError::ConnectionLost))
+            ),
+            "{result:?}"
+        );
+    }
+    // A server that accepts and closes.
+    let (listener, addr) = listen();
+    let server = spawn(move || drop(listener.accept().expect("accept")));
+    let client = connect_with(ca.client_config(), &wss(addr, "localhost")).map(drop);
+    server.join();
+    match client {
+        Err(Error::Handshake(HandshakeError::ConnectionLost)) => {}
+        // The close may come as a reset, when the ClientHello arrived unread.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("client: {other:?}"),
+    }
+}
+
+// ----- Stalls -------------------------------------------------------------------------------
+
+#[test]
+fn a_client_that_stalls_in_the_tls_handshake_times_out() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    // Silent, then the first bytes of a ClientHello and silent again (slowloris over TLS).
+    let starts: [&[u8]; 2] = [b"", &[0x16, 0x03, 0x01]];
+    for start in starts {
+        let (addr, server) =
+            tls_accept_once(tls_server(&leaf).handshake_timeout(Some(SHORT_TIMEOUT)));
+        let mut tcp = TcpStream::connect(addr).expect("connect");
+        tcp.write_all(start).expect("start");
+        let (result, took) = server.join();
+        assert!(
+            matches!(result, Err(Error::Handshake(HandshakeError::Timeout))),
+            "{result:?}"
+        );
+        assert!(took >= SHORT_TIMEOUT && took < STALL_BOUND, "{took:?}");
+        drop(tcp);
+    }
+}
+
+#[test]
+fn a_server_that_stalls_in_the_tls_handshake_times_out() {
+    let (listener, addr) = listen();
+    // Accepts, reads the ClientHello, answers nothing.
+    let server = spawn(move || {
+        let (mut tcp, _) = listener.accept().expect("accept");
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let _ = tcp.read_to_end(&mut Vec::new());
+    });
+    let ca = Ca::new();
+    let started = Instant::now();
+    let client = ClientBuilder::new(&wss(addr, "localhost"))
+        .tls(ca.client_config())
+        .handshake_timeout(Some(SHORT_TIMEOUT))
+        .connect_tls()
+        .map(drop);
+    let took = started.elapsed();
+    assert!(
+        matches!(client, Err(Error::Handshake(HandshakeError::Timeout))),
+        "{client:?}"
+    );
+    assert!(took >= SHORT_TIMEOUT && took < STALL_BOUND, "{took:?}");
+    server.join();
+}
