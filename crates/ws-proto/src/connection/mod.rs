@@ -442,18 +442,6 @@ impl Connection {
 
 // Hand-off from the handshake state machines.
 impl Connection {
-    /// Queues bytes that precede every frame (the server's `101 Switching Protocols` that has
-    /// not been written yet).
-    pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        self.out
-            .tail(&mut self.pool, bytes.len())
-            .extend_from_slice(bytes);
-        self.out.appended(bytes.len());
-    }
-
     /// A client connection with the handshake's mask key source.
     pub(crate) fn client_with(
         config: Arc<Config>,
@@ -463,8 +451,31 @@ impl Connection {
         Connection::new(Role::Client, config, Some(mask_keys), now)
     }
 
-    /// Records the subprotocol agreed in the handshake.
-    pub(crate) fn set_protocol(&mut self, protocol: Option<String>) {
+    /// Takes over from a completed opening handshake, at time `now`: records the agreed
+    /// subprotocol, queues the handshake's `unsent` bytes ahead of every frame (a server's
+    /// 101 not written yet), and receives the bytes that followed the head and the end of
+    /// stream if it came. An error in those bytes is reported by the connection's events,
+    /// as any input's is.
+    pub(crate) fn take_over(
+        &mut self,
+        protocol: Option<String>,
+        unsent: &[u8],
+        after: &[u8],
+        eof: bool,
+        now: Instant,
+    ) {
         self.protocol = protocol;
+        if !unsent.is_empty() {
+            self.out
+                .tail(&mut self.pool, unsent.len())
+                .extend_from_slice(unsent);
+            self.out.appended(unsent.len());
+        }
+        if !after.is_empty() {
+            let _ = self.receive_data(after, now);
+        }
+        if eof {
+            self.receive_eof();
+        }
     }
 }

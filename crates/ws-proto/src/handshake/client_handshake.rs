@@ -431,18 +431,16 @@ impl ClientHandshake {
             None => connection,
         };
         let mut connection = connection;
-        connection.set_protocol(response.protocol().map(String::from));
-        // The request is always taken before a response can arrive, but a caller driving
-        // the machine by hand may not have: it still goes first.
-        connection.queue_raw(&self.out);
+        // The unsent bytes go first (a client's request is always taken before a response
+        // can arrive, but a caller driving the machine by hand may not have taken it).
         let after = self.input.take_after();
-        if !after.is_empty() {
-            // An error in these bytes is reported by the connection's own events and state.
-            let _ = connection.receive_data(&after, now);
-        }
-        if self.eof {
-            connection.receive_eof();
-        }
+        connection.take_over(
+            response.protocol().map(String::from),
+            &self.out,
+            &after,
+            self.eof,
+            now,
+        );
         Ok((connection, response))
     }
 
