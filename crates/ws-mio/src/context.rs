@@ -1,9 +1,9 @@
 //! What a handler can do from inside the event loop: [`Ctx`], and the loop state behind it.
 
 use std::collections::VecDeque;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
@@ -14,6 +14,7 @@ use crate::handle::{Command, Shared};
 use crate::timer::TimerHeap;
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::rng::OsRandom;
 
 /// The mio token of the waker; the listener's is 1; connection slot `s` has `s + FIRST_CONN`.
@@ -126,10 +127,30 @@ pub(crate) struct LoopState {
     /// [`Options::max_connections`]: shared by the loops, counted from `accept` until the
     /// socket is closed.
     pub(crate) accepted: Arc<AtomicUsize>,
+    /// Accepted connections per peer address, for [`Options::max_connections_per_ip`]:
+    /// shared by the loops like `accepted`.
+    pub(crate) per_ip: Option<Arc<Mutex<ConnectionsPerIp>>>,
     /// Spare buffers of this loop, swapped into a connection while it receives or sends
     /// (see [`ws_proto::Connection::pool_mut`]), so that steady traffic does not allocate and
     /// idle connections hold no buffers. At most [`POOL_BYTES`] and [`POOL_BUFFERS`].
     pub(crate) pool: BufferPool,
+}
+
+/// Which limit refused a connection in [`LoopState::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// [`Options::max_connections`]: answered with 503.
+    Full,
+    /// [`Options::max_connections_per_ip`]: answered with 429.
+    PerIp,
+}
+
+/// The per-address counts; a loop that panicked while holding them left them consistent
+/// (each update is one call), so a poisoned lock is used as it is.
+fn lock(per_ip: &Mutex<ConnectionsPerIp>) -> std::sync::MutexGuard<'_, ConnectionsPerIp> {
+    per_ip
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What the spare buffers of one event loop may add up to.
@@ -152,20 +173,31 @@ impl LoopState {
         }
     }
 
-    /// Counts one more accepted connection if [`Options::max_connections`] allows it;
-    /// `false` means the server is full and the connection must be refused.
-    pub(crate) fn admit(&self) -> bool {
+    /// Counts one more accepted connection from `peer` if [`Options::max_connections`] and
+    /// [`Options::max_connections_per_ip`] allow it; otherwise counts nothing and says which
+    /// limit refuses it.
+    pub(crate) fn admit(&self, peer: IpAddr) -> Result<(), Refused> {
         let max = self.options.max_connections.unwrap_or(usize::MAX);
         self.accepted
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .is_ok()
+            .map_err(|_| Refused::Full)?;
+        if let Some(per_ip) = &self.per_ip {
+            if !lock(per_ip).acquire(peer) {
+                self.accepted.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refused::PerIp);
+            }
+        }
+        Ok(())
     }
 
-    /// An admitted connection's socket is closed.
-    pub(crate) fn release(&self) {
+    /// The socket of a connection from `peer` that [`admit`](Self::admit) counted is closed.
+    pub(crate) fn release(&self, peer: IpAddr) {
         self.accepted.fetch_sub(1, Ordering::AcqRel);
+        if let Some(per_ip) = &self.per_ip {
+            lock(per_ip).release(peer);
+        }
     }
 
     /// Creates and registers a connection in the next free slot.

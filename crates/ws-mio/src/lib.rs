@@ -111,6 +111,8 @@ pub use id::ConnId;
 pub use options::{Options, SlowConsumer};
 pub use server::{Running, Server};
 pub use ws_proto;
+/// Ready-made server policies (the core's): origins, tokens, per-address limits, rate limits.
+pub use ws_proto::policy;
 // The ws-proto types that appear in this crate's API (handler arguments and results, error
 // variants, option fields); the rest of the core stays reachable as `ws_mio::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};

@@ -9,13 +9,14 @@ use std::time::Duration;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use ws_proto::handshake::{HttpResponse, ServerEvent, ServerHandshake};
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::{
     BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State,
     Transmit,
 };
 
 use crate::conn::Phase;
-use crate::context::{LoopState, FIRST_CONN, LISTENER, WAKER};
+use crate::context::{LoopState, Refused, FIRST_CONN, LISTENER, WAKER};
 use crate::handle::Command;
 use crate::timer::Entry;
 use crate::{Ctx, Error, Handler};
@@ -41,6 +42,8 @@ pub(crate) struct Worker<H> {
     commands_pending: bool,
     /// The answer to a connection beyond `Options::max_connections`, written once.
     over_capacity: Vec<u8>,
+    /// The answer to one beyond `Options::max_connections_per_ip` (429).
+    over_ip_limit: Vec<u8>,
     accept_resume: Option<Instant>,
 }
 
@@ -52,6 +55,7 @@ impl<H: Handler> Worker<H> {
         listener: Option<TcpListener>,
     ) -> Worker<H> {
         let scratch = vec![0; state.options.read_buffer_size.max(1)].into_boxed_slice();
+        let over_ip_limit = over_ip_limit_response(state.options.max_connections_per_ip);
         Worker {
             state,
             handler,
@@ -61,6 +65,7 @@ impl<H: Handler> Worker<H> {
             listener_ready: false,
             commands_pending: false,
             over_capacity: over_capacity_response(),
+            over_ip_limit,
             accept_resume: None,
         }
     }
@@ -381,7 +386,11 @@ impl<H: Handler> Worker<H> {
             };
             let mut ctx = Ctx::new(&mut self.state);
             let answer = match event {
-                ServerEvent::Request(request) => Ok(self.handler.handshake(&mut ctx, id, &request)),
+                // The policies first; the handler sees only the requests they let through.
+                ServerEvent::Request(request) => Ok(match ctx.options().policies.check(&request) {
+                    Ok(()) => self.handler.handshake(&mut ctx, id, &request),
+                    Err(refusal) => Err(refusal),
+                }),
                 ServerEvent::Http(request) => Err(self.handler.http(&mut ctx, id, &request)),
                 _ => continue,
             };
@@ -639,7 +648,7 @@ impl<H: Handler> Worker<H> {
             let _ = self.state.poll.registry().deregister(&mut conn.socket);
             // Accepted connections were counted by `accept` (`Options::max_connections`).
             if conn.role == Role::Server {
-                self.state.release();
+                self.state.release(conn.peer.ip());
             }
         }
     }
@@ -751,8 +760,12 @@ impl<H: Handler> Worker<H> {
             };
             match listener.accept() {
                 Ok((socket, peer)) => {
-                    if !self.state.admit() {
-                        Self::refuse_over_capacity(socket, &mut self.scratch, &self.over_capacity);
+                    if let Err(refused) = self.state.admit(peer.ip()) {
+                        let answer = match refused {
+                            Refused::Full => &self.over_capacity,
+                            Refused::PerIp => &self.over_ip_limit,
+                        };
+                        Self::refuse_over_capacity(socket, &mut self.scratch, answer);
                         continue;
                     }
                     let _ = socket.set_nodelay(true);
@@ -765,7 +778,7 @@ impl<H: Handler> Worker<H> {
                         .add_conn(socket, peer, Role::Server, phase)
                         .is_err()
                     {
-                        self.state.release();
+                        self.state.release(peer.ip());
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -785,8 +798,8 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    /// Answers a connection beyond [`Options::max_connections`](crate::Options) with 503
-    /// and closes it, all in this step: nothing is allocated and nothing waits for the peer.
+    /// Answers a connection beyond [`Options::max_connections`](crate::Options) (503) or
+    /// [`Options::max_connections_per_ip`](crate::Options) (429) and closes it, all in this step: nothing is allocated and nothing waits for the peer.
     fn refuse_over_capacity(mut socket: mio::net::TcpStream, scratch: &mut [u8], answer: &[u8]) {
         // What already arrived of the request is read and dropped (one read, no waiting):
         // closing a socket with unread bytes resets the connection, and a reset can make
@@ -922,6 +935,16 @@ fn over_capacity_response() -> Vec<u8> {
         .with_header("Retry-After", "5")
         .with_body("too many connections\n")
         .write(&mut out);
+    out
+}
+
+/// `429 Too Many Requests` with `Retry-After`, for connections past the per-address limit.
+fn over_ip_limit_response(max: Option<usize>) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(max) = max {
+        // A fixed, valid response: `write` cannot fail on it.
+        let _ = ConnectionsPerIp::new(max).refusal().write(&mut out);
+    }
     out
 }
 

@@ -8,17 +8,17 @@
 //! they admit does not depend on timing; the refill is covered by ws-proto's property tests.
 
 mod common;
+#[path = "common/probe.rs"]
+mod probe;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::*;
+use probe::*;
 use ws_std::policy::{AllowedOrigins, RateAction, RateLimit, TokenAuth, TokenCheck};
-use ws_std::{
-    ClientBuilder, CloseCode, Error, HandshakeError, HttpResponse, Message, ProtocolError,
-    ServerBuilder,
-};
+use ws_std::{Error, HandshakeError, Message, ProtocolError, ServerBuilder};
 
 /// Accepts `n` connections one after another with `server` and an accept callback that
 /// counts its calls in `calls`, echoing each admitted connection until it ends; returns, per
@@ -43,36 +43,6 @@ fn serve(server: ServerBuilder, n: usize, calls: Arc<AtomicUsize>) -> (SocketAdd
             Err(other) => panic!("unexpected server error {other:?}"),
         }
     })
-}
-
-/// Connects with `client`: `Ok` after an echoed message, or the refusal received.
-fn probe(client: ClientBuilder) -> Result<(), HttpResponse> {
-    match client.connect() {
-        Ok((mut ws, _)) => {
-            ws.send_text("ping").expect("send");
-            assert_eq!(ws.read().expect("echo"), Message::Text("ping".into()));
-            ws.close(CloseCode::NORMAL, "").expect("close");
-            while ws.read().is_ok() {}
-            Ok(())
-        }
-        Err(Error::Handshake(HandshakeError::Rejected(response))) => Err(*response),
-        Err(other) => panic!("unexpected client error {other:?}"),
-    }
-}
-
-fn client(addr: SocketAddr, target: &str) -> ClientBuilder {
-    ClientBuilder::new(&format!("ws://{addr}{target}"))
-}
-
-fn assert_refusal(result: Result<(), HttpResponse>, status: u16, body: &str) -> HttpResponse {
-    let response = result.expect_err("refused");
-    assert_eq!(response.status(), status);
-    assert_eq!(response.body(), body.as_bytes());
-    assert_eq!(
-        response.header("Content-Type"),
-        Some(&b"text/plain; charset=utf-8"[..])
-    );
-    response
 }
 
 #[test]
@@ -133,26 +103,6 @@ fn token_check_answers_401_with_a_challenge_or_403_and_admits_good_tokens() {
     probe(client(addr, "/ws").header("Cookie", "theme=dark; session=user")).expect("cookie");
     assert_eq!(peer.join(), [401, 401, 403, 101, 101, 101]);
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-}
-
-/// A client that sends `count` messages at once, then closes; returns the echoes it got and
-/// the close code of the server's Close frame.
-fn flood(addr: SocketAddr, count: usize) -> (Vec<String>, Option<u16>) {
-    let (mut ws, _) = client(addr, "/").connect().expect("connect");
-    for i in 0..count {
-        ws.write(Message::Text(format!("m{i}"))).expect("queue");
-    }
-    ws.flush().expect("flush");
-    let _ = ws.close(CloseCode::NORMAL, "done");
-    let mut echoes = Vec::new();
-    loop {
-        match ws.read() {
-            Ok(Message::Text(text)) => echoes.push(text),
-            Ok(Message::Close(frame)) => return (echoes, frame.map(|f| f.code.as_u16())),
-            Ok(_) => {}
-            Err(e) => panic!("client read failed: {e:?}"),
-        }
-    }
 }
 
 #[test]
