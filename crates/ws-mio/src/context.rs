@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
@@ -11,7 +12,7 @@ use ws_proto::{BufferPool, CloseCode, Config, Instant, Message, Role};
 
 use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
-use crate::timer::TimerHeap;
+use crate::timer::{AppTimers, TimerHeap, TimerId};
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
 use ws_proto::policy::ConnectionsPerIp;
@@ -109,6 +110,8 @@ pub(crate) struct LoopState {
     pub(crate) poll: Poll,
     pub(crate) conns: Slab,
     pub(crate) timers: TimerHeap,
+    /// The timers the handler armed ([`Ctx::set_timer`]).
+    pub(crate) app_timers: AppTimers,
     /// Connections with output or timers to settle at the end of the current step.
     pub(crate) dirty: Vec<u32>,
     /// Connections with more to read than one turn allowed, or just resumed.
@@ -584,6 +587,42 @@ impl<'a> Ctx<'a> {
     /// The settings of the server.
     pub fn options(&self) -> &Options {
         &self.state.options
+    }
+
+    /// Arms a timer of this event loop: [`Handler::timer`](crate::Handler::timer) is called
+    /// with `token` once `after` has passed (counted from the current turn of the loop), on
+    /// this loop's thread. A live ticker re-arms it from `timer`, and needs no thread of its
+    /// own. Timers do not keep a server that is shutting down alive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ws_mio::{ConnId, Ctx, Handler, Message};
+    ///
+    /// const TICK: u64 = 1;
+    /// struct Ticker { n: u64 }
+    ///
+    /// impl Handler for Ticker {
+    ///     fn start(&mut self, ctx: &mut Ctx<'_>) {
+    ///         ctx.set_timer(Duration::from_secs(1), TICK);
+    ///     }
+    ///     fn timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+    ///         if token == TICK {
+    ///             self.n += 1;
+    ///             ctx.broadcast(&Message::Text(format!("tick {}", self.n)));
+    ///             ctx.set_timer(Duration::from_secs(1), TICK);
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn set_timer(&mut self, after: Duration, token: u64) -> TimerId {
+        let at = self.state.now.saturating_add(after);
+        self.state.app_timers.set(at, token)
+    }
+
+    /// Disarms a timer armed with [`set_timer`](Self::set_timer): `false` if it has already
+    /// fired or been cancelled.
+    pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
+        self.state.app_timers.cancel(timer)
     }
 }
 

@@ -185,6 +185,7 @@ where
                 poll: parts.poll,
                 conns: Default::default(),
                 timers: TimerHeap::default(),
+                app_timers: Default::default(),
                 dirty: Vec::new(),
                 ready: VecDeque::new(),
                 shared: Arc::clone(&self.shared),

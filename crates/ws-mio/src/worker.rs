@@ -115,20 +115,20 @@ impl<H: Handler> Worker<H> {
             self.settle();
             self.run_timers();
             self.settle();
+            self.run_app_timers();
+            self.settle();
         }
     }
 
     /// How long the next poll may block: not at all while work is pending, else until the
     /// earliest timer.
-    fn poll_timeout(&self) -> Option<Duration> {
+    fn poll_timeout(&mut self) -> Option<Duration> {
         let accepting = self.listener_ready && self.accept_resume.is_none();
         if accepting || self.commands_pending || !self.state.ready.is_empty() {
             return Some(Duration::ZERO);
         }
-        let next = match (self.state.timers.next_deadline(), self.accept_resume) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = earliest(self.state.timers.next_deadline(), self.accept_resume);
+        let next = earliest(next, self.state.app_timers.next_deadline());
         next.map(|at| at.saturating_duration_since(self.state.clock()))
     }
 
@@ -712,6 +712,18 @@ impl<H: Handler> Worker<H> {
             }
             conn.timer_at = None;
             self.on_timer(entry.slot);
+        }
+    }
+
+    /// Calls the handler for its timers that are due, at most as many as were armed when the
+    /// turn began (a timer that re-arms itself with no delay waits for a later turn).
+    fn run_app_timers(&mut self) {
+        let now = self.state.now;
+        for _ in 0..self.state.app_timers.len() {
+            let Some(token) = self.state.app_timers.pop_due(now) else {
+                return;
+            };
+            self.handler.timer(&mut Ctx::new(&mut self.state), token);
         }
     }
 
