@@ -298,6 +298,14 @@ impl Running {
         self.handle.shutdown();
         self.join()
     }
+
+    /// Shuts the server down gracefully within `within`
+    /// ([`Handle::shutdown_gracefully`]: Close frames with 1001 and `reason`, closing
+    /// handshakes awaited until then) and waits for it.
+    pub fn stop_gracefully(self, reason: &str, within: std::time::Duration) -> io::Result<()> {
+        self.handle.shutdown_gracefully(reason, within);
+        self.join()
+    }
 }
 
 impl Drop for Running {

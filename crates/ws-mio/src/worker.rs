@@ -17,7 +17,7 @@ use ws_proto::{
 
 use crate::conn::Phase;
 use crate::context::{LoopState, Refused, FIRST_CONN, LISTENER, WAKER};
-use crate::handle::Command;
+use crate::handle::{Command, Shutdown as ShutdownCommand};
 use crate::timer::Entry;
 use crate::{Ctx, Error, Handler};
 
@@ -45,6 +45,8 @@ pub(crate) struct Worker<H> {
     /// The answer to one beyond `Options::max_connections_per_ip` (429).
     over_ip_limit: Vec<u8>,
     accept_resume: Option<Instant>,
+    /// When a graceful shutdown stops waiting for closing handshakes.
+    shutdown_at: Option<Instant>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -67,6 +69,7 @@ impl<H: Handler> Worker<H> {
             over_capacity: over_capacity_response(),
             over_ip_limit,
             accept_resume: None,
+            shutdown_at: None,
         }
     }
 
@@ -117,6 +120,7 @@ impl<H: Handler> Worker<H> {
             self.settle();
             self.run_app_timers();
             self.settle();
+            self.end_shutdown();
         }
     }
 
@@ -129,6 +133,7 @@ impl<H: Handler> Worker<H> {
         }
         let next = earliest(self.state.timers.next_deadline(), self.accept_resume);
         let next = earliest(next, self.state.app_timers.next_deadline());
+        let next = earliest(next, self.shutdown_at);
         next.map(|at| at.saturating_duration_since(self.state.clock()))
     }
 
@@ -849,18 +854,21 @@ impl<H: Handler> Worker<H> {
                 Command::Abort(id) => {
                     let _ = self.state.abort(id);
                 }
-                Command::Shutdown => self.begin_shutdown(),
+                Command::Shutdown(shutdown) => self.begin_shutdown(&shutdown),
             }
         }
         // More than one turn's worth: continue on the next turn.
         self.commands_pending = true;
     }
 
-    fn begin_shutdown(&mut self) {
+    fn begin_shutdown(&mut self, shutdown: &ShutdownCommand) {
         if self.state.stopping {
             return;
         }
         self.state.stopping = true;
+        self.shutdown_at = shutdown
+            .deadline
+            .map(|at| Instant::from_duration(at.saturating_duration_since(self.state.epoch)));
         if let Some(mut listener) = self.listener.take() {
             let _ = self.state.poll.registry().deregister(&mut listener);
         }
@@ -872,13 +880,27 @@ impl<H: Handler> Worker<H> {
             };
             match &mut conn.phase {
                 Phase::Open(ws) => {
-                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down", now);
+                    let _ = ws.close(CloseCode::GOING_AWAY, &shutdown.reason, now);
                     self.state.mark_dirty(slot);
                 }
                 Phase::Accepting { .. } | Phase::Connecting { .. } => self.abort(slot, None),
                 // Our FIN is out: stop waiting for the peer's.
                 Phase::Closing if conn.flags.write_closed => self.remove(slot),
                 Phase::Closing => {}
+            }
+        }
+    }
+
+    /// A graceful shutdown's deadline has passed: the connections still open are dropped.
+    fn end_shutdown(&mut self) {
+        if self.shutdown_at.is_none_or(|at| at > self.state.now) {
+            return;
+        }
+        self.shutdown_at = None;
+        for slot in 0..self.state.conns.capacity() {
+            if self.state.conns.get(slot).is_some() {
+                self.tell_closed(slot, CloseCode::ABNORMAL, "shutdown deadline passed");
+                self.remove(slot);
             }
         }
     }
