@@ -181,6 +181,7 @@ pub enum RateAction {
 /// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// Messages per second and burst.
     pub messages: Option<Rate>,
