@@ -208,6 +208,30 @@ mod tests {
         assert_eq!(refused.body(), b"origin required\n");
     }
 
+    proptest::proptest! {
+        /// Any subdomain, at any depth, matches a wildcard; the same labels in a look-alike
+        /// host, another port or another scheme do not.
+        #[test]
+        fn wildcards_match_exactly_the_subdomains(
+            labels in proptest::collection::vec("[a-zA-Z0-9-]{1,12}", 1..5),
+        ) {
+            let o = AllowedOrigins::new(["https://*.example.com"]);
+            let sub = labels.join(".");
+            let allowed = alloc::format!("https://{sub}.example.com");
+            proptest::prop_assert!(o.allows(&allowed), "{}", allowed);
+            let look_alikes = [
+                alloc::format!("https://{sub}example.com"),
+                alloc::format!("https://{sub}.example.com.evil"),
+                alloc::format!("https://example.com.{sub}.net"),
+                alloc::format!("https://{sub}.example.com:1"),
+                alloc::format!("http://{sub}.example.com"),
+            ];
+            for origin in look_alikes {
+                proptest::prop_assert!(!o.allows(&origin), "{}", origin);
+            }
+        }
+    }
+
     #[test]
     fn null_matches_only_when_listed() {
         let o = AllowedOrigins::new(["null"]);

@@ -424,6 +424,38 @@ mod tests {
             }
         }
 
+        /// A limiter of messages and bytes delivers, over any arrivals, no more messages and no
+        /// more bytes than either bucket allows, and with `Drop` never closes.
+        #[test]
+        fn a_limiter_bounds_messages_and_bytes_together(
+            messages in (0u64..100, 0u64..100),
+            bytes in (0u64..10_000, 0u64..10_000),
+            arrivals in proptest::collection::vec((0u64..100_000_000, 0u64..3_000), 1..64),
+        ) {
+            let limit = RateLimit::messages(messages.0, messages.1)
+                .with_bytes(bytes.0, bytes.1)
+                .with_action(RateAction::Drop);
+            let mut limiter = RateLimiter::new(limit, Instant::ZERO);
+            let (mut nanos, mut count, mut total) = (0u64, 0u128, 0u128);
+            for (advance, size) in arrivals {
+                nanos += advance;
+                let now = Instant::from_duration(Duration::from_nanos(nanos));
+                match limiter.message(size, now) {
+                    Verdict::Deliver => {
+                        count += 1;
+                        total += u128::from(size);
+                    }
+                    Verdict::Drop => {}
+                    Verdict::Close => prop_assert!(false, "Drop never closes"),
+                }
+                let refill = |rate: (u64, u64)| {
+                    u128::from(rate.1) + u128::from(nanos) * u128::from(rate.0) / 1_000_000_000
+                };
+                prop_assert!(count <= refill(messages));
+                prop_assert!(total <= refill(bytes));
+            }
+        }
+
         /// A refused take changes nothing, and an admitted one removes exactly its tokens.
         #[test]
         fn takes_are_exact(
