@@ -1,9 +1,10 @@
 //! What a handler can do from inside the event loop: [`Ctx`], and the loop state behind it.
 
 use std::collections::VecDeque;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
@@ -11,9 +12,10 @@ use ws_proto::{BufferPool, CloseCode, Config, Instant, Message, Role};
 
 use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
-use crate::timer::TimerHeap;
+use crate::timer::{AppTimers, TimerHeap, TimerId};
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::rng::OsRandom;
 
 /// The mio token of the waker; the listener's is 1; connection slot `s` has `s + FIRST_CONN`.
@@ -108,6 +110,8 @@ pub(crate) struct LoopState {
     pub(crate) poll: Poll,
     pub(crate) conns: Slab,
     pub(crate) timers: TimerHeap,
+    /// The timers the handler armed ([`Ctx::set_timer`]).
+    pub(crate) app_timers: AppTimers,
     /// Connections with output or timers to settle at the end of the current step.
     pub(crate) dirty: Vec<u32>,
     /// Connections with more to read than one turn allowed, or just resumed.
@@ -126,10 +130,30 @@ pub(crate) struct LoopState {
     /// [`Options::max_connections`]: shared by the loops, counted from `accept` until the
     /// socket is closed.
     pub(crate) accepted: Arc<AtomicUsize>,
+    /// Accepted connections per peer address, for [`Options::max_connections_per_ip`]:
+    /// shared by the loops like `accepted`.
+    pub(crate) per_ip: Option<Arc<Mutex<ConnectionsPerIp>>>,
     /// Spare buffers of this loop, swapped into a connection while it receives or sends
     /// (see [`ws_proto::Connection::pool_mut`]), so that steady traffic does not allocate and
     /// idle connections hold no buffers. At most [`POOL_BYTES`] and [`POOL_BUFFERS`].
     pub(crate) pool: BufferPool,
+}
+
+/// Which limit refused a connection in [`LoopState::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// [`Options::max_connections`]: answered with 503.
+    Full,
+    /// [`Options::max_connections_per_ip`]: answered with 429.
+    PerIp,
+}
+
+/// The per-address counts; a loop that panicked while holding them left them consistent
+/// (each update is one call), so a poisoned lock is used as it is.
+fn lock(per_ip: &Mutex<ConnectionsPerIp>) -> std::sync::MutexGuard<'_, ConnectionsPerIp> {
+    per_ip
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What the spare buffers of one event loop may add up to.
@@ -152,20 +176,31 @@ impl LoopState {
         }
     }
 
-    /// Counts one more accepted connection if [`Options::max_connections`] allows it;
-    /// `false` means the server is full and the connection must be refused.
-    pub(crate) fn admit(&self) -> bool {
+    /// Counts one more accepted connection from `peer` if [`Options::max_connections`] and
+    /// [`Options::max_connections_per_ip`] allow it; otherwise counts nothing and says which
+    /// limit refuses it.
+    pub(crate) fn admit(&self, peer: IpAddr) -> Result<(), Refused> {
         let max = self.options.max_connections.unwrap_or(usize::MAX);
         self.accepted
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .is_ok()
+            .map_err(|_| Refused::Full)?;
+        if let Some(per_ip) = &self.per_ip {
+            if !lock(per_ip).acquire(peer) {
+                self.accepted.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refused::PerIp);
+            }
+        }
+        Ok(())
     }
 
-    /// An admitted connection's socket is closed.
-    pub(crate) fn release(&self) {
+    /// The socket of a connection from `peer` that [`admit`](Self::admit) counted is closed.
+    pub(crate) fn release(&self, peer: IpAddr) {
         self.accepted.fetch_sub(1, Ordering::AcqRel);
+        if let Some(per_ip) = &self.per_ip {
+            lock(per_ip).release(peer);
+        }
     }
 
     /// Creates and registers a connection in the next free slot.
@@ -552,6 +587,42 @@ impl<'a> Ctx<'a> {
     /// The settings of the server.
     pub fn options(&self) -> &Options {
         &self.state.options
+    }
+
+    /// Arms a timer of this event loop: [`Handler::timer`](crate::Handler::timer) is called
+    /// with `token` once `after` has passed (counted from the current turn of the loop), on
+    /// this loop's thread. A live ticker re-arms it from `timer`, and needs no thread of its
+    /// own. Timers do not keep a server that is shutting down alive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ws_mio::{ConnId, Ctx, Handler, Message};
+    ///
+    /// const TICK: u64 = 1;
+    /// struct Ticker { n: u64 }
+    ///
+    /// impl Handler for Ticker {
+    ///     fn start(&mut self, ctx: &mut Ctx<'_>) {
+    ///         ctx.set_timer(Duration::from_secs(1), TICK);
+    ///     }
+    ///     fn timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+    ///         if token == TICK {
+    ///             self.n += 1;
+    ///             ctx.broadcast(&Message::Text(format!("tick {}", self.n)));
+    ///             ctx.set_timer(Duration::from_secs(1), TICK);
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn set_timer(&mut self, after: Duration, token: u64) -> TimerId {
+        let at = self.state.now.saturating_add(after);
+        self.state.app_timers.set(at, token)
+    }
+
+    /// Disarms a timer armed with [`set_timer`](Self::set_timer): `false` if it has already
+    /// fired or been cancelled.
+    pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
+        self.state.app_timers.cancel(timer)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mio::Waker;
 use ws_proto::{CloseCode, Message};
@@ -16,7 +17,15 @@ pub(crate) enum Command {
     Broadcast(Arc<Message>),
     Close(ConnId, CloseCode, String),
     Abort(ConnId),
-    Shutdown,
+    Shutdown(Shutdown),
+}
+
+/// How the loops shut down: the reason of their Close frames (1001), and when to stop waiting
+/// for the closing handshakes (`None`: each connection's close timeout bounds its own).
+#[derive(Debug, Clone)]
+pub(crate) struct Shutdown {
+    pub(crate) reason: Arc<str>,
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 /// One event loop's inbox.
@@ -179,11 +188,49 @@ impl Handle {
     }
 
     /// Stops the server: every loop stops accepting, closes its connections with 1001 (going
-    /// away), and returns from [`Server::run`](crate::Server::run) once they are closed (each
-    /// bounded by the close timeout). Calling it again does nothing more.
+    /// away, reason `server shutting down`), and returns from
+    /// [`Server::run`](crate::Server::run) once they are closed (each bounded by the close
+    /// timeout). Calling it again does nothing more.
     pub fn shutdown(&self) {
+        self.push_shutdown("server shutting down", None);
+    }
+
+    /// Stops the server gracefully within `within`: every loop stops accepting, drops the
+    /// connections still in their opening handshake, sends every open connection a Close
+    /// frame with 1001 (going away) and `reason` (cut to the 123 bytes a Close frame holds),
+    /// and waits for the closing handshakes; once `within` has passed, the connections still
+    /// open are dropped (the handler hears [`close`](crate::Handler::close) with 1006) and
+    /// [`Server::run`](crate::Server::run) returns. Calling it (or
+    /// [`shutdown`](Self::shutdown)) again does nothing more.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ws_mio::{Handler, Options, Server};
+    ///
+    /// struct App;
+    /// impl Handler for App {}
+    ///
+    /// let running = Server::bind("127.0.0.1:0", Options::default(), |_| App)?.spawn()?;
+    /// running.handle().shutdown_gracefully("restarting, back in a minute", Duration::from_secs(5));
+    /// running.join()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_gracefully(&self, reason: &str, within: Duration) {
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let deadline = std::time::Instant::now().checked_add(within);
+        self.push_shutdown(&reason[..end], deadline);
+    }
+
+    fn push_shutdown(&self, reason: &str, deadline: Option<std::time::Instant>) {
+        let shutdown = Shutdown {
+            reason: reason.into(),
+            deadline,
+        };
         for remote in &self.shared.workers {
-            let _ = remote.push(Command::Shutdown);
+            let _ = remote.push(Command::Shutdown(shutdown.clone()));
         }
     }
 }

@@ -75,6 +75,10 @@ pub trait Handler {
     /// follows; if the handshake failed, nothing does.
     fn error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &Error) {}
 
+    /// A timer armed with [`Ctx::set_timer`](crate::Ctx::set_timer) is due: `token` is the
+    /// one it was armed with.
+    fn timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {}
+
     /// The WebSocket connection is closed: `code` and `reason` are those of the peer's Close
     /// frame (1005 if it had no code), or, if none arrived, of the failure (1006 when the
     /// connection was lost, 1011 after a keepalive timeout, 1002 after a protocol error...).

@@ -19,7 +19,11 @@
 //!   [`Options::low_watermark`] ([`Handler::drain`]).
 //! * Timers: the handshake timeout (`Options::config.handshake_timeout`, against slowloris), the
 //!   idle timeout, and the protocol's keepalive Ping with its Pong deadline and the close
-//!   timeout ([`Config`]), all in one binary heap per loop.
+//!   timeout ([`Config`]), all in one binary heap per loop; and the application's own
+//!   ([`Ctx::set_timer`], [`Handler::timer`]), for a live ticker without a thread of its own.
+//! * Policies ([`policy`], from the core): [`Options::policies`] (an `Origin` allow-list, a
+//!   token check) run before [`Handler::handshake`], [`Options::max_connections_per_ip`]
+//!   (429), and message rate limits in `Options::config.rate_limit` (drop, or close with 1008).
 //!
 //! The ws-proto types of this crate's API are re-exported here ([`CloseCode`], [`Config`],
 //! [`Message`], [`Request`], [`Accept`], [`HttpResponse`], [`HttpRequest`], the error types, ...), so
@@ -110,7 +114,10 @@ pub use handler::Handler;
 pub use id::ConnId;
 pub use options::{Options, SlowConsumer};
 pub use server::{Running, Server};
+pub use timer::TimerId;
 pub use ws_proto;
+/// Ready-made server policies (the core's): origins, tokens, per-address limits, rate limits.
+pub use ws_proto::policy;
 // The ws-proto types that appear in this crate's API (handler arguments and results, error
 // variants, option fields); the rest of the core stays reachable as `ws_mio::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};

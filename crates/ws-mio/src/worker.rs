@@ -9,14 +9,15 @@ use std::time::Duration;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use ws_proto::handshake::{HttpResponse, ServerEvent, ServerHandshake};
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::{
     BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State,
     Transmit,
 };
 
 use crate::conn::Phase;
-use crate::context::{LoopState, FIRST_CONN, LISTENER, WAKER};
-use crate::handle::Command;
+use crate::context::{LoopState, Refused, FIRST_CONN, LISTENER, WAKER};
+use crate::handle::{Command, Shutdown as ShutdownCommand};
 use crate::timer::Entry;
 use crate::{Ctx, Error, Handler};
 
@@ -41,7 +42,11 @@ pub(crate) struct Worker<H> {
     commands_pending: bool,
     /// The answer to a connection beyond `Options::max_connections`, written once.
     over_capacity: Vec<u8>,
+    /// The answer to one beyond `Options::max_connections_per_ip` (429).
+    over_ip_limit: Vec<u8>,
     accept_resume: Option<Instant>,
+    /// When a graceful shutdown stops waiting for closing handshakes.
+    shutdown_at: Option<Instant>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -52,6 +57,7 @@ impl<H: Handler> Worker<H> {
         listener: Option<TcpListener>,
     ) -> Worker<H> {
         let scratch = vec![0; state.options.read_buffer_size.max(1)].into_boxed_slice();
+        let over_ip_limit = over_ip_limit_response(state.options.max_connections_per_ip);
         Worker {
             state,
             handler,
@@ -61,7 +67,9 @@ impl<H: Handler> Worker<H> {
             listener_ready: false,
             commands_pending: false,
             over_capacity: over_capacity_response(),
+            over_ip_limit,
             accept_resume: None,
+            shutdown_at: None,
         }
     }
 
@@ -110,20 +118,22 @@ impl<H: Handler> Worker<H> {
             self.settle();
             self.run_timers();
             self.settle();
+            self.run_app_timers();
+            self.settle();
+            self.end_shutdown();
         }
     }
 
     /// How long the next poll may block: not at all while work is pending, else until the
     /// earliest timer.
-    fn poll_timeout(&self) -> Option<Duration> {
+    fn poll_timeout(&mut self) -> Option<Duration> {
         let accepting = self.listener_ready && self.accept_resume.is_none();
         if accepting || self.commands_pending || !self.state.ready.is_empty() {
             return Some(Duration::ZERO);
         }
-        let next = match (self.state.timers.next_deadline(), self.accept_resume) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = earliest(self.state.timers.next_deadline(), self.accept_resume);
+        let next = earliest(next, self.state.app_timers.next_deadline());
+        let next = earliest(next, self.shutdown_at);
         next.map(|at| at.saturating_duration_since(self.state.clock()))
     }
 
@@ -381,7 +391,11 @@ impl<H: Handler> Worker<H> {
             };
             let mut ctx = Ctx::new(&mut self.state);
             let answer = match event {
-                ServerEvent::Request(request) => Ok(self.handler.handshake(&mut ctx, id, &request)),
+                // The policies first; the handler sees only the requests they let through.
+                ServerEvent::Request(request) => Ok(match ctx.options().policies.check(&request) {
+                    Ok(()) => self.handler.handshake(&mut ctx, id, &request),
+                    Err(refusal) => Err(refusal),
+                }),
                 ServerEvent::Http(request) => Err(self.handler.http(&mut ctx, id, &request)),
                 _ => continue,
             };
@@ -639,7 +653,7 @@ impl<H: Handler> Worker<H> {
             let _ = self.state.poll.registry().deregister(&mut conn.socket);
             // Accepted connections were counted by `accept` (`Options::max_connections`).
             if conn.role == Role::Server {
-                self.state.release();
+                self.state.release(conn.peer.ip());
             }
         }
     }
@@ -706,6 +720,18 @@ impl<H: Handler> Worker<H> {
         }
     }
 
+    /// Calls the handler for its timers that are due, at most as many as were armed when the
+    /// turn began (a timer that re-arms itself with no delay waits for a later turn).
+    fn run_app_timers(&mut self) {
+        let now = self.state.now;
+        for _ in 0..self.state.app_timers.len() {
+            let Some(token) = self.state.app_timers.pop_due(now) else {
+                return;
+            };
+            self.handler.timer(&mut Ctx::new(&mut self.state), token);
+        }
+    }
+
     fn on_timer(&mut self, slot: u32) {
         let now = self.state.now;
         let idle = self.state.options.idle_timeout;
@@ -751,8 +777,12 @@ impl<H: Handler> Worker<H> {
             };
             match listener.accept() {
                 Ok((socket, peer)) => {
-                    if !self.state.admit() {
-                        Self::refuse_over_capacity(socket, &mut self.scratch, &self.over_capacity);
+                    if let Err(refused) = self.state.admit(peer.ip()) {
+                        let answer = match refused {
+                            Refused::Full => &self.over_capacity,
+                            Refused::PerIp => &self.over_ip_limit,
+                        };
+                        Self::refuse_over_capacity(socket, &mut self.scratch, answer);
                         continue;
                     }
                     let _ = socket.set_nodelay(true);
@@ -765,7 +795,7 @@ impl<H: Handler> Worker<H> {
                         .add_conn(socket, peer, Role::Server, phase)
                         .is_err()
                     {
-                        self.state.release();
+                        self.state.release(peer.ip());
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -785,8 +815,8 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    /// Answers a connection beyond [`Options::max_connections`](crate::Options) with 503
-    /// and closes it, all in this step: nothing is allocated and nothing waits for the peer.
+    /// Answers a connection beyond [`Options::max_connections`](crate::Options) (503) or
+    /// [`Options::max_connections_per_ip`](crate::Options) (429) and closes it, all in this step: nothing is allocated and nothing waits for the peer.
     fn refuse_over_capacity(mut socket: mio::net::TcpStream, scratch: &mut [u8], answer: &[u8]) {
         // What already arrived of the request is read and dropped (one read, no waiting):
         // closing a socket with unread bytes resets the connection, and a reset can make
@@ -824,18 +854,21 @@ impl<H: Handler> Worker<H> {
                 Command::Abort(id) => {
                     let _ = self.state.abort(id);
                 }
-                Command::Shutdown => self.begin_shutdown(),
+                Command::Shutdown(shutdown) => self.begin_shutdown(&shutdown),
             }
         }
         // More than one turn's worth: continue on the next turn.
         self.commands_pending = true;
     }
 
-    fn begin_shutdown(&mut self) {
+    fn begin_shutdown(&mut self, shutdown: &ShutdownCommand) {
         if self.state.stopping {
             return;
         }
         self.state.stopping = true;
+        self.shutdown_at = shutdown
+            .deadline
+            .map(|at| Instant::from_duration(at.saturating_duration_since(self.state.epoch)));
         if let Some(mut listener) = self.listener.take() {
             let _ = self.state.poll.registry().deregister(&mut listener);
         }
@@ -847,13 +880,27 @@ impl<H: Handler> Worker<H> {
             };
             match &mut conn.phase {
                 Phase::Open(ws) => {
-                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down", now);
+                    let _ = ws.close(CloseCode::GOING_AWAY, &shutdown.reason, now);
                     self.state.mark_dirty(slot);
                 }
                 Phase::Accepting { .. } | Phase::Connecting { .. } => self.abort(slot, None),
                 // Our FIN is out: stop waiting for the peer's.
                 Phase::Closing if conn.flags.write_closed => self.remove(slot),
                 Phase::Closing => {}
+            }
+        }
+    }
+
+    /// A graceful shutdown's deadline has passed: the connections still open are dropped.
+    fn end_shutdown(&mut self) {
+        if self.shutdown_at.is_none_or(|at| at > self.state.now) {
+            return;
+        }
+        self.shutdown_at = None;
+        for slot in 0..self.state.conns.capacity() {
+            if self.state.conns.get(slot).is_some() {
+                self.tell_closed(slot, CloseCode::ABNORMAL, "shutdown deadline passed");
+                self.remove(slot);
             }
         }
     }
@@ -922,6 +969,16 @@ fn over_capacity_response() -> Vec<u8> {
         .with_header("Retry-After", "5")
         .with_body("too many connections\n")
         .write(&mut out);
+    out
+}
+
+/// `429 Too Many Requests` with `Retry-After`, for connections past the per-address limit.
+fn over_ip_limit_response(max: Option<usize>) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(max) = max {
+        // A fixed, valid response: `write` cannot fail on it.
+        let _ = ConnectionsPerIp::new(max).refusal().write(&mut out);
+    }
     out
 }
 

@@ -72,6 +72,7 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
+pub mod policy;
 mod pool;
 #[cfg(feature = "std")]
 pub mod rng;

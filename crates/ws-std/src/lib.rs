@@ -60,6 +60,8 @@ pub use error::Error;
 pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
+/// Ready-made server policies (the core's): origins, tokens, rate limits.
+pub use ws_proto::policy;
 #[cfg(feature = "tls")]
 pub use ws_tls;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
