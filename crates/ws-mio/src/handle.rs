@@ -1,19 +1,23 @@
 //! Reaching the event loops from other threads: a command queue per loop and a mio `Waker`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use mio::Waker;
-use ws_proto::{CloseCode, Message};
+use ws_proto::{CloseCode, Message, PreparedMessage};
 
-use crate::{ConnId, Error};
+use crate::topics::TopicRegistry;
+use crate::{ConnId, Error, TopicEvent};
 
 /// What another thread (or another event loop) asks an event loop to do.
 pub(crate) enum Command {
     Send(ConnId, Message),
     SendMany(Vec<ConnId>, Arc<Message>),
-    Broadcast(Arc<Message>),
+    Broadcast(Arc<PreparedMessage>),
+    Subscribe(ConnId, Arc<str>),
+    Unsubscribe(ConnId, Arc<str>),
+    Publish(Arc<str>, Arc<PreparedMessage>),
     Close(ConnId, CloseCode, String),
     Abort(ConnId),
     Shutdown,
@@ -54,9 +58,49 @@ impl Remote {
 /// The inboxes of every event loop of a server.
 pub(crate) struct Shared {
     pub(crate) workers: Vec<Remote>,
+    /// Which loops have subscribers of each topic.
+    pub(crate) topics: Mutex<TopicRegistry>,
 }
 
 impl Shared {
+    pub(crate) fn new(workers: Vec<Remote>) -> Shared {
+        Shared {
+            workers,
+            topics: Mutex::default(),
+        }
+    }
+
+    /// The topic registry. A panic while it was held (none is expected: its updates do not
+    /// panic) leaves it usable.
+    pub(crate) fn topics(&self) -> MutexGuard<'_, TopicRegistry> {
+        self.topics.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a publish to every loop with subscribers of the topic but `skip`; returns how
+    /// many loops it was handed to.
+    pub(crate) fn publish(
+        &self,
+        topic: &str,
+        message: &Arc<PreparedMessage>,
+        skip: Option<usize>,
+    ) -> Result<usize, Error> {
+        let mut loops = Vec::new();
+        let Some(name) = self.topics().loops_into(topic, &mut loops) else {
+            return Ok(0);
+        };
+        let mut forwarded = 0;
+        for worker in loops.into_iter().map(usize::from) {
+            if Some(worker) == skip {
+                continue;
+            }
+            if let Some(remote) = self.workers.get(worker) {
+                remote.push(Command::Publish(Arc::clone(&name), Arc::clone(message)))?;
+                forwarded += 1;
+            }
+        }
+        Ok(forwarded)
+    }
+
     pub(crate) fn send(&self, id: ConnId, message: Message) -> Result<(), Error> {
         self.remote(id)?.push(Command::Send(id, message))
     }
@@ -89,7 +133,7 @@ impl Shared {
     /// Broadcasts through every loop but `skip`.
     pub(crate) fn broadcast(
         &self,
-        message: &Arc<Message>,
+        message: &Arc<PreparedMessage>,
         skip: Option<usize>,
     ) -> Result<(), Error> {
         for (worker, remote) in self.workers.iter().enumerate() {
@@ -160,9 +204,62 @@ impl Handle {
             .map(drop)
     }
 
-    /// Sends a message to every open connection of every event loop.
+    /// Sends a message to every open connection of every event loop. The frame is encoded
+    /// once for all of them (see [`PreparedMessage`]).
     pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.shared.broadcast(&Arc::new(message.into()), None)
+        let prepared = PreparedMessage::from(&message.into());
+        self.shared.broadcast(&Arc::new(prepared), None)
+    }
+
+    /// Subscribes a connection to a topic, on the connection's event loop: see
+    /// [`Ctx::subscribe`](crate::Ctx::subscribe). A failure (the connection is gone, or at
+    /// its subscription limit) is not reported back; a publish after this call returns
+    /// reaches the connection if the subscription took.
+    pub fn subscribe(&self, id: ConnId, topic: &str) -> Result<(), Error> {
+        self.shared
+            .remote(id)?
+            .push(Command::Subscribe(id, topic.into()))
+    }
+
+    /// Unsubscribes a connection from a topic, on the connection's event loop.
+    pub fn unsubscribe(&self, id: ConnId, topic: &str) -> Result<(), Error> {
+        self.shared
+            .remote(id)?
+            .push(Command::Unsubscribe(id, topic.into()))
+    }
+
+    /// Publishes a message to every subscriber of a topic, on every event loop, with the
+    /// frame encoded once for all of them (see [`Ctx::publish`](crate::Ctx::publish)).
+    /// Returns the number of event loops it was handed to: 0 when nobody subscribes.
+    ///
+    /// From one thread, publishes reach each subscriber in the order they were made.
+    pub fn publish(&self, topic: &str, message: impl Into<Message>) -> Result<usize, Error> {
+        let prepared = Arc::new(PreparedMessage::from(&message.into()));
+        self.publish_prepared(topic, &prepared)
+    }
+
+    /// Publishes a message framed beforehand, as [`Handle::publish`] does.
+    pub fn publish_prepared(
+        &self,
+        topic: &str,
+        message: &Arc<PreparedMessage>,
+    ) -> Result<usize, Error> {
+        self.shared.publish(topic, message, None)
+    }
+
+    /// Topic changes, for a bridge to a message broker: the returned receiver first holds a
+    /// [`TopicEvent::Active`] for every topic with subscribers now, then one event each time
+    /// a topic gains its first subscriber in this server or loses its last one (on any
+    /// event loop). Events are sent from the event loops without waiting: read them on a
+    /// thread of your own (the queue grows with the number of changes not read yet). Drop
+    /// the receiver to stop watching.
+    pub fn topic_events(&self) -> Receiver<TopicEvent> {
+        self.shared.topics().watch()
+    }
+
+    /// The topics with at least one subscriber in this server.
+    pub fn topics(&self) -> Vec<Arc<str>> {
+        self.shared.topics().active()
     }
 
     /// Starts the closing handshake of one connection.

@@ -100,6 +100,7 @@ mod id;
 mod options;
 mod server;
 mod timer;
+mod topics;
 mod worker;
 
 pub use client::Connect;
@@ -110,12 +111,13 @@ pub use handler::Handler;
 pub use id::ConnId;
 pub use options::{Options, SlowConsumer};
 pub use server::{Running, Server};
+pub use topics::TopicEvent;
 pub use ws_proto;
 // The ws-proto types that appear in this crate's API (handler arguments and results, error
 // variants, option fields); the rest of the core stays reachable as `ws_mio::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
 pub use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Limits, Request};
 pub use ws_proto::{
-    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, ProtocolError, Role,
-    SendError,
+    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, PreparedMessage,
+    ProtocolError, Role, SendError,
 };

@@ -134,7 +134,7 @@ where
         Ok(Server {
             options: Arc::new(options),
             parts,
-            shared: Arc::new(Shared { workers: remotes }),
+            shared: Arc::new(Shared::new(remotes)),
             local_addr: None,
             epoch: std::time::Instant::now(),
             factory,
@@ -189,6 +189,8 @@ where
                 open: 0,
                 accepted: Arc::clone(&accepted),
                 pool: BufferPool::with_limits(POOL_BYTES, POOL_BUFFERS),
+                topics: Default::default(),
+                members: Vec::new(),
             };
             if index < keep {
                 let worker = Worker::new(state, factory(index), parts.rx, parts.listener);

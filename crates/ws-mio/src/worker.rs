@@ -334,6 +334,7 @@ impl<H: Handler> Worker<H> {
         if std::mem::take(&mut conn.flags.opened) {
             let id = conn.id;
             self.state.open -= 1;
+            self.state.drop_subscriptions(slot);
             self.handler
                 .close(&mut Ctx::new(&mut self.state), id, code, reason);
         }
@@ -635,6 +636,7 @@ impl<H: Handler> Worker<H> {
     }
 
     fn remove(&mut self, slot: u32) {
+        self.state.drop_subscriptions(slot);
         if let Some(mut conn) = self.state.conns.remove(slot) {
             let _ = self.state.poll.registry().deregister(&mut conn.socket);
             // Accepted connections were counted by `accept` (`Options::max_connections`).
@@ -816,7 +818,16 @@ impl<H: Handler> Worker<H> {
                     }
                 }
                 Command::Broadcast(message) => {
-                    self.state.broadcast_local((&*message).into());
+                    self.state.broadcast_local(&message);
+                }
+                Command::Subscribe(id, topic) => {
+                    let _ = self.state.subscribe_local(id, &topic);
+                }
+                Command::Unsubscribe(id, topic) => {
+                    self.state.unsubscribe_local(id, &topic);
+                }
+                Command::Publish(topic, message) => {
+                    self.state.publish_local(&topic, &message);
                 }
                 Command::Close(id, code, reason) => {
                     let _ = self.state.close(id, code, &reason);

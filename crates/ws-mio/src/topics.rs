@@ -1,0 +1,202 @@
+//! Topics: named groups of connections that a publish reaches, on every event loop.
+//!
+//! Each event loop keeps its own subscribers ([`LocalTopics`]: topic to connections, and each
+//! connection's own list in its record). The server keeps, for every topic, which loops have
+//! subscribers ([`TopicRegistry`], behind a mutex taken only when a loop's topic gains its
+//! first or loses its last subscriber, and once per publish): a publish goes to those loops
+//! only, and watchers ([`Handle::topic_events`](crate::Handle::topic_events)) learn when a
+//! topic gains its first or loses its last subscriber in the process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+
+use crate::ConnId;
+
+/// A change in the set of topics that have subscribers anywhere in the server, for a bridge
+/// to a message broker (subscribe to the broker's channel while a topic is active).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TopicEvent {
+    /// The topic has its first subscriber in this server (on any event loop).
+    Active(Arc<str>),
+    /// The topic's last subscriber in this server unsubscribed or closed.
+    Inactive(Arc<str>),
+}
+
+/// The subscribers of one event loop, by topic.
+#[derive(Debug, Default)]
+pub(crate) struct LocalTopics {
+    topics: HashMap<Arc<str>, HashSet<ConnId>>,
+}
+
+impl LocalTopics {
+    /// The shared name of a topic this loop knows, to store without a new allocation.
+    pub(crate) fn name(&self, topic: &str) -> Option<Arc<str>> {
+        self.topics.get_key_value(topic).map(|(k, _)| Arc::clone(k))
+    }
+
+    /// Adds a subscriber; `true` if the topic had none on this loop before.
+    pub(crate) fn insert(&mut self, topic: &Arc<str>, id: ConnId) -> bool {
+        match self.topics.get_mut(&**topic) {
+            Some(members) => {
+                members.insert(id);
+                false
+            }
+            None => {
+                self.topics.insert(Arc::clone(topic), HashSet::from([id]));
+                true
+            }
+        }
+    }
+
+    /// Removes a subscriber; `true` if it was the topic's last one on this loop.
+    pub(crate) fn remove(&mut self, topic: &str, id: ConnId) -> bool {
+        let Some(members) = self.topics.get_mut(topic) else {
+            return false;
+        };
+        members.remove(&id);
+        if members.is_empty() {
+            self.topics.remove(topic);
+            return true;
+        }
+        false
+    }
+
+    /// The subscribers of a topic on this loop, appended to `out`.
+    pub(crate) fn members_into(&self, topic: &str, out: &mut Vec<ConnId>) {
+        if let Some(members) = self.topics.get(topic) {
+            out.extend(members.iter().copied());
+        }
+    }
+
+    /// How many connections of this loop subscribe to a topic.
+    pub(crate) fn count(&self, topic: &str) -> usize {
+        self.topics.get(topic).map_or(0, HashSet::len)
+    }
+}
+
+/// Which event loops have subscribers of each topic, and who watches topics come and go.
+#[derive(Debug, Default)]
+pub(crate) struct TopicRegistry {
+    loops: HashMap<Arc<str>, Vec<u16>>,
+    watchers: Vec<Sender<TopicEvent>>,
+}
+
+impl TopicRegistry {
+    /// A loop's topic gained its first subscriber.
+    pub(crate) fn loop_joined(&mut self, topic: &Arc<str>, worker: u16) {
+        match self.loops.get_mut(&**topic) {
+            Some(loops) => {
+                if !loops.contains(&worker) {
+                    loops.push(worker);
+                }
+            }
+            None => {
+                self.loops.insert(Arc::clone(topic), vec![worker]);
+                self.notify(TopicEvent::Active(Arc::clone(topic)));
+            }
+        }
+    }
+
+    /// A loop's topic lost its last subscriber.
+    pub(crate) fn loop_left(&mut self, topic: &str, worker: u16) {
+        let Some(loops) = self.loops.get_mut(topic) else {
+            return;
+        };
+        loops.retain(|&w| w != worker);
+        if loops.is_empty() {
+            if let Some((name, _)) = self.loops.remove_entry(topic) {
+                self.notify(TopicEvent::Inactive(name));
+            }
+        }
+    }
+
+    /// The loops with subscribers of a topic, appended to `out`, and the topic's shared
+    /// name; `None` if nobody subscribes.
+    pub(crate) fn loops_into(&self, topic: &str, out: &mut Vec<u16>) -> Option<Arc<str>> {
+        let (name, loops) = self.loops.get_key_value(topic)?;
+        out.extend_from_slice(loops);
+        Some(Arc::clone(name))
+    }
+
+    /// The topics with subscribers.
+    pub(crate) fn active(&self) -> Vec<Arc<str>> {
+        self.loops.keys().cloned().collect()
+    }
+
+    /// A new watcher: it hears of every topic active now, then of every change.
+    pub(crate) fn watch(&mut self) -> Receiver<TopicEvent> {
+        let (tx, rx) = mpsc::channel();
+        for topic in self.loops.keys() {
+            // The receiver is right here: this cannot fail.
+            let _ = tx.send(TopicEvent::Active(Arc::clone(topic)));
+        }
+        self.watchers.push(tx);
+        rx
+    }
+
+    fn notify(&mut self, event: TopicEvent) {
+        // A watcher whose receiver is gone is forgotten.
+        self.watchers.retain(|tx| tx.send(event.clone()).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(slot: u32) -> ConnId {
+        ConnId {
+            worker: 0,
+            slot,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn a_loop_reports_its_first_and_last_subscriber_of_a_topic() {
+        let mut topics = LocalTopics::default();
+        let room: Arc<str> = "room".into();
+        assert!(topics.insert(&room, id(1)));
+        assert!(!topics.insert(&room, id(2)));
+        assert!(!topics.insert(&room, id(2)));
+        assert_eq!(topics.count("room"), 2);
+        assert!(Arc::ptr_eq(&topics.name("room").unwrap(), &room));
+        assert!(!topics.remove("room", id(1)));
+        assert!(!topics.remove("other", id(2)));
+        assert!(topics.remove("room", id(2)));
+        assert_eq!(topics.count("room"), 0);
+        assert!(topics.name("room").is_none());
+    }
+
+    #[test]
+    fn watchers_hear_of_topics_active_before_and_of_each_change() {
+        let mut registry = TopicRegistry::default();
+        let a: Arc<str> = "a".into();
+        let b: Arc<str> = "b".into();
+        registry.loop_joined(&a, 0);
+        let events = registry.watch();
+        registry.loop_joined(&a, 1);
+        registry.loop_joined(&b, 1);
+        registry.loop_left("a", 0);
+        registry.loop_left("a", 1);
+        let mut loops = Vec::new();
+        assert_eq!(registry.loops_into("b", &mut loops), Some(b.clone()));
+        assert_eq!(loops, [1]);
+        assert_eq!(registry.loops_into("a", &mut loops), None);
+        let got: Vec<TopicEvent> = events.try_iter().collect();
+        assert_eq!(
+            got,
+            [
+                TopicEvent::Active(a.clone()),
+                TopicEvent::Active(b.clone()),
+                TopicEvent::Inactive(a),
+            ]
+        );
+        drop(events);
+        registry.loop_left("b", 1);
+        assert!(registry.watchers.is_empty());
+        assert!(registry.active().is_empty());
+    }
+}
