@@ -13,6 +13,12 @@
 //! * [`Ctx`], given to each handler method, sends to one connection, to a set, or to all
 //!   ([`Ctx::broadcast`]), closes, and opens client connections ([`Ctx::connect`]);
 //!   [`Handle`] does the same from other threads, through a queue and a mio `Waker`.
+//! * Topics: [`Ctx::subscribe`] a connection to a named topic and [`Ctx::publish`] to its
+//!   subscribers on every event loop (or from any thread with [`Handle::publish`]); the
+//!   frame is encoded once for all of them ([`PreparedMessage`]), each subscriber meets the
+//!   [`SlowConsumer`] policy on its own, and subscriptions end with their connection.
+//!   [`Handle::topic_events`] tells a bridge to a broker when a topic gains its first or
+//!   loses its last subscriber.
 //! * Each connection buffers its output; past [`Options::high_watermark`] it is not read any
 //!   more, sends report [`SendStatus::Backpressure`], and the [`SlowConsumer`] policy decides
 //!   about further messages (queue, drop, or close with 1008/1013) until it drains to
