@@ -1,7 +1,6 @@
 //! One connection's state, and the slab of connections of an event loop.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use mio::net::TcpStream;
 use ws_proto::handshake::{ClientHandshake, ServerHandshake};
@@ -70,8 +69,6 @@ pub(crate) struct Conn {
     pub(crate) last_activity: Instant,
     /// The subprotocol agreed in the handshake.
     pub(crate) protocol: Option<Box<str>>,
-    /// The topics the connection subscribes to (at most `Options::max_subscriptions`).
-    pub(crate) topics: Vec<Arc<str>>,
 }
 
 impl Conn {

@@ -14,7 +14,7 @@ use ws_proto::{
 use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
 use crate::timer::TimerHeap;
-use crate::topics::LocalTopics;
+use crate::topics::{LocalTopics, Subscribed};
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
 use ws_proto::rng::OsRandom;
@@ -207,7 +207,6 @@ impl LoopState {
             timer_at: None,
             last_activity: self.now,
             protocol: None,
-            topics: Vec::new(),
         });
         self.conns.insert(conn);
         self.mark_dirty(slot);
@@ -330,55 +329,45 @@ impl LoopState {
 
     /// Subscribes an open connection of this loop to a topic.
     pub(crate) fn subscribe_local(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
-        let max = self.options.max_subscriptions;
-        let known = self.topics.name(topic);
-        let conn = self
+        if !self
             .conns
-            .by_id_mut(id)
-            .filter(|c| c.is_open() && c.flags.opened)
-            .ok_or(Error::UnknownConnection(id))?;
-        if conn.topics.iter().any(|t| **t == *topic) {
-            return Ok(());
+            .by_id(id)
+            .is_some_and(|c| c.is_open() && c.flags.opened)
+        {
+            return Err(Error::UnknownConnection(id));
         }
-        if conn.topics.len() >= max {
-            return Err(Error::TooManySubscriptions(id));
+        match self
+            .topics
+            .subscribe(id, topic, self.options.max_subscriptions)
+        {
+            Subscribed::Full => Err(Error::TooManySubscriptions(id)),
+            Subscribed::First(name) => {
+                self.shared.topics().loop_joined(&name, id.worker);
+                Ok(())
+            }
+            Subscribed::Already | Subscribed::Added => Ok(()),
         }
-        let name = known.unwrap_or_else(|| topic.into());
-        conn.topics.push(Arc::clone(&name));
-        if self.topics.insert(&name, id) {
-            self.shared.topics().loop_joined(&name, id.worker);
-        }
-        Ok(())
     }
 
-    /// Unsubscribes a connection of this loop from a topic; `false` if it was not
-    /// subscribed.
-    pub(crate) fn unsubscribe_local(&mut self, id: ConnId, topic: &str) -> bool {
-        let Some(conn) = self.conns.by_id_mut(id) else {
-            return false;
-        };
-        let Some(at) = conn.topics.iter().position(|t| **t == *topic) else {
-            return false;
-        };
-        let name = conn.topics.swap_remove(at);
-        self.leave_topic(&name, id);
-        true
+    /// Unsubscribes a connection of this loop from a topic (nothing if it does not
+    /// subscribe to it).
+    pub(crate) fn unsubscribe_local(&mut self, id: ConnId, topic: &str) {
+        if let Some(name) = self.topics.unsubscribe(id, topic) {
+            self.shared.topics().loop_left(&name, id.worker);
+        }
     }
 
     /// Ends every subscription of a connection of this loop (it is closing or gone).
     pub(crate) fn drop_subscriptions(&mut self, slot: u32) {
-        let Some(conn) = self.conns.get_mut(slot) else {
+        let Some(conn) = self.conns.get(slot) else {
             return;
         };
-        let id = conn.id;
-        for name in std::mem::take(&mut conn.topics) {
-            self.leave_topic(&name, id);
-        }
-    }
-
-    fn leave_topic(&mut self, name: &str, id: ConnId) {
-        if self.topics.remove(name, id) {
-            self.shared.topics().loop_left(name, id.worker);
+        let gone = self.topics.unsubscribe_all(conn.id);
+        if !gone.is_empty() {
+            let mut registry = self.shared.topics();
+            for name in gone {
+                registry.loop_left(&name, self.worker as u16);
+            }
         }
     }
 
@@ -630,11 +619,7 @@ impl<'a> Ctx<'a> {
 
     /// The topics a connection of this loop subscribes to.
     pub fn subscriptions(&self, id: ConnId) -> impl Iterator<Item = &str> + '_ {
-        self.state
-            .conns
-            .by_id(id)
-            .into_iter()
-            .flat_map(|c| c.topics.iter().map(|t| &**t))
+        self.state.topics.subscriptions(id).iter().map(|t| &**t)
     }
 
     /// Sends a Ping to one connection of this loop (a Pong arrives later; keepalive Pings

@@ -24,34 +24,78 @@ pub enum TopicEvent {
     Inactive(Arc<str>),
 }
 
-/// The subscribers of one event loop, by topic.
+/// The subscribers of one event loop, by topic, and the topics of each subscribing
+/// connection (kept here rather than in the connection's record, so that connections that
+/// subscribe to nothing cost nothing).
 #[derive(Debug, Default)]
 pub(crate) struct LocalTopics {
     topics: HashMap<Arc<str>, HashSet<ConnId>>,
+    by_conn: HashMap<ConnId, Vec<Arc<str>>>,
+}
+
+/// What [`LocalTopics::subscribe`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Subscribed {
+    /// The connection already subscribed to the topic.
+    Already,
+    /// Subscribed; the topic had subscribers on this loop before.
+    Added,
+    /// Subscribed, the topic's first on this loop.
+    First(Arc<str>),
+    /// Not subscribed: the connection is at its limit.
+    Full,
 }
 
 impl LocalTopics {
-    /// The shared name of a topic this loop knows, to store without a new allocation.
-    pub(crate) fn name(&self, topic: &str) -> Option<Arc<str>> {
-        self.topics.get_key_value(topic).map(|(k, _)| Arc::clone(k))
-    }
-
-    /// Adds a subscriber; `true` if the topic had none on this loop before.
-    pub(crate) fn insert(&mut self, topic: &Arc<str>, id: ConnId) -> bool {
-        match self.topics.get_mut(&**topic) {
-            Some(members) => {
-                members.insert(id);
-                false
-            }
-            None => {
-                self.topics.insert(Arc::clone(topic), HashSet::from([id]));
-                true
-            }
+    /// Subscribes `id` to `topic` unless it already has `max` topics.
+    pub(crate) fn subscribe(&mut self, id: ConnId, topic: &str, max: usize) -> Subscribed {
+        let mine = self.by_conn.entry(id).or_default();
+        if mine.iter().any(|t| **t == *topic) {
+            return Subscribed::Already;
         }
+        if mine.len() >= max {
+            if mine.is_empty() {
+                self.by_conn.remove(&id);
+            }
+            return Subscribed::Full;
+        }
+        let known = self.topics.get_key_value(topic).map(|(k, _)| Arc::clone(k));
+        if let Some(name) = known {
+            mine.push(name);
+            if let Some(members) = self.topics.get_mut(topic) {
+                members.insert(id);
+            }
+            return Subscribed::Added;
+        }
+        let name: Arc<str> = topic.into();
+        mine.push(Arc::clone(&name));
+        self.topics.insert(Arc::clone(&name), HashSet::from([id]));
+        Subscribed::First(name)
     }
 
-    /// Removes a subscriber; `true` if it was the topic's last one on this loop.
-    pub(crate) fn remove(&mut self, topic: &str, id: ConnId) -> bool {
+    /// Unsubscribes `id` from `topic`; the topic's name if that was its last subscriber on
+    /// this loop.
+    pub(crate) fn unsubscribe(&mut self, id: ConnId, topic: &str) -> Option<Arc<str>> {
+        let mine = self.by_conn.get_mut(&id)?;
+        let at = mine.iter().position(|t| **t == *topic)?;
+        let name = mine.swap_remove(at);
+        if mine.is_empty() {
+            self.by_conn.remove(&id);
+        }
+        self.leave(&name, id).then_some(name)
+    }
+
+    /// Ends every subscription of `id`; returns the topics that lost their last subscriber on
+    /// this loop.
+    pub(crate) fn unsubscribe_all(&mut self, id: ConnId) -> Vec<Arc<str>> {
+        let mine = self.by_conn.remove(&id).unwrap_or_default();
+        mine.into_iter()
+            .filter(|name| self.leave(name, id))
+            .collect()
+    }
+
+    /// Removes `id` from the topic's members; `true` if it was the last.
+    fn leave(&mut self, topic: &str, id: ConnId) -> bool {
         let Some(members) = self.topics.get_mut(topic) else {
             return false;
         };
@@ -61,6 +105,11 @@ impl LocalTopics {
             return true;
         }
         false
+    }
+
+    /// The topics `id` subscribes to.
+    pub(crate) fn subscriptions(&self, id: ConnId) -> &[Arc<str>] {
+        self.by_conn.get(&id).map_or(&[], Vec::as_slice)
     }
 
     /// The subscribers of a topic on this loop, appended to `out`.
@@ -157,17 +206,34 @@ mod tests {
     #[test]
     fn a_loop_reports_its_first_and_last_subscriber_of_a_topic() {
         let mut topics = LocalTopics::default();
-        let room: Arc<str> = "room".into();
-        assert!(topics.insert(&room, id(1)));
-        assert!(!topics.insert(&room, id(2)));
-        assert!(!topics.insert(&room, id(2)));
+        let Subscribed::First(room) = topics.subscribe(id(1), "room", 2) else {
+            panic!("the first subscriber")
+        };
+        assert_eq!(topics.subscribe(id(2), "room", 2), Subscribed::Added);
+        assert_eq!(topics.subscribe(id(2), "room", 2), Subscribed::Already);
         assert_eq!(topics.count("room"), 2);
-        assert!(Arc::ptr_eq(&topics.name("room").unwrap(), &room));
-        assert!(!topics.remove("room", id(1)));
-        assert!(!topics.remove("other", id(2)));
-        assert!(topics.remove("room", id(2)));
+        // The name is stored once, shared by the subscribers.
+        assert!(Arc::ptr_eq(&topics.subscriptions(id(2))[0], &room));
+        assert!(matches!(
+            topics.subscribe(id(2), "b", 2),
+            Subscribed::First(_)
+        ));
+        assert_eq!(topics.subscribe(id(2), "c", 2), Subscribed::Full);
+        assert_eq!(topics.count("c"), 0);
+        assert_eq!(topics.unsubscribe(id(1), "room"), None);
+        assert_eq!(topics.unsubscribe(id(1), "room"), None, "not subscribed");
+        assert_eq!(topics.unsubscribe(id(2), "other"), None);
+        assert!(topics.subscriptions(id(1)).is_empty());
+        let mut gone = topics.unsubscribe_all(id(2));
+        gone.sort();
+        assert_eq!(gone, [Arc::from("b"), room]);
         assert_eq!(topics.count("room"), 0);
-        assert!(topics.name("room").is_none());
+        assert!(topics.by_conn.is_empty() && topics.topics.is_empty());
+        assert_eq!(topics.subscribe(id(3), "c", 0), Subscribed::Full);
+        assert!(
+            topics.by_conn.is_empty(),
+            "nothing kept for a refused subscription"
+        );
     }
 
     #[test]

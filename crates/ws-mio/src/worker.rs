@@ -823,9 +823,7 @@ impl<H: Handler> Worker<H> {
                 Command::Subscribe(id, topic) => {
                     let _ = self.state.subscribe_local(id, &topic);
                 }
-                Command::Unsubscribe(id, topic) => {
-                    self.state.unsubscribe_local(id, &topic);
-                }
+                Command::Unsubscribe(id, topic) => self.state.unsubscribe_local(id, &topic),
                 Command::Publish(topic, message) => {
                     self.state.publish_local(&topic, &message);
                 }
