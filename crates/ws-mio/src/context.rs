@@ -563,11 +563,7 @@ impl<'a> Ctx<'a> {
     /// [`Handler::close`]: crate::Handler::close
     pub fn subscribe(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
         if id.worker() != self.state.worker {
-            return self
-                .state
-                .shared
-                .remote(id)?
-                .push(Command::Subscribe(id, topic.into()));
+            return self.state.shared.subscribe(id, topic.into());
         }
         self.state.subscribe_local(id, topic)
     }
@@ -604,6 +600,9 @@ impl<'a> Ctx<'a> {
     /// published to several topics, or kept to be published again.
     pub fn publish_prepared(&mut self, topic: &str, message: &Arc<PreparedMessage>) -> Delivery {
         let mut delivery = self.state.publish_local(topic, message);
+        if self.state.shared.workers.len() == 1 {
+            return delivery;
+        }
         let shared = Arc::clone(&self.state.shared);
         match shared.publish(topic, message, Some(self.state.worker)) {
             Ok(n) => delivery.forwarded += n,

@@ -76,6 +76,18 @@ impl Shared {
         self.topics.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Asks a connection's loop to subscribe it to a topic. Publishes made from now on go to
+    /// that loop too, until it has handled the request.
+    pub(crate) fn subscribe(&self, id: ConnId, topic: Arc<str>) -> Result<(), Error> {
+        let remote = self.remote(id)?;
+        self.topics().expect(&topic, id.worker);
+        let pushed = remote.push(Command::Subscribe(id, Arc::clone(&topic)));
+        if pushed.is_err() {
+            self.topics().expected(&topic, id.worker);
+        }
+        pushed
+    }
+
     /// Hands a publish to every loop with subscribers of the topic but `skip`; returns how
     /// many loops it was handed to.
     pub(crate) fn publish(
@@ -213,12 +225,10 @@ impl Handle {
 
     /// Subscribes a connection to a topic, on the connection's event loop: see
     /// [`Ctx::subscribe`](crate::Ctx::subscribe). A failure (the connection is gone, or at
-    /// its subscription limit) is not reported back; a publish after this call returns
+    /// its subscription limit) is not reported back; a publish made after this call returns
     /// reaches the connection if the subscription took.
     pub fn subscribe(&self, id: ConnId, topic: &str) -> Result<(), Error> {
-        self.shared
-            .remote(id)?
-            .push(Command::Subscribe(id, topic.into()))
+        self.shared.subscribe(id, topic.into())
     }
 
     /// Unsubscribes a connection from a topic, on the connection's event loop.

@@ -129,6 +129,10 @@ impl LocalTopics {
 #[derive(Debug, Default)]
 pub(crate) struct TopicRegistry {
     loops: HashMap<Arc<str>, Vec<u16>>,
+    /// Subscriptions asked of a loop from another thread and not handled by it yet, one
+    /// entry per request: a publish made after the request goes to that loop too, and finds
+    /// the subscriber there (the loop handles its commands in order).
+    pending: HashMap<Arc<str>, Vec<u16>>,
     watchers: Vec<Sender<TopicEvent>>,
 }
 
@@ -161,12 +165,45 @@ impl TopicRegistry {
         }
     }
 
-    /// The loops with subscribers of a topic, appended to `out`, and the topic's shared
-    /// name; `None` if nobody subscribes.
+    /// A loop was asked (by a command) to subscribe a connection to a topic.
+    pub(crate) fn expect(&mut self, topic: &Arc<str>, worker: u16) {
+        match self.pending.get_mut(&**topic) {
+            Some(loops) => loops.push(worker),
+            None => {
+                self.pending.insert(Arc::clone(topic), vec![worker]);
+            }
+        }
+    }
+
+    /// A loop handled a subscription request of [`expect`](Self::expect) (whether the
+    /// subscription took or not).
+    pub(crate) fn expected(&mut self, topic: &str, worker: u16) {
+        let Some(loops) = self.pending.get_mut(topic) else {
+            return;
+        };
+        if let Some(at) = loops.iter().position(|&w| w == worker) {
+            loops.swap_remove(at);
+        }
+        if loops.is_empty() {
+            self.pending.remove(topic);
+        }
+    }
+
+    /// The loops with subscribers of a topic, or a subscription request not handled yet,
+    /// appended to `out` (each once), and the topic's shared name; `None` if there are none.
     pub(crate) fn loops_into(&self, topic: &str, out: &mut Vec<u16>) -> Option<Arc<str>> {
-        let (name, loops) = self.loops.get_key_value(topic)?;
-        out.extend_from_slice(loops);
-        Some(Arc::clone(name))
+        let active = self.loops.get_key_value(topic);
+        let pending = self.pending.get_key_value(topic);
+        for &worker in active
+            .iter()
+            .chain(&pending)
+            .flat_map(|(_, loops)| loops.iter())
+        {
+            if !out.contains(&worker) {
+                out.push(worker);
+            }
+        }
+        active.or(pending).map(|(name, _)| Arc::clone(name))
     }
 
     /// The topics with subscribers.
@@ -251,6 +288,17 @@ mod tests {
         assert_eq!(registry.loops_into("b", &mut loops), Some(b.clone()));
         assert_eq!(loops, [1]);
         assert_eq!(registry.loops_into("a", &mut loops), None);
+        // A request not handled yet routes publishes without being an active topic.
+        let c: Arc<str> = "c".into();
+        registry.expect(&c, 2);
+        registry.expect(&c, 2);
+        loops.clear();
+        assert_eq!(registry.loops_into("c", &mut loops), Some(c.clone()));
+        assert_eq!(loops, [2]);
+        registry.expected("c", 2);
+        registry.expected("c", 2);
+        assert_eq!(registry.loops_into("c", &mut loops), None);
+        assert!(registry.pending.is_empty());
         let got: Vec<TopicEvent> = events.try_iter().collect();
         assert_eq!(
             got,

@@ -822,6 +822,10 @@ impl<H: Handler> Worker<H> {
                 }
                 Command::Subscribe(id, topic) => {
                     let _ = self.state.subscribe_local(id, &topic);
+                    // After the subscription (if it took) is registered: a publish never
+                    // finds neither.
+                    let worker = self.state.worker as u16;
+                    self.state.shared.topics().expected(&topic, worker);
                 }
                 Command::Unsubscribe(id, topic) => self.state.unsubscribe_local(id, &topic),
                 Command::Publish(topic, message) => {
