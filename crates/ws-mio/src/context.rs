@@ -495,16 +495,18 @@ impl<'a> Ctx<'a> {
         self.state.send(id, Payload::Binary(data))
     }
 
-    /// Sends a message to each connection of a set.
+    /// Sends a message to each connection of a set, with the frame encoded once for all of
+    /// them (see [`PreparedMessage`]).
     pub fn send_to(&mut self, ids: &[ConnId], message: &Message) -> Delivery {
         let mut delivery = Delivery::default();
         let me = self.state.worker;
+        let prepared = Arc::new(PreparedMessage::from(message));
         for &id in ids.iter().filter(|id| id.worker() == me) {
-            delivery.count(self.state.send_local(id, message.into()));
+            delivery.count(self.state.send_prepared_local(id, &prepared));
         }
         if ids.iter().any(|id| id.worker() != me) {
             let shared = Arc::clone(&self.state.shared);
-            match shared.send_many(ids, &Arc::new(message.clone()), Some(self.state.worker)) {
+            match shared.send_many(ids, &prepared, Some(self.state.worker)) {
                 Ok(n) => delivery.forwarded += n,
                 Err(_) => delivery.failed += 1,
             }
@@ -542,6 +544,10 @@ impl<'a> Ctx<'a> {
     /// [`Error::UnknownConnection`] if the connection is not open (gone, in its handshake,
     /// or closed); [`Error::TooManySubscriptions`] if it already has
     /// [`Options::max_subscriptions`] topics.
+    ///
+    /// A topic's name is stored once per event loop while it has subscribers: a server that
+    /// takes topic names from its peers bounds their length (the chat demo's room names are
+    /// at most 32 bytes).
     ///
     /// ```
     /// use ws_mio::{ConnId, Ctx, Handler, Message};

@@ -13,7 +13,7 @@ use crate::{ConnId, Error, TopicEvent};
 /// What another thread (or another event loop) asks an event loop to do.
 pub(crate) enum Command {
     Send(ConnId, Message),
-    SendMany(Vec<ConnId>, Arc<Message>),
+    SendMany(Vec<ConnId>, Arc<PreparedMessage>),
     Broadcast(Arc<PreparedMessage>),
     Subscribe(ConnId, Arc<str>),
     Unsubscribe(ConnId, Arc<str>),
@@ -121,7 +121,7 @@ impl Shared {
     pub(crate) fn send_many(
         &self,
         ids: &[ConnId],
-        message: &Arc<Message>,
+        message: &Arc<PreparedMessage>,
         skip: Option<usize>,
     ) -> Result<usize, Error> {
         let mut forwarded = 0;
@@ -208,11 +208,12 @@ impl Handle {
         self.shared.send(id, message.into())
     }
 
-    /// Sends a message to each of a set of connections; the message is shared, not copied,
-    /// until it is framed for each connection.
+    /// Sends a message to each of a set of connections; the frame is encoded once for all of
+    /// them (see [`PreparedMessage`]).
     pub fn send_to(&self, ids: &[ConnId], message: impl Into<Message>) -> Result<(), Error> {
+        let prepared = PreparedMessage::from(&message.into());
         self.shared
-            .send_many(ids, &Arc::new(message.into()), None)
+            .send_many(ids, &Arc::new(prepared), None)
             .map(drop)
     }
 

@@ -814,7 +814,7 @@ impl<H: Handler> Worker<H> {
                 }
                 Command::SendMany(ids, message) => {
                     for id in ids {
-                        let _ = self.state.send_local(id, (&*message).into());
+                        let _ = self.state.send_prepared_local(id, &message);
                     }
                 }
                 Command::Broadcast(message) => {
