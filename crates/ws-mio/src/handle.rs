@@ -264,6 +264,39 @@ impl Handle {
     /// event loop). Events are sent from the event loops without waiting: read them on a
     /// thread of your own (the queue grows with the number of changes not read yet). Drop
     /// the receiver to stop watching.
+    ///
+    /// A bridge's loop, in short: subscribe to the broker's channel on `Active`, unsubscribe
+    /// on `Inactive`, and [`publish`](Handle::publish) what the broker delivers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ws_mio::{ConnId, Ctx, Handler, Options, Server, TopicEvent};
+    ///
+    /// struct News;
+    /// impl Handler for News {
+    ///     fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+    ///         ctx.subscribe(id, "news").unwrap();
+    ///     }
+    /// }
+    ///
+    /// let server = Server::bind("127.0.0.1:0", Options::default(), |_| News)?;
+    /// let url = format!("ws://{}/", server.local_addr().unwrap());
+    /// let handle = server.handle();
+    /// let events = handle.topic_events();
+    /// let running = server.spawn()?;
+    ///
+    /// let (mut reader, _) = ws_std::connect(&url).unwrap();
+    /// let wait = Duration::from_secs(10);
+    /// assert_eq!(events.recv_timeout(wait).unwrap(), TopicEvent::Active("news".into()));
+    /// // What the broker delivers for the topic:
+    /// handle.publish("news", "from the broker").unwrap();
+    /// assert_eq!(reader.read().unwrap(), ws_std::Message::Text("from the broker".into()));
+    ///
+    /// drop(reader); // its last subscriber gone, the topic is inactive
+    /// assert_eq!(events.recv_timeout(wait).unwrap(), TopicEvent::Inactive("news".into()));
+    /// running.stop()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn topic_events(&self) -> Receiver<TopicEvent> {
         self.shared.topics().watch()
     }
