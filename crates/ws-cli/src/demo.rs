@@ -95,9 +95,11 @@ impl Handler for Chat {
     }
 
     fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
-        let room = match self.pending.take() {
-            Some((pending, room)) if pending == id => room,
-            _ => crate::chat::DEFAULT_ROOM.into(),
+        let Some((_, room)) = self.pending.take().filter(|(pending, _)| *pending == id) else {
+            // Not the order of events described at `pending`: better a visible failure than
+            // a connection in the wrong room.
+            let _ = ctx.close(id, CloseCode::INTERNAL_ERROR, "no room for this connection");
+            return;
         };
         // One topic per connection: under ws-mio's subscription limit.
         let _ = ctx.subscribe(id, &topic(&room));
