@@ -6,7 +6,8 @@
 //   WS_BROWSER_OUT  where the screenshots go (target/browser)
 //
 // Two pages join, exchange messages and see both; a message made of HTML shows as text; then
-// the connection of one page is cut and the page reconnects by itself. Everything listens on
+// the connection of one page is cut and the page reconnects by itself; a third page's join
+// shows after everything before it, and a page in another room sees none of it. Everything listens on
 // 127.0.0.1, every wait has a timeout, and the server, the proxy and the browser are stopped
 // on every path.
 "use strict";
@@ -125,8 +126,9 @@ function deadline(promise, ms, what) {
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
 
-/// A page on `addr` whose console errors and page errors are recorded.
-async function openPage(addr) {
+/// A page on `addr` (at `where`, "/" or "/?room=NAME") whose console errors and page errors
+/// are recorded.
+async function openPage(addr, where = "/") {
   const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT);
@@ -138,7 +140,7 @@ async function openPage(addr) {
       page.problems.push(`console error: ${message.text()}`);
     }
   });
-  await page.goto(`http://${addr}/`, { waitUntil: "load" });
+  await page.goto(`http://${addr}${where}`, { waitUntil: "load" });
   return page;
 }
 
@@ -282,9 +284,51 @@ test("two pages chat through ws serve, render HTML as text, and reconnect after 
     assert.deepEqual((await messages(ada, 4))[3], ["ada", "back again"]);
   });
 
-  await t.test("no script or policy errors on either page", async () => {
+  const cy = await openPage(server.addr);
+  const dee = await openPage(server.addr, "/?room=side");
+
+  await t.test("joins show in order, oldest first, and each room sees its own", async () => {
+    await join(cy, "cy");
+    await notice(ada, "cy joined");
+    await notice(bob, "cy joined");
+    await join(dee, "dee");
+    await notice(dee, "dee joined");
+    await say(dee, "only in side");
+    await messages(dee, 1);
+    await say(cy, "cy in the lobby");
+    for (const page of [ada, bob]) {
+      await messages(page, 5);
+      const shown = await page.$$eval("#messages li", (items) =>
+        items.map((item) => [Number(item.dataset.ts), item.textContent]),
+      );
+      const times = shown.map(([ts]) => ts);
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), "oldest first");
+      const texts = shown.map(([, text]) => text);
+      const cyJoined = texts.indexOf("cy joined");
+      assert.ok(texts.lastIndexOf("bob joined") < cyJoined, texts.join(" | "));
+      assert.ok(cyJoined < texts.findIndex((text) => text.includes("cy in the lobby")));
+      assert.ok(!texts.some((text) => text.includes("dee")), "nothing of the other room");
+      assert.equal(await page.textContent("#room"), "#lobby");
+    }
+    assert.equal(await dee.textContent("#room"), "#side");
+    assert.deepEqual(await dee.$$eval("#users .chip", (chips) => chips.map((c) => c.textContent)), ["dee"]);
+    const deeSaw = await dee.$$eval("#messages li", (items) => items.map((item) => item.textContent));
+    assert.ok(!deeSaw.some((text) => /ada|bob|cy/.test(text)), deeSaw.join(" | "));
+  });
+
+  await t.test("an invalid room name is explained and nothing connects", async () => {
+    const bad = await openPage(server.addr, "/?room=no%20spaces");
+    await bad.waitForSelector('#messages li[data-kind="error"]');
+    assert.match(await bad.textContent('#messages li[data-kind="error"]'), /not valid/);
+    assert.equal(await bad.isDisabled("#join-button"), true);
+    assert.deepEqual(bad.problems, []);
+  });
+
+  await t.test("no script or policy errors on any page", async () => {
     assert.deepEqual(ada.problems, []);
     assert.deepEqual(bob.problems, []);
+    assert.deepEqual(cy.problems, []);
+    assert.deepEqual(dee.problems, []);
   });
 
   await t.test("screenshots", async () => {

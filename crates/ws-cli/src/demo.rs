@@ -1,16 +1,19 @@
 //! `ws serve` without `--echo`: the chat demo on the mio backend.
 //!
-//! `GET /` is the page (`static/chat.html`, built into the binary), `/ws` the WebSocket
-//! endpoint of the chat room ([`crate::chat`]); any other path is a 404. One event loop runs
-//! every connection and owns the room.
+//! `GET /` is the page (`static/chat.html`, built into the binary), `/ws?room=NAME` the
+//! WebSocket endpoint of the chat rooms ([`crate::chat`]; the default room without `room`);
+//! any other path is a 404. One event loop runs every connection and owns the rooms; each room
+//! is a ws-mio topic (`room:NAME`) that its connections subscribe to, so a room's messages are
+//! published to its subscribers, framed once for all of them.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ws_mio::{CloseCode, ConnId, Ctx, Handler, Message, Options};
 use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Request};
 
-use crate::chat::{Out, Room};
+use crate::chat::{room_name, Out, Room};
 use crate::serve::run_mio_server;
 
 /// The chat page: plain HTML, CSS and JavaScript in one file.
@@ -27,11 +30,11 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 /// Serves the chat on `addr` until Ctrl-C, with the command line's `options` (compression,
 /// connection limit) and the chat's own settings.
 pub(crate) fn run(addr: &str, mut options: Options) -> Result<(), String> {
-    // The room lives in the handler of the one event loop.
+    // The rooms live in the handler of the one event loop.
     options.threads = 1;
     options.config.max_message_size = MAX_MESSAGE_BYTES;
     options.config.keepalive_interval = Some(KEEPALIVE);
-    run_mio_server(addr, options, |_| Chat { room: Room::new() }, banner)
+    run_mio_server(addr, options, |_| Chat::default(), banner)
 }
 
 /// What `ws serve` prints after its first line, `listening on ws://ADDR/`: where the page is.
@@ -39,9 +42,23 @@ fn banner(local: SocketAddr) -> String {
     format!("chat: open http://{local}/ in a browser (WebSocket endpoint ws://{local}/ws)\n")
 }
 
-/// The event handler: HTTP routes, the handshake of `/ws`, and the room.
+/// The event handler: HTTP routes, the handshake of `/ws`, and the rooms.
+#[derive(Default)]
 struct Chat {
-    room: Room<ConnId>,
+    /// The rooms someone has joined (a room is dropped when its last member leaves).
+    rooms: HashMap<String, Room<ConnId>>,
+    /// The room of each open connection.
+    room_of: HashMap<ConnId, String>,
+    /// The room the last accepted handshake asked for. ws-mio opens an accepted connection
+    /// right after its handshake, before any other handshake is answered, so one slot
+    /// holds it from `handshake` to `open`, and nothing is left behind if the connection
+    /// never opens.
+    pending: Option<(ConnId, String)>,
+}
+
+/// The topic of a room's subscribers.
+fn topic(room: &str) -> String {
+    format!("room:{room}")
 }
 
 impl Handler for Chat {
@@ -52,7 +69,7 @@ impl Handler for Chat {
     fn handshake(
         &mut self,
         _: &mut Ctx<'_>,
-        _: ConnId,
+        id: ConnId,
         request: &Request,
     ) -> Result<Accept, HttpResponse> {
         if request.path() != "/ws" {
@@ -65,30 +82,68 @@ impl Handler for Chat {
                 HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
             );
         }
+        let room = match room_name(request.query()) {
+            Ok(room) => room,
+            Err(why) => {
+                return Err(HttpResponse::new(400)
+                    .with_header("Content-Type", "text/plain; charset=utf-8")
+                    .with_body(format!("{why}\n")))
+            }
+        };
+        self.pending = Some((id, room.into()));
         Ok(request.accept())
     }
 
-    fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
-        let out = match message {
-            Message::Text(text) => self.room.receive(id, &text, now_ms()),
-            Message::Binary(_) => self.room.receive_binary(id),
+    fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+        let Some((_, room)) = self.pending.take().filter(|(pending, _)| *pending == id) else {
+            // Not the order of events described at `pending`: better a visible failure than
+            // a connection in the wrong room.
+            let _ = ctx.close(id, CloseCode::INTERNAL_ERROR, "no room for this connection");
+            return;
         };
-        deliver(ctx, out);
+        // One topic per connection: under ws-mio's subscription limit.
+        let _ = ctx.subscribe(id, &topic(&room));
+        self.room_of.insert(id, room);
+    }
+
+    fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
+        let Some(name) = self.room_of.get(&id) else {
+            return;
+        };
+        let room = self
+            .rooms
+            .entry(name.clone())
+            .or_insert_with(|| Room::new(name));
+        let out = match message {
+            Message::Text(text) => room.receive(id, &text, now_ms()),
+            Message::Binary(_) => room.receive_binary(id),
+        };
+        deliver(ctx, name, out);
     }
 
     fn close(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: &str) {
-        let out = self.room.leave(id);
-        deliver(ctx, out);
+        let Some(name) = self.room_of.remove(&id) else {
+            return;
+        };
+        let Some(room) = self.rooms.get_mut(&name) else {
+            return;
+        };
+        let out = room.leave(id, now_ms());
+        if room.is_empty() {
+            self.rooms.remove(&name);
+        }
+        deliver(ctx, &name, out);
     }
 }
 
-/// Sends what the room answered. A connection that is closing or over its output limit misses
-/// the message; the others still get it.
-fn deliver(ctx: &mut Ctx<'_>, out: Vec<Out<ConnId>>) {
+/// Sends what a room answered: to everyone in the room (its topic), or to one connection. A
+/// connection that is closing or over its output limit misses the message; the others still
+/// get it.
+fn deliver(ctx: &mut Ctx<'_>, room: &str, out: Vec<Out<ConnId>>) {
     for message in out {
         match message {
             Out::All(text) => {
-                ctx.broadcast(&Message::Text(text));
+                ctx.publish(&topic(room), &Message::Text(text));
             }
             Out::To(id, text) => {
                 let _ = ctx.send_text(id, &text);

@@ -26,7 +26,7 @@ enum Command {
         #[arg(default_value = "127.0.0.1:8080")]
         addr: String,
         /// Echo every message back unchanged, on any path. Without it: the chat demo (a page
-        /// at http://ADDR/, its WebSocket endpoint at /ws).
+        /// at http://ADDR/, its WebSocket endpoint at /ws; rooms at /?room=NAME).
         #[arg(long)]
         echo: bool,
         /// The adapter that runs the connections [default: std with --echo; the chat runs on

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
-use ws_proto::{BufferPool, CloseCode, Config, Instant, Message, Role};
+use ws_proto::{
+    BufferPool, CloseCode, Config, Connection, Instant, Message, PreparedMessage, Role, SendError,
+};
 
 use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
 use crate::timer::{AppTimers, TimerHeap, TimerId};
+use crate::topics::{LocalTopics, Subscribed};
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
 use ws_proto::policy::ConnectionsPerIp;
@@ -137,6 +140,10 @@ pub(crate) struct LoopState {
     /// (see [`ws_proto::Connection::pool_mut`]), so that steady traffic does not allocate and
     /// idle connections hold no buffers. At most [`POOL_BYTES`] and [`POOL_BUFFERS`].
     pub(crate) pool: BufferPool,
+    /// The subscribers of each topic on this loop.
+    pub(crate) topics: LocalTopics,
+    /// The subscribers of the topic being published to (kept for its memory).
+    pub(crate) members: Vec<ConnId>,
 }
 
 /// Which limit refused a connection in [`LoopState::admit`].
@@ -248,6 +255,31 @@ impl LoopState {
         id: ConnId,
         payload: Payload<'_>,
     ) -> Result<SendStatus, Error> {
+        self.queue_local(id, |ws| match payload {
+            Payload::Text(text) => ws.send_text(text),
+            Payload::Binary(data) => ws.send_binary(data),
+            Payload::Owned(message) => ws.send(message),
+        })
+    }
+
+    /// Queues a message framed once for many connections to one open connection of this
+    /// loop, applying the backpressure policy.
+    pub(crate) fn send_prepared_local(
+        &mut self,
+        id: ConnId,
+        message: &PreparedMessage,
+    ) -> Result<SendStatus, Error> {
+        self.queue_local(id, |ws| ws.send_prepared(message))
+    }
+
+    /// Applies the backpressure policy to one open connection of this loop and, if it lets
+    /// the message through, queues it with `send` (with the loop's spare buffers lent to the
+    /// connection).
+    fn queue_local(
+        &mut self,
+        id: ConnId,
+        send: impl FnOnce(&mut Connection) -> Result<(), SendError>,
+    ) -> Result<SendStatus, Error> {
         let high = self.options.high_watermark;
         let policy = self.options.slow_consumer;
         let now = self.now;
@@ -272,11 +304,7 @@ impl LoopState {
             }
         }
         std::mem::swap(ws.pool_mut(), &mut self.pool);
-        let sent = match payload {
-            Payload::Text(text) => ws.send_text(text),
-            Payload::Binary(data) => ws.send_binary(data),
-            Payload::Owned(message) => ws.send(message),
-        };
+        let sent = send(ws);
         std::mem::swap(ws.pool_mut(), &mut self.pool);
         sent?;
         conn.last_activity = now;
@@ -307,7 +335,7 @@ impl LoopState {
     }
 
     /// Sends to every open connection of this loop.
-    pub(crate) fn broadcast_local(&mut self, payload: Payload<'_>) -> Delivery {
+    pub(crate) fn broadcast_local(&mut self, message: &PreparedMessage) -> Delivery {
         let mut delivery = Delivery::default();
         for slot in 0..self.conns.capacity() {
             let Some(conn) = self.conns.get(slot) else {
@@ -315,15 +343,67 @@ impl LoopState {
             };
             if conn.is_open() {
                 let id = conn.id;
-                let payload = match &payload {
-                    Payload::Text(text) => Payload::Text(text),
-                    Payload::Binary(data) => Payload::Binary(data),
-                    Payload::Owned(message) => message.into(),
-                };
-                delivery.count(self.send_local(id, payload));
+                delivery.count(self.send_prepared_local(id, message));
             }
         }
         delivery
+    }
+
+    /// Sends to every subscriber of a topic on this loop.
+    pub(crate) fn publish_local(&mut self, topic: &str, message: &PreparedMessage) -> Delivery {
+        let mut delivery = Delivery::default();
+        let mut members = std::mem::take(&mut self.members);
+        self.topics.members_into(topic, &mut members);
+        for &id in &members {
+            delivery.count(self.send_prepared_local(id, message));
+        }
+        members.clear();
+        self.members = members;
+        delivery
+    }
+
+    /// Subscribes an open connection of this loop to a topic.
+    pub(crate) fn subscribe_local(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
+        if !self
+            .conns
+            .by_id(id)
+            .is_some_and(|c| c.is_open() && c.flags.opened)
+        {
+            return Err(Error::UnknownConnection(id));
+        }
+        match self
+            .topics
+            .subscribe(id, topic, self.options.max_subscriptions)
+        {
+            Subscribed::Full => Err(Error::TooManySubscriptions(id)),
+            Subscribed::First(name) => {
+                self.shared.topics().loop_joined(&name, id.worker);
+                Ok(())
+            }
+            Subscribed::Already | Subscribed::Added => Ok(()),
+        }
+    }
+
+    /// Unsubscribes a connection of this loop from a topic (nothing if it does not
+    /// subscribe to it).
+    pub(crate) fn unsubscribe_local(&mut self, id: ConnId, topic: &str) {
+        if let Some(name) = self.topics.unsubscribe(id, topic) {
+            self.shared.topics().loop_left(&name, id.worker);
+        }
+    }
+
+    /// Ends every subscription of a connection of this loop (it is closing or gone).
+    pub(crate) fn drop_subscriptions(&mut self, slot: u32) {
+        let Some(conn) = self.conns.get(slot) else {
+            return;
+        };
+        let gone = self.topics.unsubscribe_all(conn.id);
+        if !gone.is_empty() {
+            let mut registry = self.shared.topics();
+            for name in gone {
+                registry.loop_left(&name, self.worker as u16);
+            }
+        }
     }
 
     pub(crate) fn close(&mut self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), Error> {
@@ -450,16 +530,18 @@ impl<'a> Ctx<'a> {
         self.state.send(id, Payload::Binary(data))
     }
 
-    /// Sends a message to each connection of a set.
+    /// Sends a message to each connection of a set, with the frame encoded once for all of
+    /// them (see [`PreparedMessage`]).
     pub fn send_to(&mut self, ids: &[ConnId], message: &Message) -> Delivery {
         let mut delivery = Delivery::default();
         let me = self.state.worker;
+        let prepared = Arc::new(PreparedMessage::from(message));
         for &id in ids.iter().filter(|id| id.worker() == me) {
-            delivery.count(self.state.send_local(id, message.into()));
+            delivery.count(self.state.send_prepared_local(id, &prepared));
         }
         if ids.iter().any(|id| id.worker() != me) {
             let shared = Arc::clone(&self.state.shared);
-            match shared.send_many(ids, &Arc::new(message.clone()), Some(self.state.worker)) {
+            match shared.send_many(ids, &prepared, Some(self.state.worker)) {
                 Ok(n) => delivery.forwarded += n,
                 Err(_) => delivery.failed += 1,
             }
@@ -467,18 +549,117 @@ impl<'a> Ctx<'a> {
         delivery
     }
 
-    /// Sends a message to every open connection of every event loop.
+    /// Sends a message to every open connection of every event loop. The frame is encoded
+    /// once for all of them (see [`PreparedMessage`]), and each connection's output gets a
+    /// copy of its bytes.
     pub fn broadcast(&mut self, message: &Message) -> Delivery {
-        let mut delivery = self.state.broadcast_local(message.into());
+        let prepared = Arc::new(PreparedMessage::from(message));
+        let mut delivery = self.state.broadcast_local(&prepared);
         let others = self.state.shared.workers.len() - 1;
         if others > 0 {
             let shared = Arc::clone(&self.state.shared);
-            match shared.broadcast(&Arc::new(message.clone()), Some(self.state.worker)) {
+            match shared.broadcast(&prepared, Some(self.state.worker)) {
                 Ok(()) => delivery.forwarded += others,
                 Err(_) => delivery.failed += others,
             }
         }
         delivery
+    }
+
+    /// Subscribes a connection to a topic: [`Ctx::publish`] and [`Handle::publish`] to the
+    /// topic reach it, on whichever event loop it runs, until it unsubscribes or closes
+    /// (a connection's subscriptions end with it, before [`Handler::close`] is called).
+    /// Subscribing again to a topic is a no-op.
+    ///
+    /// A connection of another event loop is subscribed by its loop: the call returns
+    /// `Ok(())` at once, and a failure there is not reported.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] if the connection is not open (gone, in its handshake,
+    /// or closed); [`Error::TooManySubscriptions`] if it already has
+    /// [`Options::max_subscriptions`] topics.
+    ///
+    /// A topic's name is stored once per event loop while it has subscribers: a server that
+    /// takes topic names from its peers bounds their length (the chat demo's room names are
+    /// at most 32 bytes).
+    ///
+    /// ```
+    /// use ws_mio::{ConnId, Ctx, Handler, Message};
+    ///
+    /// struct Ticker;
+    ///
+    /// impl Handler for Ticker {
+    ///     fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+    ///         let _ = ctx.subscribe(id, "prices");
+    ///     }
+    ///
+    ///     fn message(&mut self, ctx: &mut Ctx<'_>, _: ConnId, message: Message) {
+    ///         // To every subscriber, on every event loop; the frame is encoded once.
+    ///         ctx.publish("prices", &message);
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// [`Handler::close`]: crate::Handler::close
+    pub fn subscribe(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
+        if id.worker() != self.state.worker {
+            return self.state.shared.subscribe(id, topic.into());
+        }
+        self.state.subscribe_local(id, topic)
+    }
+
+    /// Unsubscribes a connection from a topic; unsubscribing from a topic it does not
+    /// subscribe to is a no-op. A connection of another event loop is unsubscribed by its
+    /// loop.
+    pub fn unsubscribe(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
+        if id.worker() != self.state.worker {
+            return self
+                .state
+                .shared
+                .remote(id)?
+                .push(Command::Unsubscribe(id, topic.into()));
+        }
+        self.state.unsubscribe_local(id, topic);
+        Ok(())
+    }
+
+    /// Publishes a message to every subscriber of a topic, on every event loop: the
+    /// subscribers of this loop get it now, those of other loops through their loop (only
+    /// loops with subscribers of the topic are told; `forwarded` counts them).
+    ///
+    /// The frame is encoded once for all the subscribers, on every loop (see
+    /// [`PreparedMessage`]); connections with permessage-deflate compress it for
+    /// themselves. Each subscriber meets the [`SlowConsumer`] policy as with [`Ctx::send`]:
+    /// a slow one has the message dropped or is closed without holding up the others.
+    pub fn publish(&mut self, topic: &str, message: &Message) -> Delivery {
+        let prepared = Arc::new(PreparedMessage::from(message));
+        self.publish_prepared(topic, &prepared)
+    }
+
+    /// Publishes a message framed beforehand, as [`Ctx::publish`] does: for a message
+    /// published to several topics, or kept to be published again.
+    pub fn publish_prepared(&mut self, topic: &str, message: &Arc<PreparedMessage>) -> Delivery {
+        let mut delivery = self.state.publish_local(topic, message);
+        if self.state.shared.workers.len() == 1 {
+            return delivery;
+        }
+        let shared = Arc::clone(&self.state.shared);
+        match shared.publish(topic, message, Some(self.state.worker)) {
+            Ok(n) => delivery.forwarded += n,
+            Err(_) => delivery.failed += 1,
+        }
+        delivery
+    }
+
+    /// How many connections of this event loop subscribe to a topic.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.state.topics.count(topic)
+    }
+
+    /// The topics a connection of this loop subscribes to.
+    pub fn subscriptions(&self, id: ConnId) -> impl Iterator<Item = &str> + '_ {
+        self.state.topics.subscriptions(id).iter().map(|t| &**t)
     }
 
     /// Sends a Ping to one connection of this loop (a Pong arrives later; keepalive Pings

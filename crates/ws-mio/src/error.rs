@@ -39,6 +39,9 @@ pub enum Error {
     Stopped,
     /// The URL scheme is not supported (`wss://`: this adapter has no TLS).
     UnsupportedScheme(&'static str),
+    /// The connection already subscribes to
+    /// [`Options::max_subscriptions`](crate::Options::max_subscriptions) topics.
+    TooManySubscriptions(ConnId),
 }
 
 impl Error {
@@ -65,6 +68,9 @@ impl fmt::Display for Error {
             Error::UnknownConnection(id) => write!(f, "no open connection {id}"),
             Error::Stopped => f.write_str("the event loop has stopped"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            Error::TooManySubscriptions(id) => {
+                write!(f, "connection {id} subscribes to too many topics")
+            }
             _ => Ok(()),
         }
     }
@@ -125,7 +131,9 @@ impl From<Error> for io::Error {
         let kind = match &e {
             Error::Io(inner) => inner.kind(),
             Error::UnknownConnection(_) | Error::Stopped => io::ErrorKind::NotConnected,
-            Error::UnsupportedScheme(_) => io::ErrorKind::InvalidInput,
+            Error::UnsupportedScheme(_) | Error::TooManySubscriptions(_) => {
+                io::ErrorKind::InvalidInput
+            }
             other => match other.as_proto() {
                 Some(proto) => proto.io_kind(),
                 None => io::ErrorKind::Other,

@@ -13,6 +13,12 @@
 //! * [`Ctx`], given to each handler method, sends to one connection, to a set, or to all
 //!   ([`Ctx::broadcast`]), closes, and opens client connections ([`Ctx::connect`]);
 //!   [`Handle`] does the same from other threads, through a queue and a mio `Waker`.
+//! * Topics: [`Ctx::subscribe`] a connection to a named topic and [`Ctx::publish`] to its
+//!   subscribers on every event loop (or from any thread with [`Handle::publish`]); the
+//!   frame is encoded once for all of them ([`PreparedMessage`]), each subscriber meets the
+//!   [`SlowConsumer`] policy on its own, and subscriptions end with their connection.
+//!   [`Handle::topic_events`] tells a bridge to a broker when a topic gains its first or
+//!   loses its last subscriber.
 //! * Each connection buffers its output; past [`Options::high_watermark`] it is not read any
 //!   more, sends report [`SendStatus::Backpressure`], and the [`SlowConsumer`] policy decides
 //!   about further messages (queue, drop, or close with 1008/1013) until it drains to
@@ -104,6 +110,7 @@ mod id;
 mod options;
 mod server;
 mod timer;
+mod topics;
 mod worker;
 
 pub use client::Connect;
@@ -115,6 +122,7 @@ pub use id::ConnId;
 pub use options::{Options, SlowConsumer};
 pub use server::{Running, Server};
 pub use timer::TimerId;
+pub use topics::TopicEvent;
 pub use ws_proto;
 /// Ready-made server policies (the core's): origins, tokens, per-address limits, rate limits.
 pub use ws_proto::policy;
@@ -123,6 +131,6 @@ pub use ws_proto::policy;
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
 pub use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Limits, Request};
 pub use ws_proto::{
-    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, ProtocolError, Role,
-    SendError,
+    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, PreparedMessage,
+    ProtocolError, Role, SendError,
 };

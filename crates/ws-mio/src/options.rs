@@ -142,6 +142,12 @@ pub struct Options {
     /// (large messages arrive in fewer reads: measured 1.1-1.2x the 1 MiB echo rate of
     /// 64 KiB, see `docs/performance.md`).
     pub read_buffer_size: usize,
+    /// The most topics one connection may subscribe to at once
+    /// ([`Ctx::subscribe`](crate::Ctx::subscribe) fails with
+    /// [`Error::TooManySubscriptions`](crate::Error::TooManySubscriptions) beyond it). A
+    /// subscription costs the connection one pointer to the topic's name, shared by all its
+    /// subscribers, and an entry in its loop's set of the topic's subscribers. Default: 64.
+    pub max_subscriptions: usize,
 }
 
 impl Default for Options {
@@ -158,6 +164,7 @@ impl Default for Options {
             low_watermark: 256 << 10,
             slow_consumer: SlowConsumer::Wait,
             read_buffer_size: 256 << 10,
+            max_subscriptions: 64,
         }
     }
 }

@@ -135,7 +135,7 @@ where
         Ok(Server {
             options: Arc::new(options),
             parts,
-            shared: Arc::new(Shared { workers: remotes }),
+            shared: Arc::new(Shared::new(remotes)),
             local_addr: None,
             epoch: std::time::Instant::now(),
             factory,
@@ -197,6 +197,8 @@ where
                 accepted: Arc::clone(&accepted),
                 per_ip: per_ip.clone(),
                 pool: BufferPool::with_limits(POOL_BYTES, POOL_BUFFERS),
+                topics: Default::default(),
+                members: Vec::new(),
             };
             if index < keep {
                 let worker = Worker::new(state, factory(index), parts.rx, parts.listener);

@@ -344,6 +344,7 @@ impl<H: Handler> Worker<H> {
         if std::mem::take(&mut conn.flags.opened) {
             let id = conn.id;
             self.state.open -= 1;
+            self.state.drop_subscriptions(slot);
             self.handler
                 .close(&mut Ctx::new(&mut self.state), id, code, reason);
         }
@@ -649,6 +650,7 @@ impl<H: Handler> Worker<H> {
     }
 
     fn remove(&mut self, slot: u32) {
+        self.state.drop_subscriptions(slot);
         if let Some(mut conn) = self.state.conns.remove(slot) {
             let _ = self.state.poll.registry().deregister(&mut conn.socket);
             // Accepted connections were counted by `accept` (`Options::max_connections`).
@@ -842,11 +844,22 @@ impl<H: Handler> Worker<H> {
                 }
                 Command::SendMany(ids, message) => {
                     for id in ids {
-                        let _ = self.state.send_local(id, (&*message).into());
+                        let _ = self.state.send_prepared_local(id, &message);
                     }
                 }
                 Command::Broadcast(message) => {
-                    self.state.broadcast_local((&*message).into());
+                    self.state.broadcast_local(&message);
+                }
+                Command::Subscribe(id, topic) => {
+                    let _ = self.state.subscribe_local(id, &topic);
+                    // After the subscription (if it took) is registered: a publish never
+                    // finds neither.
+                    let worker = self.state.worker as u16;
+                    self.state.shared.topics().expected(&topic, worker);
+                }
+                Command::Unsubscribe(id, topic) => self.state.unsubscribe_local(id, &topic),
+                Command::Publish(topic, message) => {
+                    self.state.publish_local(&topic, &message);
                 }
                 Command::Close(id, code, reason) => {
                     let _ = self.state.close(id, code, &reason);

@@ -10,7 +10,8 @@
 //! stays under the open-file limit (raised here to the hard limit). The clients are ws-mio
 //! client connections on their own event loops. Steps: open every connection, broadcast to
 //! all (and check every connection got every message), echo one message per connection,
-//! close all cleanly; the server's RSS is read from `/proc` between steps.
+//! close all cleanly; the server's RSS is read from `/proc` between steps. The server prints
+//! on stderr how long each broadcast's framing and queueing took.
 //!
 //! Loopback only: the server binds 127.0.0.1.
 
@@ -21,7 +22,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use harness::{Hub, Plan};
-use ws_mio::{Options, Server};
+use ws_mio::{ConnId, Ctx, Handler, Message, Options, Server};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,9 +61,28 @@ fn serve(threads: usize, deflate: bool) -> Result<(), String> {
     options.config.deflate.enabled = deflate;
     options.threads = threads;
     options.backlog = 4096;
-    let server = Server::bind("127.0.0.1:0", options, |_| Hub).map_err(|e| e.to_string())?;
+    let server = Server::bind("127.0.0.1:0", options, |_| Timed(Hub)).map_err(|e| e.to_string())?;
     println!("listening {}", server.local_addr().ok_or("no address")?);
     server.run().map_err(|e| e.to_string())
+}
+
+/// The hub, timing on stderr the handler call of each broadcast request: the framing and
+/// queueing of the message for every connection of the loop (the writes follow the call).
+struct Timed(Hub);
+
+impl Handler for Timed {
+    fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
+        let broadcast = matches!(&message, Message::Text(t) if t.starts_with("broadcast:"));
+        let start = std::time::Instant::now();
+        self.0.message(ctx, id, message);
+        if broadcast {
+            eprintln!(
+                "server: broadcast queued for {} connections in {:.2} ms",
+                ctx.connection_count(),
+                start.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
 }
 
 /// `VmRSS` or `VmHWM` of a process, in bytes.
