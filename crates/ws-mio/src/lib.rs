@@ -100,6 +100,9 @@ mod id;
 mod options;
 mod server;
 mod timer;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod transport;
 mod worker;
 
 pub use client::Connect;

@@ -109,6 +109,29 @@ pub struct Options {
     /// (large messages arrive in fewer reads: measured 1.1-1.2x the 1 MiB echo rate of
     /// 64 KiB, see `docs/performance.md`).
     pub read_buffer_size: usize,
+    /// Serve TLS (`wss://`, and `https://` for plain HTTP requests) with this rustls
+    /// configuration (feature `tls`), for example
+    /// [`tls::server::config_from_pem_files`](crate::tls::server::config_from_pem_files).
+    /// Every accepted connection runs its TLS handshake first, under the opening
+    /// handshake's timeout (`config.handshake_timeout`: a client that stalls in TLS is cut
+    /// off as one that stalls in the upgrade). Default: `None`, plain TCP.
+    ///
+    /// Memory: about 5 KiB more per idle connection than plain TCP (rustls's session and its
+    /// 4 KiB record buffer, see `docs/tls.md`); rustls holds at most 64 KiB of a
+    /// connection's output besides what the watermarks count.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+}
+
+impl Options {
+    /// Whether accepted connections run TLS.
+    pub(crate) fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return true;
+        }
+        false
+    }
 }
 
 impl Default for Options {
@@ -123,6 +146,8 @@ impl Default for Options {
             low_watermark: 256 << 10,
             slow_consumer: SlowConsumer::Wait,
             read_buffer_size: 256 << 10,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

@@ -129,6 +129,10 @@ fn a_refused_connection_is_reported_as_an_error() {
 }
 
 #[test]
+#[cfg_attr(
+    feature = "tls",
+    ignore = "with the feature tls, wss:// is supported (tests/tls.rs)"
+)]
 fn bad_urls_fail_at_connect() {
     struct Bad(Sender<String>);
     impl Handler for Bad {
