@@ -252,13 +252,15 @@ fn mio_client_echo_against_the_ws_std_tls_server() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = leaf.server_config();
-    let server = std::thread::spawn(move || -> Result<(), ws_std::Error> {
+    let server = std::thread::spawn(move || -> Result<std::io::Result<usize>, ws_std::Error> {
         let (tcp, _) = listener.accept().expect("accept");
         tcp.set_read_timeout(Some(WAIT)).expect("timeout");
         let mut ws = ws_std::ServerBuilder::new().tls(config).accept_tls(tcp)?;
         loop {
             match ws.read()? {
-                ws_std::Message::Close(_) => return Ok(()),
+                // What follows the closing handshake: `Ok(0)` if the client ended TLS with
+                // close_notify, `UnexpectedEof` if it only closed TCP.
+                ws_std::Message::Close(_) => return Ok(ws.get_mut().read(&mut [0; 1])),
                 m if m.is_data() => ws.send(m)?,
                 _ => {}
             }
@@ -272,7 +274,8 @@ fn mio_client_echo_against_the_ws_std_tls_server() {
     }
     assert!(matches!(next(&rx), Report::Close(_, 1000)));
     client.join().expect("client loop");
-    server.join().expect("server thread").expect("server");
+    let end = server.join().expect("server thread").expect("server");
+    assert!(matches!(end, Ok(0)), "the client's close_notify: {end:?}");
 }
 
 #[test]
@@ -318,6 +321,8 @@ fn a_slow_tls_reader_gets_backpressure_then_drain() {
         );
     }
     assert_eq!(next(&rx), "drained true");
+    ws.close(CloseCode::NORMAL, "").expect("close");
+    while !matches!(ws.read().expect("closing"), ws_std::Message::Close(_)) {}
     server.stop().expect("stop");
 }
 
