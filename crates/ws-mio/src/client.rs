@@ -26,7 +26,7 @@ use crate::Error;
 /// ```
 ///
 /// With the feature `tls`, `wss://` URLs connect over TLS: trusting the bundled Mozilla
-/// roots unless [`Connect::tls`] gives another configuration, with the URL's host as the
+/// roots unless `Connect::tls` gives another configuration, with the URL's host as the
 /// server's name (SNI, and the name its certificate must have).
 #[derive(Debug, Clone)]
 pub struct Connect {

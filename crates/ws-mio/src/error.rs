@@ -93,7 +93,7 @@ impl std::error::Error for Error {
 }
 
 impl From<io::Error> for Error {
-    /// [`Error::Io`], or with the feature `tls` [`Error::Tls`] for the rustls error the
+    /// [`Error::Io`], or with the feature `tls` `Error::Tls` for the rustls error the
     /// transport wraps in an `io::Error`.
     fn from(e: io::Error) -> Self {
         #[cfg(feature = "tls")]
