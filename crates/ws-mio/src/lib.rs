@@ -122,3 +122,9 @@ pub use ws_proto::{
     Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, ProtocolError, Role,
     SendError,
 };
+
+/// The examples of `docs/tls.md`, compiled as doctests: ws-mio's, and ws-std's (its tests
+/// use ws-std with the feature `tls`; ws-std cannot compile ws-mio's).
+#[cfg(all(doctest, feature = "tls"))]
+#[doc = include_str!("../../../docs/tls.md")]
+pub struct TlsDoctests;
