@@ -279,6 +279,30 @@ fn mio_client_echo_against_the_ws_std_tls_server() {
 }
 
 #[test]
+fn a_plain_http_request_over_tls_gets_its_answer_then_close_notify() {
+    // What a browser asking for the chat page over https does: the handler's `http`
+    // answer (here the default, 426) goes back over TLS, then the server ends TLS cleanly.
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server, _) = tls_server(&leaf, |_| {});
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let tls = rustls::ClientConnection::new(ca.client_config(), name).expect("client");
+    let tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut https = rustls::StreamOwned::new(tls, tcp);
+    https
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    let mut answer = Vec::new();
+    // `read_to_end` ends without error only at the server's close_notify.
+    https
+        .read_to_end(&mut answer)
+        .expect("answer, then close_notify");
+    assert!(answer.starts_with(b"HTTP/1.1 426"), "{answer:?}");
+    server.stop().expect("stop");
+}
+
+#[test]
 fn a_slow_tls_reader_gets_backpressure_then_drain() {
     // The server sends 8 MiB to a client that reads nothing yet: sends report backpressure
     // once the watermark is reached (TLS holds only its bounded buffer, the rest is the
