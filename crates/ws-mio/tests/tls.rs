@@ -6,6 +6,9 @@
 #[path = "../../ws-tls/test-support/certs.rs"]
 mod certs;
 mod common;
+#[path = "../examples/scale/harness.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod harness;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -348,6 +351,35 @@ fn a_slow_tls_reader_gets_backpressure_then_drain() {
     ws.close(CloseCode::NORMAL, "").expect("close");
     while !matches!(ws.read().expect("closing"), ws_std::Message::Close(_)) {}
     server.stop().expect("stop");
+}
+
+#[test]
+fn many_tls_connections_get_every_broadcast_and_close_cleanly() {
+    // The scale run over TLS, small (the handshakes are slow in a debug build): two server
+    // loops, two client loops, broadcasts, an echo on each connection, a clean close of all.
+    const CONNECTIONS: usize = 200;
+    let ca = Ca::new();
+    let leaf = ca.issue(&["127.0.0.1"]);
+    let mut options = Options::default();
+    options.threads = 2;
+    options.config.deflate.enabled = false;
+    options.tls = Some(leaf.server_config());
+    let server = Server::bind("127.0.0.1:0", options, |_| harness::Hub).expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let running = server.spawn().expect("spawn");
+    let plan = harness::Plan {
+        connections: CONNECTIONS,
+        client_threads: 2,
+        broadcasts: 3,
+        broadcast_len: 64,
+        echo_len: 16 << 10,
+        deflate: false,
+        tls: Some(ca.client_config()),
+    };
+    let outcome = harness::run(addr, &plan, |_| None).expect("scale run");
+    assert_eq!(outcome.fan_out.len(), 3);
+    assert_eq!(outcome.clean_closes, CONNECTIONS);
+    running.stop().expect("stop");
 }
 
 // ----- Certificates refused -----------------------------------------------------------------
