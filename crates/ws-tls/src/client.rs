@@ -143,6 +143,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_default_config_is_built_once() {
+        let first = shared_default_config().expect("config");
+        let second = shared_default_config().expect("config");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(first.alpn_protocols, [b"http/1.1".to_vec()]);
+    }
+
+    #[test]
     fn a_ca_file_becomes_a_store() {
         let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
         let pem = format!("{}{}", made.cert.pem(), made.cert.pem());
