@@ -325,8 +325,7 @@ impl LoopState {
     }
 
     /// Starts an outgoing connection on this loop.
-    pub(crate) fn connect(&mut self, request: &Connect) -> Result<ConnId, Error> {
-        let connect = request;
+    pub(crate) fn connect(&mut self, connect: &Connect) -> Result<ConnId, Error> {
         let (url, request) = connect.request(ws_proto::rng::nonce())?;
         // IPv6 literals come bracketed from the URL; the resolver wants them bare.
         let host = url.host().trim_start_matches('[').trim_end_matches(']');

@@ -67,7 +67,11 @@ impl Transport {
     /// Writes bytes of the WebSocket stream, as much as the socket (and with TLS, rustls's
     /// bounded buffer) takes now; `WouldBlock` when it takes none.
     pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_vectored(&[IoSlice::new(buf)])
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.write_vectored(&[IoSlice::new(buf)]);
+        }
+        self.socket.write(buf)
     }
 
     /// [`Transport::write`] of several pieces in one go.

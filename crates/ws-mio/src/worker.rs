@@ -872,7 +872,8 @@ impl<H: Handler> Worker<H> {
 
 /// Writes as much output as the socket takes: first the raw bytes of the handshake phase,
 /// then the open connection's queued frames, with vectored writes that resume exactly where
-/// the socket stopped taking bytes. Written buffers go back to the loop's pool.
+/// the socket stopped taking bytes, then (TLS) the records the transport still holds.
+/// Written buffers go back to the loop's pool.
 pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
     while conn.out_pos < conn.out.len() {
         match conn.io.write(&conn.out[conn.out_pos..]) {
@@ -902,7 +903,7 @@ pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> 
 /// How many pieces of output one vectored write takes at most.
 const WRITE_SLICES: usize = 16;
 
-fn write_frames(io: &mut Transport, ws: &mut Connection) -> io::Result<()> {
+fn write_frames(transport: &mut Transport, ws: &mut Connection) -> io::Result<()> {
     loop {
         let written = {
             let mut slices = [&[][..]; WRITE_SLICES];
@@ -910,11 +911,11 @@ fn write_frames(io: &mut Transport, ws: &mut Connection) -> io::Result<()> {
             if n == 0 {
                 return Ok(());
             }
-            let mut slices_io = [IoSlice::new(&[]); WRITE_SLICES];
-            for (io, slice) in slices_io.iter_mut().zip(&slices[..n]) {
+            let mut io = [IoSlice::new(&[]); WRITE_SLICES];
+            for (io, slice) in io.iter_mut().zip(&slices[..n]) {
                 *io = IoSlice::new(slice);
             }
-            match io.write_vectored(&slices_io[..n]) {
+            match transport.write_vectored(&io[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => written,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
