@@ -5,8 +5,8 @@
 # - Python `websockets` for the interop tests, in a cached virtualenv (interop/setup.sh).
 # - The Node `ws` package for the interop tests, from interop/node/package-lock.json
 #   (interop/node/setup.sh; node and npm come with the machine image).
-# - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's TLS
-#   tests and doc examples, with its `tls` feature.
+# - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's and
+#   ws-mio's TLS tests and doc examples, with their `tls` features.
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`; screenshots in target/browser/.
@@ -19,8 +19,11 @@ node="$(bash interop/node/setup.sh | tail -n 1)"
 export WS_INTEROP_NODE="$node"
 
 cargo test --workspace "$@"
-# ws-std's TLS tests need its `tls` feature, which nothing in the workspace turns on.
+# The TLS tests need the crates' `tls` features, which `--workspace` does not turn on for
+# their own tests (ws-mio's test peers turn on ws-std's, but ws-mio's stays off).
 cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
+cargo test -p ws-mio --features tls --test tls "$@"
+cargo test -p ws-mio --features tls --doc "$@"
 
 bash tests/browser/run.sh

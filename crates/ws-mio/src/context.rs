@@ -16,6 +16,7 @@ use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
 use crate::timer::{AppTimers, TimerHeap, TimerId};
 use crate::topics::{LocalTopics, Subscribed};
+use crate::transport::Transport;
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
 use ws_proto::policy::ConnectionsPerIp;
@@ -213,7 +214,7 @@ impl LoopState {
     /// Creates and registers a connection in the next free slot.
     pub(crate) fn add_conn(
         &mut self,
-        mut socket: TcpStream,
+        mut io: Transport,
         peer: SocketAddr,
         role: Role,
         phase: Phase,
@@ -225,13 +226,13 @@ impl LoopState {
             generation,
         };
         self.poll.registry().register(
-            &mut socket,
+            &mut io.socket,
             Token(slot as usize + FIRST_CONN),
             Interest::READABLE | Interest::WRITABLE,
         )?;
         let conn = Box::new(Conn {
             id,
-            socket,
+            io,
             peer,
             role,
             phase,
@@ -439,8 +440,8 @@ impl LoopState {
     }
 
     /// Starts an outgoing connection on this loop.
-    pub(crate) fn connect(&mut self, request: &Connect) -> Result<ConnId, Error> {
-        let (url, request) = request.request(ws_proto::rng::nonce())?;
+    pub(crate) fn connect(&mut self, connect: &Connect) -> Result<ConnId, Error> {
+        let (url, request) = connect.request(ws_proto::rng::nonce())?;
         // IPv6 literals come bracketed from the URL; the resolver wants them bare.
         let host = url.host().trim_start_matches('[').trim_end_matches(']');
         let addr = (host, url.port())
@@ -451,14 +452,14 @@ impl LoopState {
         // whole handshake, the TCP connect included.
         let mut handshake =
             ClientHandshake::new(request, Arc::clone(&self.config), OsRandom::new(), self.now)?;
-        let socket = TcpStream::connect(addr)?;
+        let io = connect.transport(&url, TcpStream::connect(addr)?)?;
         let mut out = Vec::new();
         while handshake.poll_transmit(&mut out).is_some() {}
         let phase = Phase::Connecting {
             handshake: Box::new(handshake),
             connected: false,
         };
-        let id = self.add_conn(socket, addr, Role::Client, phase)?;
+        let id = self.add_conn(io, addr, Role::Client, phase)?;
         if let Some(conn) = self.conns.by_id_mut(id) {
             conn.out = out;
         }

@@ -37,11 +37,17 @@ pub enum Error {
     UnknownConnection(ConnId),
     /// The event loop is not running any more.
     Stopped,
-    /// The URL scheme is not supported (`wss://`: this adapter has no TLS).
+    /// The URL scheme is not supported (`wss://` without the feature `tls`).
     UnsupportedScheme(&'static str),
     /// The connection already subscribes to
     /// [`Options::max_subscriptions`](crate::Options::max_subscriptions) topics.
     TooManySubscriptions(ConnId),
+    /// TLS failed (feature `tls`): the peer's certificate is not trusted, has expired or
+    /// names another host ([`rustls::Error::InvalidCertificate`]), the peer sent an alert
+    /// (for example because it refused our certificate) or something that is not TLS
+    /// (a plain HTTP client on a TLS port, or the reverse), or a record was corrupt.
+    #[cfg(feature = "tls")]
+    Tls(rustls::Error),
 }
 
 impl Error {
@@ -71,6 +77,8 @@ impl fmt::Display for Error {
             Error::TooManySubscriptions(id) => {
                 write!(f, "connection {id} subscribes to too many topics")
             }
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
             _ => Ok(()),
         }
     }
@@ -83,14 +91,37 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
 }
 
 impl From<io::Error> for Error {
+    /// [`Error::Io`], or with the feature `tls` `Error::Tls` for the rustls error the
+    /// transport wraps in an `io::Error`.
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            let kind = e.kind();
+            return match e
+                .into_inner()
+                .map(|inner| inner.downcast::<rustls::Error>())
+            {
+                Some(Ok(tls)) => Error::Tls(*tls),
+                Some(Err(other)) => Error::Io(io::Error::new(kind, other)),
+                None => Error::Io(kind.into()),
+            };
+        }
         Error::Io(e)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl From<rustls::Error> for Error {
+    fn from(e: rustls::Error) -> Self {
+        Error::Tls(e)
     }
 }
 
@@ -134,6 +165,8 @@ impl From<Error> for io::Error {
             Error::UnsupportedScheme(_) | Error::TooManySubscriptions(_) => {
                 io::ErrorKind::InvalidInput
             }
+            #[cfg(feature = "tls")]
+            Error::Tls(_) => io::ErrorKind::InvalidData,
             other => match other.as_proto() {
                 Some(proto) => proto.io_kind(),
                 None => io::ErrorKind::Other,

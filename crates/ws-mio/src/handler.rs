@@ -21,7 +21,8 @@ use crate::{ConnId, Ctx, Error};
 /// * [`message`](Self::message) (or [`chunk`](Self::chunk) in stream mode) for each message,
 ///   [`drain`](Self::drain) when a slow consumer has caught up;
 /// * [`error`](Self::error) when something went wrong: a failed handshake (then nothing else
-///   follows), a protocol error, a timeout, a socket error;
+///   follows; with TLS, a failed TLS handshake too), a protocol error, a timeout, a socket or
+///   TLS error;
 /// * [`close`](Self::close), exactly once for every connection that was opened, when the
 ///   WebSocket connection is closed. The id is then gone.
 #[allow(unused_variables)]

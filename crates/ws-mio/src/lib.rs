@@ -111,6 +111,9 @@ mod options;
 mod server;
 mod timer;
 mod topics;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod transport;
 mod worker;
 
 pub use client::Connect;
@@ -134,3 +137,9 @@ pub use ws_proto::{
     Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, PreparedMessage,
     ProtocolError, Role, SendError,
 };
+
+/// The examples of `docs/tls.md`, compiled as doctests: ws-mio's, and ws-std's (its tests
+/// use ws-std with the feature `tls`; ws-std cannot compile ws-mio's).
+#[cfg(all(doctest, feature = "tls"))]
+#[doc = include_str!("../../../docs/tls.md")]
+pub struct TlsDoctests;

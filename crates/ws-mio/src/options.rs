@@ -148,6 +148,30 @@ pub struct Options {
     /// subscription costs the connection one pointer to the topic's name, shared by all its
     /// subscribers, and an entry in its loop's set of the topic's subscribers. Default: 64.
     pub max_subscriptions: usize,
+    /// Serve TLS (`wss://`, and `https://` for plain HTTP requests) with this rustls
+    /// configuration (feature `tls`), for example
+    /// [`tls::server::config_from_pem_files`](crate::tls::server::config_from_pem_files).
+    /// Every accepted connection runs its TLS handshake first, under the opening
+    /// handshake's timeout (`config.handshake_timeout`: a client that stalls in TLS is cut
+    /// off as one that stalls in the upgrade). Default: `None`, plain TCP.
+    ///
+    /// Memory: about 8.5 KB per idle TLS connection, 7.7 KB more than plain TCP (rustls's
+    /// session, its keys and its 4 KiB record read buffer; measured in `docs/tls.md`);
+    /// rustls holds at most 64 KiB of a connection's output besides what the watermarks
+    /// count.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+}
+
+impl Options {
+    /// Whether accepted connections run TLS.
+    pub(crate) fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return true;
+        }
+        false
+    }
 }
 
 impl Default for Options {
@@ -165,6 +189,8 @@ impl Default for Options {
             slow_consumer: SlowConsumer::Wait,
             read_buffer_size: 256 << 10,
             max_subscriptions: 64,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

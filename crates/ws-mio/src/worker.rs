@@ -19,6 +19,7 @@ use crate::conn::Phase;
 use crate::context::{LoopState, Refused, FIRST_CONN, LISTENER, WAKER};
 use crate::handle::{Command, Shutdown as ShutdownCommand};
 use crate::timer::Entry;
+use crate::transport::Transport;
 use crate::{Ctx, Error, Handler};
 
 /// Reads from one connection per turn before others get theirs (each up to the read buffer).
@@ -57,7 +58,14 @@ impl<H: Handler> Worker<H> {
         listener: Option<TcpListener>,
     ) -> Worker<H> {
         let scratch = vec![0; state.options.read_buffer_size.max(1)].into_boxed_slice();
-        let over_ip_limit = over_ip_limit_response(state.options.max_connections_per_ip);
+        // A TLS server has no plaintext answer for them: they are just closed.
+        let (over_capacity, over_ip_limit) = match state.options.uses_tls() {
+            false => (
+                over_capacity_response(),
+                over_ip_limit_response(state.options.max_connections_per_ip),
+            ),
+            true => (Vec::new(), Vec::new()),
+        };
         Worker {
             state,
             handler,
@@ -66,7 +74,7 @@ impl<H: Handler> Worker<H> {
             listener,
             listener_ready: false,
             commands_pending: false,
-            over_capacity: over_capacity_response(),
+            over_capacity,
             over_ip_limit,
             accept_resume: None,
             shutdown_at: None,
@@ -162,11 +170,11 @@ impl<H: Handler> Worker<H> {
                 return;
             }
             // The outcome of a non-blocking connect: an error, or a peer address.
-            match conn.socket.take_error() {
+            match conn.io.socket.take_error() {
                 Ok(None) => {}
                 Ok(Some(e)) | Err(e) => return self.abort(slot, Some(Error::Io(e))),
             }
-            match conn.socket.peer_addr() {
+            match conn.io.socket.peer_addr() {
                 Ok(_) => *connected = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                 Err(e) => return self.abort(slot, Some(Error::Io(e))),
@@ -197,13 +205,13 @@ impl<H: Handler> Worker<H> {
             // The rest of a large payload is read straight into the message being received;
             // everything else goes through the loop's read buffer.
             let in_place = match &mut conn.phase {
-                Phase::Open(ws) => ws.receive_buffer().map(|room| conn.socket.read(room)),
+                Phase::Open(ws) => ws.receive_buffer().map(|room| conn.io.read(room)),
                 _ => None,
             };
             let direct = in_place.is_some();
             let result = match in_place {
                 Some(result) => result,
-                None => conn.socket.read(&mut self.scratch),
+                None => conn.io.read(&mut self.scratch),
             };
             match result {
                 Ok(0) => {
@@ -219,7 +227,7 @@ impl<H: Handler> Worker<H> {
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.abort(slot, Some(Error::Io(e))),
+                Err(e) => return self.abort(slot, Some(e.into())),
             }
         }
         self.state.ready.push_back(slot);
@@ -571,7 +579,7 @@ impl<H: Handler> Worker<H> {
         );
         if !connecting && !conn.flags.write_closed {
             if let Err(e) = write_out(conn, &mut self.state.pool) {
-                return self.abort(slot, Some(Error::Io(e)));
+                return self.abort(slot, Some(e.into()));
             }
         }
         if matches!(&conn.phase, Phase::Open(ws) if ws.should_close_transport()) {
@@ -583,9 +591,12 @@ impl<H: Handler> Worker<H> {
         if let Phase::Closing = conn.phase {
             if conn.out_pos == conn.out.len() && !conn.flags.write_closed {
                 // The server closes the TCP connection first (RFC 6455 section 7.1.1); a
-                // FIN after our last byte, then the peer's FIN is awaited.
-                let _ = conn.socket.shutdown(Shutdown::Write);
-                conn.flags.write_closed = true;
+                // FIN after our last byte (and TLS's close_notify), then the peer's FIN is
+                // awaited.
+                match conn.io.shutdown() {
+                    Ok(done) => conn.flags.write_closed = done,
+                    Err(e) => return self.abort(slot, Some(e.into())),
+                }
             }
             if conn.flags.write_closed && conn.flags.eof {
                 return self.remove(slot);
@@ -652,7 +663,7 @@ impl<H: Handler> Worker<H> {
     fn remove(&mut self, slot: u32) {
         self.state.drop_subscriptions(slot);
         if let Some(mut conn) = self.state.conns.remove(slot) {
-            let _ = self.state.poll.registry().deregister(&mut conn.socket);
+            let _ = self.state.poll.registry().deregister(&mut conn.io.socket);
             // Accepted connections were counted by `accept` (`Options::max_connections`).
             if conn.role == Role::Server {
                 self.state.release(conn.peer.ip());
@@ -791,12 +802,11 @@ impl<H: Handler> Worker<H> {
                     let handshake =
                         ServerHandshake::new(Arc::clone(&self.state.config), self.state.now);
                     let phase = Phase::Accepting(Box::new(handshake));
-                    // A socket that cannot be registered is dropped (closed).
-                    if self
-                        .state
-                        .add_conn(socket, peer, Role::Server, phase)
-                        .is_err()
-                    {
+                    // A socket that cannot be registered (or get its TLS session) is
+                    // dropped (closed).
+                    let added = Transport::accepted(socket, &self.state.options)
+                        .and_then(|io| self.state.add_conn(io, peer, Role::Server, phase));
+                    if added.is_err() {
                         self.state.release(peer.ip());
                     }
                 }
@@ -825,8 +835,11 @@ impl<H: Handler> Worker<H> {
         // the peer lose the answer.
         let _ = socket.read(scratch);
         // A new socket's send buffer is empty, so the short answer fits in one write; if
-        // the peer is already gone it gets nothing, which is as good.
-        let _ = socket.write(answer);
+        // the peer is already gone it gets nothing, which is as good. A TLS server has no
+        // answer (there is no TLS session to write it in): just the close.
+        if !answer.is_empty() {
+            let _ = socket.write(answer);
+        }
         let _ = socket.shutdown(Shutdown::Write);
         // Dropping the socket closes it.
     }
@@ -921,10 +934,11 @@ impl<H: Handler> Worker<H> {
 
 /// Writes as much output as the socket takes: first the raw bytes of the handshake phase,
 /// then the open connection's queued frames, with vectored writes that resume exactly where
-/// the socket stopped taking bytes. Written buffers go back to the loop's pool.
+/// the socket stopped taking bytes, then (TLS) the records the transport still holds.
+/// Written buffers go back to the loop's pool.
 pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
     while conn.out_pos < conn.out.len() {
-        match conn.socket.write(&conn.out[conn.out_pos..]) {
+        match conn.io.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => conn.out_pos += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -938,18 +952,20 @@ pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> 
         conn.out_pos = 0;
     }
     let Phase::Open(ws) = &mut conn.phase else {
-        return Ok(());
+        // TLS records of the handshake (or an alert) may be waiting without any plaintext.
+        return conn.io.flush().map(drop);
     };
     std::mem::swap(ws.pool_mut(), pool);
-    let result = write_frames(&mut conn.socket, ws);
+    let result = write_frames(&mut conn.io, ws);
     std::mem::swap(ws.pool_mut(), pool);
-    result
+    result?;
+    conn.io.flush().map(drop)
 }
 
 /// How many pieces of output one vectored write takes at most.
 const WRITE_SLICES: usize = 16;
 
-fn write_frames(socket: &mut mio::net::TcpStream, ws: &mut Connection) -> io::Result<()> {
+fn write_frames(transport: &mut Transport, ws: &mut Connection) -> io::Result<()> {
     loop {
         let written = {
             let mut slices = [&[][..]; WRITE_SLICES];
@@ -961,7 +977,7 @@ fn write_frames(socket: &mut mio::net::TcpStream, ws: &mut Connection) -> io::Re
             for (io, slice) in io.iter_mut().zip(&slices[..n]) {
                 *io = IoSlice::new(slice);
             }
-            match socket.write_vectored(&io[..n]) {
+            match transport.write_vectored(&io[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => written,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),

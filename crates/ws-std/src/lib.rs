@@ -80,8 +80,3 @@ pub use ws_proto::{
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
-
-/// The examples of `docs/tls.md`, compiled as doctests.
-#[cfg(all(doctest, feature = "tls"))]
-#[doc = include_str!("../../../docs/tls.md")]
-pub struct TlsDoctests;
