@@ -110,9 +110,9 @@ mod id;
 mod options;
 mod server;
 mod timer;
-mod topics;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod topics;
 mod transport;
 mod worker;
 
