@@ -55,7 +55,7 @@ impl DeflateKey {
 /// Compresses the messages of one direction.
 pub(crate) struct Deflater {
     /// Held while a message is being compressed; with context takeover, from the first
-    /// message on. Without it, taken from the thread's pool for one message and given back,
+    /// message on. Without it, taken from the process-wide pool for one message and given back,
     /// so an idle connection holds no compression state.
     stream: Option<Deflate>,
     key: DeflateKey,
@@ -228,7 +228,7 @@ impl InflateStream {
 pub(crate) struct Inflater {
     /// Held while a message is being inflated; with context takeover, from the first message
     /// on. Without it (or once the peer's stream ended with a final block), given back to the
-    /// thread's pool after each message.
+    /// process-wide pool after each message.
     stream: Option<Box<InflateStream>>,
     window_bits: u8,
     no_context_takeover: bool,

@@ -157,7 +157,7 @@ pub enum DeflatePreset {
     /// No compression: permessage-deflate is neither offered nor accepted.
     Off,
     /// No context takeover in either direction: each message is compressed and inflated on
-    /// its own, with state taken from the thread's pool for the duration of the message, so a
+    /// its own, with state taken from the process-wide pool for the duration of the message, so a
     /// connection holds no compression state between messages. Windows of 2^15. The least
     /// memory; small messages compress less well, since nothing is shared between them.
     Shared,

@@ -1,11 +1,12 @@
-//! Compression state shared by the connections of a thread.
+//! Compression state shared by the connections of a process.
 //!
 //! Without context takeover a direction needs its DEFLATE state only while a message is being
-//! compressed or inflated. With `std`, the state is taken from a pool of the current thread
-//! (an event loop's thread serves all its connections from one pool) and given back, reset,
-//! after the message; the pool keeps at most [`MAX_IDLE`] idle streams of each kind, so what
-//! it holds is bounded whatever the number of connections. Without `std` there is no thread
-//! to attach a pool to: the state is allocated for each message and freed after it.
+//! compressed or inflated. With `std`, the state is taken from a process-wide pool and given
+//! back, reset, after the message; the pool keeps at most [`MAX_IDLE`] idle streams of each
+//! kind, so what it holds is bounded whatever the number of connections or threads (an
+//! adapter with a thread per connection shares it as an event loop does). Its lock is held
+//! only to take or put one stream. Without `std` there is no lock to share a pool with: the
+//! state is allocated for each message and freed after it.
 
 use alloc::boxed::Box;
 
@@ -13,17 +14,16 @@ use zlib_rs::Deflate;
 
 use super::codec::{DeflateKey, InflateStream};
 
-/// The most idle deflate streams, and the most idle inflate streams, one thread keeps.
+/// The most idle deflate streams, and the most idle inflate streams, the pool keeps.
 #[cfg(feature = "std")]
-pub(crate) const MAX_IDLE: usize = 4;
+pub(crate) const MAX_IDLE: usize = 8;
 
 #[cfg(feature = "std")]
 mod imp {
     use super::*;
     use alloc::vec::Vec;
-    use core::cell::RefCell;
+    use std::sync::{Mutex, PoisonError};
 
-    #[derive(Default)]
     // Boxed: a stream moves between a connection and the pool by pointer, not by copying its
     // decoder tables.
     #[allow(clippy::vec_box)]
@@ -32,15 +32,15 @@ mod imp {
         inflate: Vec<Box<InflateStream>>,
     }
 
-    std::thread_local! {
-        static POOL: RefCell<Pool> = RefCell::new(Pool::default());
-    }
+    static POOL: Mutex<Pool> = Mutex::new(Pool {
+        deflate: Vec::new(),
+        inflate: Vec::new(),
+    });
 
-    /// Runs `f` on this thread's pool; `None` while the thread is being torn down.
-    fn with<R>(f: impl FnOnce(&mut Pool) -> R) -> Option<R> {
-        POOL.try_with(|pool| pool.try_borrow_mut().ok().map(|mut p| f(&mut p)))
-            .ok()
-            .flatten()
+    /// Runs `f` on the pool. A panic elsewhere while the lock was held cannot leave the pool
+    /// inconsistent (each operation is one push or remove), so a poisoned lock is used as is.
+    fn with<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
+        f(&mut POOL.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub(crate) fn take_deflate(key: DeflateKey) -> Deflate {
@@ -48,7 +48,7 @@ mod imp {
             let i = pool.deflate.iter().rposition(|(k, _)| *k == key)?;
             Some(pool.deflate.swap_remove(i).1)
         });
-        found.flatten().unwrap_or_else(|| key.create())
+        found.unwrap_or_else(|| key.create())
     }
 
     pub(crate) fn put_deflate(key: DeflateKey, mut stream: Deflate) {
@@ -67,9 +67,7 @@ mod imp {
             let i = pool.inflate.iter().rposition(|s| s.window_bits() == bits)?;
             Some(pool.inflate.swap_remove(i))
         });
-        found
-            .flatten()
-            .unwrap_or_else(|| Box::new(InflateStream::new(bits)))
+        found.unwrap_or_else(|| Box::new(InflateStream::new(bits)))
     }
 
     pub(crate) fn put_inflate(mut stream: Box<InflateStream>) {
@@ -82,10 +80,10 @@ mod imp {
         });
     }
 
-    /// Idle streams in this thread's pool: (deflate, inflate).
+    /// Idle streams in the pool: (deflate, inflate).
     #[cfg(test)]
     pub(crate) fn idle() -> (usize, usize) {
-        with(|pool| (pool.deflate.len(), pool.inflate.len())).unwrap_or_default()
+        with(|pool| (pool.deflate.len(), pool.inflate.len()))
     }
 }
 

@@ -686,7 +686,7 @@ mod window_enforcement {
         assert_eq!(inflate(&mut i, &bad, 100), Err(()));
     }
 
-    /// Streams without context takeover go back to the thread's pool after each message and
+    /// Streams without context takeover go back to the process-wide pool after each message and
     /// are reused, reset; the pool keeps a bounded number.
     #[test]
     fn pooled_state_is_reused_and_bounded() {
@@ -707,6 +707,102 @@ mod window_enforcement {
         let mut out = Vec::new();
         d.compress(b"Hello", true, &mut out);
         assert!(!d.is_allocated());
-        assert!(super::super::state_pool::idle().0 >= 1);
+        assert!(super::super::state_pool::idle().0 <= super::super::state_pool::MAX_IDLE);
+    }
+}
+
+mod presets {
+    use super::*;
+    use alloc::string::String;
+
+    fn answer(preset: DeflatePreset, offer: &str) -> Option<String> {
+        DeflateConfig::preset(preset)
+            .accept_offers(&elements(offer))
+            .map(|p| p.to_extension().to_string())
+    }
+
+    const BROWSER: &str = "permessage-deflate; client_max_window_bits";
+
+    #[test]
+    fn each_preset_answers_a_browser_offer() {
+        assert_eq!(answer(DeflatePreset::Off, BROWSER), None);
+        assert_eq!(
+            answer(DeflatePreset::Shared, BROWSER).as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        );
+        assert_eq!(
+            answer(DeflatePreset::Balanced, BROWSER).as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_max_window_bits=12")
+        );
+        assert_eq!(
+            answer(DeflatePreset::SmallWindows, BROWSER).as_deref(),
+            Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+        );
+        assert_eq!(
+            answer(DeflatePreset::Full, BROWSER).as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            DeflateConfig::default(),
+            DeflateConfig::preset(DeflatePreset::Balanced)
+        );
+    }
+
+    /// Section 7.1.2.2: `client_max_window_bits` is answered only when offered, and never
+    /// above a value the client offered; the server adds the no-context-takeover parameters
+    /// on its own (sections 7.1.1.1 and 7.1.1.2).
+    #[test]
+    fn client_max_window_bits_is_answered_only_when_offered() {
+        for preset in [DeflatePreset::Balanced, DeflatePreset::SmallWindows] {
+            let plain = answer(preset, "permessage-deflate").unwrap();
+            assert!(!plain.contains("client_max_window_bits"), "{plain}");
+            let lower = answer(preset, "permessage-deflate; client_max_window_bits=10").unwrap();
+            assert!(lower.ends_with("client_max_window_bits=10"), "{lower}");
+        }
+        // Every answer is one the client accepts as answering its offer.
+        for preset in [
+            DeflatePreset::Shared,
+            DeflatePreset::Balanced,
+            DeflatePreset::SmallWindows,
+            DeflatePreset::Full,
+        ] {
+            for offer in [
+                BROWSER,
+                "permessage-deflate",
+                "permessage-deflate; server_max_window_bits=9; client_max_window_bits=11",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+            ] {
+                let params = DeflateConfig::preset(preset)
+                    .accept_offers(&elements(offer))
+                    .unwrap();
+                let offered = DeflateOffer::parse(&elements(offer)[0]).unwrap();
+                assert!(params.answers(&offered), "{preset:?} {offer}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_preset_offers_as_a_client() {
+        let offers = |p| {
+            DeflateConfig::preset(p)
+                .offers()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(offers(DeflatePreset::Off).is_empty());
+        assert_eq!(
+            offers(DeflatePreset::Shared),
+            [
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+              client_max_window_bits"
+            ]
+        );
+        assert_eq!(offers(DeflatePreset::Balanced), [BROWSER]);
+        assert_eq!(
+            offers(DeflatePreset::SmallWindows),
+            ["permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"]
+        );
+        assert_eq!(offers(DeflatePreset::Full), [BROWSER]);
     }
 }
