@@ -49,8 +49,10 @@ for backend in $BACKENDS; do
         # Both processes' output comes through FIFOs, so each wait below is a blocking read
         # of the line that says the process is ready (no polling, no sleeps).
         mkfifo "$tmp/server" "$tmp/client" "$tmp/stdin"
+        limit=()
+        [ "$backend" = mio ] && limit=(--max-connections 0)
         "$ws" serve 127.0.0.1:0 --echo --backend "$backend" --deflate "$serve_preset" \
-            --max-connections 0 >"$tmp/server" 2>"$tmp/server.err" &
+            "${limit[@]}" >"$tmp/server" 2>"$tmp/server.err" &
         server_pid=$!
         exec 4<"$tmp/server"
         line=""
