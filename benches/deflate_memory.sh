@@ -6,8 +6,8 @@
 # N Python `websockets` clients with their default offer (as browsers make it), each of which
 # sends one chat-like JSON text of about 2 KiB and reads the echo, then reads the server's RSS
 # again with all N connections open. Prints (RSS after - RSS before) / N in KiB. The row "idle"
-# connects N clients that send nothing (preset balanced). Every process started is stopped by
-# its PID.
+# connects N clients that send nothing (preset balanced; "idle-PRESET" with another preset).
+# Every process started is stopped by its PID.
 #
 #   benches/deflate_memory.sh                      # N=1000, every preset, both backends
 #   N=200 BACKENDS=mio PRESETS="balanced shared" benches/deflate_memory.sh
@@ -42,10 +42,10 @@ for backend in $BACKENDS; do
     for preset in $PRESETS; do
         idle=""
         serve_preset="$preset"
-        if [ "$preset" = idle ]; then
-            idle="--idle"
-            serve_preset=balanced
-        fi
+        case "$preset" in
+            idle) idle="--idle"; serve_preset=balanced ;;
+            idle-*) idle="--idle"; serve_preset="${preset#idle-}" ;;
+        esac
         # Both processes' output comes through FIFOs, so each wait below is a blocking read
         # of the line that says the process is ready (no polling, no sleeps).
         mkfifo "$tmp/server" "$tmp/client" "$tmp/stdin"
