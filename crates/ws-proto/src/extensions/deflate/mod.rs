@@ -76,15 +76,17 @@ use codec::{Deflater, Inflater, TRAILER};
 /// permessage-deflate settings for both roles: what a client offers, what a server accepts,
 /// and how messages are compressed.
 ///
-/// Part of [`Config`](crate::Config) as [`Config::deflate`](crate::Config::deflate). Assign the
-/// fields to change.
+/// Part of [`Config`](crate::Config) as [`Config::deflate`](crate::Config::deflate). Start from a preset ([`DeflateConfig::preset`]; the default is
+/// [`DeflatePreset::Balanced`]) and assign the fields to change.
 ///
 /// Memory: with context takeover in a direction, each connection keeps that direction's
-/// DEFLATE state between messages, about 320 KiB for the compressor (200 KiB with a 2^10
-/// window) and 25 to 40 KiB for the decompressor; without it, the state is freed after each
-/// message. Limit it with
+/// DEFLATE state between messages, sized to the agreed window: about 160 KiB (2^12) to
+/// 320 KiB (2^15) for the compressor, and the window plus about 11 KiB for the decompressor.
+/// Without it, the state is taken from a process-wide pool for the duration of one message
+/// and given back. Limit it with
 /// [`server_no_context_takeover`](Self::server_no_context_takeover) and
-/// [`client_no_context_takeover`](Self::client_no_context_takeover) (see `docs/deflate.md`).
+/// [`client_no_context_takeover`](Self::client_no_context_takeover), or smaller windows (see
+/// `docs/deflate.md` for measured figures).
 ///
 /// ```
 /// use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
@@ -115,7 +117,7 @@ pub struct DeflateConfig {
     /// `permessage-deflate; client_max_window_bits`.
     pub offers: Vec<DeflateOffer>,
     /// Server: answer `server_no_context_takeover` even when not asked, so that no compression
-    /// state is kept between messages. Default: `false`.
+    /// state is kept between messages. Default: `true` (`false` in [`DeflatePreset::Full`]).
     pub server_no_context_takeover: bool,
     /// Server: answer `client_no_context_takeover`, so that no decompression state is kept
     /// between messages. Default: `false`.
@@ -124,7 +126,7 @@ pub struct DeflateConfig {
     /// is answered as `server_max_window_bits`. Default: 15.
     pub server_max_window_bits: u8,
     /// Server: the largest window (as bits, 8..=15) the client may use, answered as
-    /// `client_max_window_bits` when the offer allows it. Default: 15.
+    /// `client_max_window_bits` when the offer allows it. Default: 12.
     pub client_max_window_bits: u8,
     /// Server: decline offers without `client_max_window_bits` when
     /// [`client_max_window_bits`](Self::client_max_window_bits) is below 15 (otherwise they are
