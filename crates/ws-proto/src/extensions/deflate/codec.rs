@@ -132,6 +132,7 @@ impl Deflater {
     }
 
     /// Whether this deflater holds a stream now (not when idle without context takeover).
+    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.stream.is_some()
     }
@@ -305,6 +306,7 @@ impl Inflater {
     }
 
     /// Whether inflate state is held now.
+    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.stream.is_some()
     }

@@ -371,8 +371,8 @@ impl DeflateState {
         }
     }
 
-    /// Whether compression and decompression state is held now (for tests and memory figures).
-    #[allow(dead_code)]
+    /// Whether compression and decompression state is held now (for tests).
+    #[cfg(test)]
     pub(crate) fn allocated(&self) -> (bool, bool) {
         (self.deflater.is_allocated(), self.inflater.is_allocated())
     }

@@ -806,3 +806,69 @@ mod presets {
         assert_eq!(offers(DeflatePreset::Full), [BROWSER]);
     }
 }
+
+/// State follows the data: after a compressed message each way, a connection holds only the
+/// state its direction keeps by context takeover, per preset.
+mod state_follows_the_data {
+    use super::*;
+    use crate::handshake::{HttpRequest, Limits};
+    use crate::{Config, Connection, Event, Instant, Message};
+
+    fn agreed(preset: DeflatePreset) -> DeflateParams {
+        let request = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+            Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+        let (head, _) = HttpRequest::parse(request, Limits::default())
+            .unwrap()
+            .complete()
+            .unwrap();
+        let request = head.into_websocket().unwrap();
+        let config = DeflateConfig::preset(preset);
+        config
+            .negotiate(&request, request.accept())
+            .unwrap()
+            .1
+            .unwrap()
+    }
+
+    #[test]
+    fn an_idle_connection_holds_what_its_preset_keeps() {
+        let text = "{\"type\":\"message\",\"text\":\"hello hello hello hello\"}".repeat(20);
+        for (preset, server_holds, client_holds) in [
+            (DeflatePreset::Shared, (false, false), (false, false)),
+            (DeflatePreset::Balanced, (false, true), (true, false)),
+            (DeflatePreset::SmallWindows, (true, true), (true, true)),
+            (DeflatePreset::Full, (true, true), (true, true)),
+        ] {
+            let params = agreed(preset);
+            let mut server =
+                Connection::server(Config::default(), Instant::ZERO).with_deflate(params);
+            let mut client = Connection::client(Config::default(), || [1, 2, 3, 4], Instant::ZERO)
+                .with_deflate(params);
+            assert_eq!(
+                server.deflate_allocated(),
+                Some((false, false)),
+                "{preset:?}"
+            );
+            let mut wire = Vec::new();
+            client.send_text(&text).unwrap();
+            while client.poll_transmit(&mut wire).is_some() {}
+            server.receive_data(&wire, Instant::ZERO).unwrap();
+            let Some(Event::Message(m)) = server.poll_event() else {
+                panic!("{preset:?}: no message");
+            };
+            assert_eq!(m, Message::Text(text.clone()));
+            server.send(m).unwrap();
+            wire.clear();
+            while server.poll_transmit(&mut wire).is_some() {}
+            assert!(wire.len() < text.len() / 2, "{preset:?}: compressed");
+            client.receive_data(&wire, Instant::ZERO).unwrap();
+            assert_eq!(
+                client.poll_event(),
+                Some(Event::Message(Message::Text(text.clone())))
+            );
+            assert_eq!(server.deflate_allocated(), Some(server_holds), "{preset:?}");
+            assert_eq!(client.deflate_allocated(), Some(client_holds), "{preset:?}");
+        }
+    }
+}
