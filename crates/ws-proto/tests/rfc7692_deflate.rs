@@ -221,6 +221,36 @@ mod section_6_1_compression_bit {
         assert_eq!(r, Err(ProtocolError::InvalidCompressedData));
         assert_eq!(out.close_code(), Some(1002));
     }
+
+    /// Section 7.1.2.2: a client that agreed to `client_max_window_bits=9` but refers further
+    /// back (here: a client compressing with a 2^15 window) fails the connection with 1002,
+    /// whatever the inflate backend would allow; the same frame within the agreed window is
+    /// accepted.
+    #[test]
+    fn a_reference_beyond_the_agreed_window_fails_with_1002() {
+        // Blocks of 1000 distinct-looking bytes, each repeated: matches 1000 bytes back.
+        let mut text = String::new();
+        for block in 0..8u32 {
+            let part: String = (0..1000u32)
+                .map(|i| char::from(b'a' + ((i * 7 + block * 13 + i / 26) % 26) as u8))
+                .collect();
+            text.push_str(&part);
+            text.push_str(&part);
+        }
+        let mut c = client(params(false, false, None, None));
+        c.send_text(&text).unwrap();
+        let frame = drain(&mut c).bytes;
+        let mut within = server(params(false, false, None, None));
+        let (r, out) = feed(&mut within, &frame);
+        assert_eq!(
+            (r, out.events),
+            (Ok(()), vec![Event::Message(Message::Text(text))])
+        );
+        let mut limited = server(params(false, false, None, Some(9)));
+        let (r, out) = feed(&mut limited, &frame);
+        assert_eq!(r, Err(ProtocolError::InvalidCompressedData));
+        assert_eq!(out.close_code(), Some(1002));
+    }
 }
 
 mod section_9_security {
