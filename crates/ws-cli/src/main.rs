@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ws_proto::extensions::deflate::DeflatePreset;
 
 mod bench;
 mod chat;
@@ -33,9 +34,14 @@ enum Command {
         /// mio].
         #[arg(long, value_enum)]
         backend: Option<Backend>,
-        /// Decline permessage-deflate compression (RFC 7692), which is accepted by default.
-        #[arg(long)]
+        /// Decline permessage-deflate compression (RFC 7692), which is accepted by default
+        /// (the same as --deflate off).
+        #[arg(long, conflicts_with = "deflate")]
         no_deflate: bool,
+        /// How permessage-deflate is answered: memory per connection against compression
+        /// (docs/deflate.md).
+        #[arg(long, value_enum, value_name = "PRESET", default_value = "balanced")]
+        deflate: DeflateArg,
         /// The most connections held at once (mio backend; 0: no limit). Connections past it
         /// are answered 503 and closed. [default: 10000]
         #[arg(long, value_name = "N")]
@@ -61,6 +67,33 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// A permessage-deflate preset ([`DeflatePreset`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DeflateArg {
+    /// No compression.
+    Off,
+    /// No context takeover either way: no compression state kept between messages.
+    Shared,
+    /// The server keeps no context; the client keeps a 4 KiB window.
+    Balanced,
+    /// Context takeover both ways with 4 KiB windows.
+    SmallWindows,
+    /// Context takeover both ways with 32 KiB windows.
+    Full,
+}
+
+impl DeflateArg {
+    fn preset(self) -> DeflatePreset {
+        match self {
+            DeflateArg::Off => DeflatePreset::Off,
+            DeflateArg::Shared => DeflatePreset::Shared,
+            DeflateArg::Balanced => DeflatePreset::Balanced,
+            DeflateArg::SmallWindows => DeflatePreset::SmallWindows,
+            DeflateArg::Full => DeflatePreset::Full,
+        }
+    }
+}
+
 /// Which adapter serves connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Backend {
@@ -78,8 +111,16 @@ fn main() -> ExitCode {
             echo,
             backend,
             no_deflate,
+            deflate,
             max_connections,
-        } => serve::run(&addr, echo, backend, !no_deflate, max_connections),
+        } => {
+            let preset = if no_deflate {
+                DeflatePreset::Off
+            } else {
+                deflate.preset()
+            };
+            serve::run(&addr, echo, backend, preset, max_connections)
+        }
         Command::Connect {
             url,
             protocols,

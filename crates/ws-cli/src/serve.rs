@@ -7,22 +7,23 @@ use std::sync::Arc;
 use std::thread;
 
 use ws_mio::{ConnId, Ctx, Handler, Message as MioMessage, Options, Server};
+use ws_proto::extensions::deflate::{DeflateConfig, DeflatePreset};
 use ws_proto::Config;
 use ws_std::{Error, Message, ServerBuilder};
 
 use crate::Backend;
 
-/// `deflate`: accept permessage-deflate (`--no-deflate` turns it off). Without `echo`: the
+/// `deflate`: how permessage-deflate is answered (`--deflate`; `--no-deflate` is `Off`). Without `echo`: the
 /// chat demo, on the mio backend only. `max_connections` (mio only): 0 lifts the limit.
 pub(crate) fn run(
     addr: &str,
     echo: bool,
     backend: Option<Backend>,
-    deflate: bool,
+    deflate: DeflatePreset,
     max_connections: Option<usize>,
 ) -> Result<(), String> {
     let mut options = Options::default();
-    options.config.deflate.enabled = deflate;
+    options.config.deflate = DeflateConfig::preset(deflate);
     if let Some(max) = max_connections {
         options.max_connections = (max > 0).then_some(max);
     }
@@ -87,7 +88,7 @@ where
 }
 
 /// The std backend: one thread per connection.
-fn run_std(addr: &str, _echo: bool, deflate: bool) -> Result<(), String> {
+fn run_std(addr: &str, _echo: bool, deflate: DeflatePreset) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on ws://{local}/");
@@ -120,7 +121,7 @@ fn run_std(addr: &str, _echo: bool, deflate: bool) -> Result<(), String> {
 }
 
 /// Echoes every message back unchanged until the peer closes.
-fn echo_connection(stream: TcpStream, deflate: bool) {
+fn echo_connection(stream: TcpStream, deflate: DeflatePreset) {
     let peer = stream
         .peer_addr()
         .map(|a| a.to_string())
@@ -129,7 +130,7 @@ fn echo_connection(stream: TcpStream, deflate: bool) {
         eprintln!("{peer}: {e}");
     }
     let mut config = Config::default();
-    config.deflate.enabled = deflate;
+    config.deflate = DeflateConfig::preset(deflate);
     let mut ws = match ServerBuilder::new().config(config).accept(stream) {
         Ok(ws) => ws,
         Err(e) => {
