@@ -75,6 +75,7 @@ mod message;
 pub mod policy;
 mod pool;
 mod prepared;
+pub mod proxy;
 #[cfg(feature = "std")]
 pub mod rng;
 mod role;
