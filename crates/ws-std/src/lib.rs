@@ -52,6 +52,7 @@ mod server;
 mod socket;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod tunnel;
 
 #[cfg(feature = "tls")]
 pub use client::connect_tls;
@@ -62,6 +63,8 @@ pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
 /// Ready-made server policies (the core's): origins, tokens, rate limits.
 pub use ws_proto::policy;
+/// Proxy URLs and errors (the core's `proxy` module), for [`ClientBuilder::proxy`].
+pub use ws_proto::proxy;
 #[cfg(feature = "tls")]
 pub use ws_tls;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
