@@ -101,6 +101,8 @@ fn from_nanos(nanos: u128) -> Duration {
 pub struct Retry {
     policy: Backoff,
     failures: u32,
+    /// 1 when the run began with [`lost`](Retry::lost) (its delay was the first), else 0.
+    offset: u32,
     /// When the first failure of the current run happened.
     since: Option<Instant>,
     gave_up: bool,
@@ -112,6 +114,7 @@ impl Retry {
         Retry {
             policy,
             failures: 0,
+            offset: 0,
             since: None,
             gave_up: false,
         }
@@ -122,7 +125,20 @@ impl Retry {
         &self.policy
     }
 
-    /// An attempt (or the connection) failed at `now`: the delay before the next attempt, or
+    /// An open connection was lost at `now`: the delay before the first attempt to reconnect
+    /// (the policy's first delay). This starts a run but is not a failed attempt: the
+    /// attempts of [`Backoff::max_attempts`] are those that follow. `None` once given up.
+    pub fn lost(&mut self, now: Instant, random: u32) -> Option<Duration> {
+        if self.gave_up {
+            return None;
+        }
+        self.failures = 0;
+        self.offset = 1;
+        self.since = Some(now);
+        Some(self.policy.delay(1, random))
+    }
+
+    /// An attempt to connect failed at `now`: the delay before the next attempt, or
     /// `None` to give up (the attempts or the time of the policy are used up; from then on
     /// always `None`). `random` is uniform over `u32`.
     pub fn failed(&mut self, now: Instant, random: u32) -> Option<Duration> {
@@ -139,7 +155,9 @@ impl Retry {
             self.gave_up = true;
             return None;
         }
-        let mut delay = self.policy.delay(self.failures, random);
+        let mut delay = self
+            .policy
+            .delay(self.failures.saturating_add(self.offset), random);
         if let Some(max) = self.policy.max_elapsed {
             let left = max.saturating_sub(now.saturating_duration_since(since));
             if left.is_zero() {
@@ -154,6 +172,7 @@ impl Retry {
     /// A connection succeeded: the next failure starts a new run.
     pub fn succeeded(&mut self) {
         self.failures = 0;
+        self.offset = 0;
         self.since = None;
     }
 
@@ -240,6 +259,21 @@ mod tests {
         assert_eq!(retry.failed(at(600), 0), Some(ms(200)));
         assert_eq!(retry.failed(at(800), 0), None);
         assert_eq!(retry.failures(), 3);
+    }
+
+    #[test]
+    fn a_lost_connection_waits_once_and_is_not_an_attempt() {
+        let mut retry = Retry::new(Backoff {
+            jitter: 0.0,
+            max_attempts: Some(2),
+            ..Backoff::default()
+        });
+        assert_eq!(retry.lost(at(0), 0), Some(ms(100)));
+        assert_eq!(retry.failures(), 0);
+        assert_eq!(retry.failed(at(100), 0), Some(ms(200)));
+        assert_eq!(retry.failed(at(300), 0), None);
+        assert_eq!(retry.elapsed(at(300)), ms(300));
+        assert_eq!(retry.lost(at(400), 0), None);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! * Servers: [`accept`], [`accept_with`] (the application sees the [`Request`] and accepts
 //!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
 //!   optional answer to plain HTTP requests; without it they get a 426).
-//! * Clients: [`connect`], [`ClientBuilder`]; a refusal is
-//!   [`HandshakeError::Rejected`] with the response received (status, headers, body).
+//! * Clients: [`connect`], [`ClientBuilder`] (also through an HTTP or SOCKS5 proxy:
+//!   [`ClientBuilder::proxy`]); a refusal is [`HandshakeError::Rejected`] with the response
+//!   received (status, headers, body). [`reconnect::Reconnecting`]: a client that reconnects
+//!   with backoff, a hook after every connect, and dead-peer detection.
 //! * TLS (feature `tls`, off by default): `wss://` clients (`connect_tls`) and TLS servers
 //!   (`ServerBuilder::accept_tls`) through rustls; see the `tls` module and `docs/tls.md`.
 //! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and
@@ -48,6 +50,7 @@
 mod client;
 mod error;
 mod handshake;
+pub mod reconnect;
 mod server;
 mod socket;
 #[cfg(feature = "tls")]
