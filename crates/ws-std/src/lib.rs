@@ -87,6 +87,11 @@ pub use ws_proto::{
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The examples of `docs/clients.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/clients.md")]
+pub struct ClientsDoctests;
+
 /// The examples of `docs/tls.md`, compiled as doctests.
 #[cfg(all(doctest, feature = "tls"))]
 #[doc = include_str!("../../../docs/tls.md")]

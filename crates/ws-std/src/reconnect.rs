@@ -1,6 +1,6 @@
 //! A client that reconnects: [`Reconnecting`] wraps a [`ClientBuilder`] and opens a new
 //! connection whenever the current one ends, after a delay from ws-proto's
-//! [`Backoff`](ws_proto::backoff::Backoff), until the policy gives up.
+//! [`Backoff`], until the policy gives up.
 
 use std::fmt;
 use std::net::TcpStream;
