@@ -6,10 +6,10 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::thread;
 use std::time::Duration;
 
-use common::{header_value, read_head, serve_one, tcp_connect, Peer};
+use common::proxies::{http_proxy, open, pipe};
+use common::{header_value, serve_one, tcp_connect, Peer};
 use ws_std::proxy::ProxyError;
 use ws_std::{ClientBuilder, Error, HandshakeError, Message};
 
@@ -32,19 +32,6 @@ fn echo_server() -> (SocketAddr, Peer<Vec<String>>) {
     })
 }
 
-/// Copies bytes both ways between `a` and `b` until both directions have ended.
-fn pipe(a: TcpStream, b: TcpStream) {
-    let (mut a2, mut b2) = (a.try_clone().unwrap(), b.try_clone().unwrap());
-    let forward = thread::spawn(move || {
-        let (mut a, mut b) = (a, b);
-        let _ = io::copy(&mut a, &mut b);
-        let _ = b.shutdown(Shutdown::Write);
-    });
-    let _ = io::copy(&mut b2, &mut a2);
-    let _ = a2.shutdown(Shutdown::Write);
-    forward.join().unwrap();
-}
-
 /// Connects to `ws://127.0.0.1:PORT/` through `proxy`, sends one text and reads its echo.
 fn echo_through(proxy: &str, server: SocketAddr) -> Result<String, Error> {
     let url = format!("ws://{server}/");
@@ -63,25 +50,6 @@ fn echo_through(proxy: &str, server: SocketAddr) -> Result<String, Error> {
 }
 
 // ----- HTTP CONNECT -----------------------------------------------------------------------
-
-/// An HTTP proxy for one connection: `answer` decides the reply from the request head (a
-/// 200 opens the tunnel to the requested authority). Returns the request head.
-fn http_proxy(answer: fn(&str) -> Vec<u8>) -> (SocketAddr, Peer<String>) {
-    serve_one(move |mut client| {
-        let head = read_head(&mut client);
-        let reply = answer(&head);
-        client.write_all(&reply).unwrap();
-        if reply.starts_with(b"HTTP/1.1 200") {
-            let authority = head.split(' ').nth(1).unwrap().to_string();
-            pipe(client, tcp_connect(authority.parse().unwrap()));
-        }
-        head
-    })
-}
-
-fn open(_: &str) -> Vec<u8> {
-    b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec()
-}
 
 /// 200 for `Basic alice:s3cret`, 407 otherwise.
 fn basic_auth(head: &str) -> Vec<u8> {
