@@ -59,7 +59,8 @@ pub struct Failure<'a> {
 #[non_exhaustive]
 pub enum Ended {
     /// The policy's [`max_attempts`](Backoff::max_attempts) or
-    /// [`max_elapsed`](Backoff::max_elapsed) were used up.
+    /// [`max_elapsed`](Backoff::max_elapsed) were used up, or the failure was one of
+    /// [`stop_if`](Reconnecting::stop_if).
     GaveUp {
         /// The failed attempts in a row.
         failures: u32,
@@ -93,6 +94,7 @@ impl std::error::Error for Ended {}
 
 type ConnectHook = Box<dyn FnMut(&mut WebSocket<TcpStream>, &Response) -> Result<(), Error> + Send>;
 type FailureHook = Box<dyn FnMut(&Failure<'_>) + Send>;
+type StopIf = Box<dyn Fn(&Cause) -> bool + Send>;
 
 /// A blocking client that reconnects, with exponential backoff, jitter and a cap.
 ///
@@ -146,6 +148,7 @@ pub struct Reconnecting {
     ws: Option<WebSocket<TcpStream>>,
     on_connect: Option<ConnectHook>,
     on_failure: Option<FailureHook>,
+    stop_if: Option<StopIf>,
     connects: u64,
     /// Set by `close`, or when the policy gave up.
     ended: bool,
@@ -174,6 +177,7 @@ impl Reconnecting {
             ws: None,
             on_connect: None,
             on_failure: None,
+            stop_if: None,
             connects: 0,
             ended: false,
         }
@@ -192,6 +196,27 @@ impl Reconnecting {
     /// Runs `hook` when a connection or an attempt ends, before the wait (for logging).
     pub fn on_failure(mut self, hook: impl FnMut(&Failure<'_>) + Send + 'static) -> Self {
         self.on_failure = Some(Box::new(hook));
+        self
+    }
+
+    /// Gives up at once (with [`Ended::GaveUp`]) after a failure for which `stop` is true:
+    /// one that retrying cannot mend, such as a refused token or a wrong path.
+    ///
+    /// ```no_run
+    /// use ws_std::reconnect::{Cause, Reconnecting};
+    /// use ws_std::{ClientBuilder, Error, HandshakeError};
+    ///
+    /// let client = Reconnecting::new(ClientBuilder::new("ws://127.0.0.1:8080/"), Default::default())
+    ///     .stop_if(|cause| match cause {
+    ///         // 4xx refusals other than 408 (timeout) and 429 (too many requests).
+    ///         Cause::Error(Error::Handshake(HandshakeError::Rejected(r))) => {
+    ///             (400..500).contains(&r.status()) && ![408, 429].contains(&r.status())
+    ///         }
+    ///         _ => false,
+    ///     });
+    /// ```
+    pub fn stop_if(mut self, stop: impl Fn(&Cause) -> bool + Send + 'static) -> Self {
+        self.stop_if = Some(Box::new(stop));
         self
     }
 
@@ -300,7 +325,8 @@ impl Reconnecting {
             } else {
                 self.retry.failed(now, random)
             };
-            let Some(delay) = delay else {
+            let stop = self.stop_if.as_ref().is_some_and(|stop| stop(&cause));
+            let Some(delay) = delay.filter(|_| !stop) else {
                 self.ended = true;
                 return Err(Ended::GaveUp {
                     failures: self.retry.failures(),

@@ -214,3 +214,29 @@ fn a_failing_hook_fails_the_attempt() {
     drop(client);
     assert_eq!(server.join(), 2);
 }
+
+#[test]
+fn stop_if_gives_up_on_a_refusal_that_retrying_cannot_mend() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server: Peer<()> = spawn(move || {
+        let stream = accept_within(&listener, DEADLINE);
+        let refused = ws_std::accept_with(stream, |_| {
+            Err(ws_std::HttpResponse::new(401).with_body("bad token"))
+        });
+        assert!(refused.is_err());
+    });
+    let mut client = Reconnecting::new(ClientBuilder::new(&format!("ws://{addr}/")), fast(None))
+        .stop_if(|cause| {
+            matches!(cause, Cause::Error(Error::Handshake(ws_std::HandshakeError::Rejected(r))) if r.status() == 401)
+        });
+    match client.read() {
+        Err(Ended::GaveUp {
+            failures: 1,
+            last: Cause::Error(Error::Handshake(_)),
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    server.join();
+}
