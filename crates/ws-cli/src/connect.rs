@@ -11,16 +11,21 @@ use ws_std::{ClientBuilder, Error, Message};
 /// How often the client looks at standard input while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
 
-/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off).
+/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off); `proxy`: the URL of
+/// `--proxy`.
 pub(crate) fn run(
     url: &str,
     protocols: &[String],
     headers: &[String],
     deflate: bool,
+    proxy: Option<&str>,
 ) -> Result<(), String> {
     let mut config = Config::default();
     config.deflate.enabled = deflate;
     let mut builder = ClientBuilder::new(url).config(config);
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(proxy);
+    }
     for p in protocols {
         builder = builder.protocol(p);
     }

@@ -62,6 +62,10 @@ enum Command {
         /// default.
         #[arg(long)]
         no_deflate: bool,
+        /// Connect through a proxy: http://[user:pass@]host[:port] (HTTP CONNECT),
+        /// socks5://... (names resolved here) or socks5h://... (resolved by the proxy).
+        #[arg(long, value_name = "URL")]
+        proxy: Option<String>,
     },
     /// Load-test an echo server at URL: messages/s, MB/s and round-trip latency.
     Bench(bench::BenchArgs),
@@ -126,7 +130,8 @@ fn main() -> ExitCode {
             protocols,
             headers,
             no_deflate,
-        } => connect::run(&url, &protocols, &headers, !no_deflate),
+            proxy,
+        } => connect::run(&url, &protocols, &headers, !no_deflate, proxy.as_deref()),
         Command::Bench(args) => bench::run(&args),
     };
     match result {

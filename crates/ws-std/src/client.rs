@@ -67,6 +67,8 @@ pub struct ClientBuilder {
     origin: Option<String>,
     config: Arc<Config>,
     connect_timeout: Option<Duration>,
+    /// The proxy URL of [`proxy`](Self::proxy).
+    proxy: Option<String>,
     /// The TLS client configuration of `connect_tls` (`None`: the bundled roots).
     #[cfg(feature = "tls")]
     tls: Option<Arc<ws_tls::rustls::ClientConfig>>,
@@ -83,6 +85,7 @@ impl ClientBuilder {
             origin: None,
             config: Arc::default(),
             connect_timeout: Some(Duration::from_secs(10)),
+            proxy: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -141,6 +144,28 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects through a proxy: `http://[user:pass@]host[:port]` (HTTP `CONNECT`, Basic
+    /// authentication; default port 8080), `socks5://...` (SOCKS5, the server's name resolved
+    /// here) or `socks5h://...` (resolved by the proxy); default port 1080. User and password
+    /// are percent-decoded. The TCP connect to the proxy takes at most the
+    /// [`connect_timeout`](Self::connect_timeout); the exchange with the proxy counts against
+    /// the handshake timeout. No environment variable (`HTTP_PROXY`, `ALL_PROXY`) is read.
+    ///
+    /// Failures are [`Error::Proxy`]: an invalid URL, a refusal (HTTP status, SOCKS5 reply
+    /// code), missing or refused credentials, or a reply that is not one. See
+    /// `docs/clients.md`.
+    ///
+    /// ```no_run
+    /// let (mut ws, _) = ws_std::ClientBuilder::new("ws://echo.internal:9001/")
+    ///     .proxy("http://alice:secret@proxy.example:3128")
+    ///     .connect()?;
+    /// # Ok::<(), ws_std::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
     /// The TLS configuration of [`connect_tls`](Self::connect_tls) (feature `tls`): whom to
     /// trust, from [`ws_tls::client`] (a CA file, the platform roots, your own store), or a
     /// [`rustls::ClientConfig`](ws_tls::rustls::ClientConfig) of your own. Without it, the
@@ -173,7 +198,9 @@ impl ClientBuilder {
     /// alert), or it does not speak TLS; [`Error::Io`] if the connection fails; otherwise as
     /// [`handshake`](Self::handshake).
     #[cfg(feature = "tls")]
-    pub fn connect_tls(self) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
+    pub fn connect_tls(
+        mut self,
+    ) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
         if !url.secure() {
             return Err(Error::UnsupportedScheme("ws"));
@@ -182,8 +209,7 @@ impl ClientBuilder {
             Some(config) => Arc::clone(config),
             None => crate::tls::default_client_config()?,
         };
-        let tcp = open_tcp(url.host(), url.port(), self.connect_timeout)?;
-        tcp.set_nodelay(true)?;
+        let tcp = self.open(&url)?;
         let stream = crate::tls::client_stream(config, url.host(), tcp)?;
         self.start(stream, &url)?.driver.finish()
     }
@@ -195,13 +221,12 @@ impl ClientBuilder {
     /// [`Error::UnsupportedScheme`] for `wss://`: use `connect_tls` (feature `tls`), or connect a TLS stream yourself and use
     /// [`handshake`](Self::handshake); [`Error::Io`] if the connection fails; otherwise as
     /// [`handshake`](Self::handshake).
-    pub fn connect(self) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    pub fn connect(mut self) -> Result<(WebSocket<TcpStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
         if url.secure() {
             return Err(Error::UnsupportedScheme("wss"));
         }
-        let stream = open_tcp(url.host(), url.port(), self.connect_timeout)?;
-        stream.set_nodelay(true)?;
+        let stream = self.open(&url)?;
         self.start(stream, &url)?.driver.finish()
     }
 
@@ -239,6 +264,35 @@ impl ClientBuilder {
     pub fn start_handshake<S: Transport>(self, stream: S) -> Result<PendingConnect<S>, Error> {
         let url = Url::parse(&self.url)?;
         self.start(stream, &url)
+    }
+
+    /// The TCP connection to the server, directly or through the proxy. The proxy phase
+    /// takes its time from the handshake timeout, which is lowered by as much.
+    fn open(&mut self, url: &Url) -> Result<TcpStream, Error> {
+        let Some(proxy) = &self.proxy else {
+            let stream = open_tcp(url.host(), url.port(), self.connect_timeout)?;
+            stream.set_nodelay(true)?;
+            return Ok(stream);
+        };
+        let start = StdInstant::now();
+        let timeout = self.config.handshake_timeout;
+        let deadline = timeout.map(|t| start + t);
+        let stream = crate::tunnel::open_tunnel(
+            proxy,
+            url.host(),
+            url.port(),
+            self.connect_timeout,
+            deadline,
+        )?;
+        if let Some(t) = timeout {
+            // What is left of it for the WebSocket handshake (at least a millisecond: the
+            // proxy phase ended in time).
+            let left = t
+                .saturating_sub(start.elapsed())
+                .max(Duration::from_millis(1));
+            Arc::make_mut(&mut self.config).handshake_timeout = Some(left);
+        }
+        Ok(stream)
     }
 
     fn start<S: Transport>(self, stream: S, url: &Url) -> Result<PendingConnect<S>, Error> {
@@ -312,7 +366,7 @@ impl<S: Transport> PendingConnect<S> {
 }
 
 /// Connects to the first address of `host:port` that accepts.
-fn open_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
+pub(crate) fn open_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
     // IPv6 literals come bracketed from the URL; the resolver wants them bare.
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");

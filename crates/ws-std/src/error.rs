@@ -58,6 +58,10 @@ pub enum Error {
     /// records). The connection is over.
     #[cfg(feature = "tls")]
     Tls(ws_tls::rustls::Error),
+    /// The proxy of [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) did not open a
+    /// tunnel: its URL is invalid, it refused (HTTP status or SOCKS5 reply code), it wanted
+    /// other credentials, or its reply was not one. The connection is over.
+    Proxy(ws_proto::proxy::ProxyError),
 }
 
 impl Error {
@@ -69,7 +73,10 @@ impl Error {
             Error::Send(e) => ws_proto::Error::Send(*e),
             Error::Timeout(t) => ws_proto::Error::Timeout(*t),
             Error::ConnectionLost => ws_proto::Error::ConnectionLost,
-            Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_) => return None,
+            Error::Io(_)
+            | Error::ConnectionClosed
+            | Error::UnsupportedScheme(_)
+            | Error::Proxy(_) => return None,
             #[cfg(feature = "tls")]
             Error::Tls(_) => return None,
         })
@@ -83,9 +90,10 @@ impl Error {
             Error::Send(e) => ws_proto::Error::Send(e),
             Error::Timeout(t) => ws_proto::Error::Timeout(t),
             Error::ConnectionLost => ws_proto::Error::ConnectionLost,
-            own @ (Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_)) => {
-                return Err(own)
-            }
+            own @ (Error::Io(_)
+            | Error::ConnectionClosed
+            | Error::UnsupportedScheme(_)
+            | Error::Proxy(_)) => return Err(own),
             #[cfg(feature = "tls")]
             own @ Error::Tls(_) => return Err(own),
         })
@@ -105,6 +113,7 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::ConnectionClosed => f.write_str("the connection is closed"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            Error::Proxy(e) => e.fmt(f),
             #[cfg(feature = "tls")]
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             _ => unreachable!("shared with ws_proto::Error"),
@@ -143,6 +152,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             #[cfg(feature = "tls")]
             Error::Tls(e) => Some(e),
             _ => None,
@@ -219,5 +229,11 @@ impl From<Error> for io::Error {
                 io::Error::new(kind, own)
             }
         }
+    }
+}
+
+impl From<ws_proto::proxy::ProxyError> for Error {
+    fn from(e: ws_proto::proxy::ProxyError) -> Error {
+        Error::Proxy(e)
     }
 }

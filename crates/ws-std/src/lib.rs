@@ -9,8 +9,10 @@
 //! * Servers: [`accept`], [`accept_with`] (the application sees the [`Request`] and accepts
 //!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
 //!   optional answer to plain HTTP requests; without it they get a 426).
-//! * Clients: [`connect`], [`ClientBuilder`]; a refusal is
-//!   [`HandshakeError::Rejected`] with the response received (status, headers, body).
+//! * Clients: [`connect`], [`ClientBuilder`] (also through an HTTP or SOCKS5 proxy:
+//!   [`ClientBuilder::proxy`]); a refusal is [`HandshakeError::Rejected`] with the response
+//!   received (status, headers, body). [`reconnect::Reconnecting`]: a client that reconnects
+//!   with backoff, a hook after every connect, and dead-peer detection.
 //! * TLS (feature `tls`, off by default): `wss://` clients (`connect_tls`) and TLS servers
 //!   (`ServerBuilder::accept_tls`) through rustls; see the `tls` module and `docs/tls.md`.
 //! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and
@@ -48,10 +50,12 @@
 mod client;
 mod error;
 mod handshake;
+pub mod reconnect;
 mod server;
 mod socket;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod tunnel;
 
 #[cfg(feature = "tls")]
 pub use client::connect_tls;
@@ -62,6 +66,8 @@ pub use socket::{Message, Transport, WebSocket};
 pub use ws_proto;
 /// Ready-made server policies (the core's): origins, tokens, rate limits.
 pub use ws_proto::policy;
+/// Proxy URLs and errors (the core's `proxy` module), for [`ClientBuilder::proxy`].
+pub use ws_proto::proxy;
 #[cfg(feature = "tls")]
 pub use ws_tls;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
@@ -80,3 +86,8 @@ pub use ws_proto::{
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The examples of `docs/clients.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/clients.md")]
+pub struct ClientsDoctests;
