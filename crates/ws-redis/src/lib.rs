@@ -68,7 +68,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -179,6 +179,11 @@ struct Shared {
     client: redis::Client,
     origin: Origin,
     stop: AtomicBool,
+    /// Whether the subscribing connection is up with every active topic's subscription
+    /// confirmed.
+    subscribed: AtomicBool,
+    /// Whether the publishing connection is up (as far as its last publish told).
+    publishing: AtomicBool,
     /// Messages not published to Redis: refused by a full queue or lost in an outage.
     dropped: AtomicU64,
 }
@@ -241,6 +246,8 @@ impl Bridge {
             client,
             origin,
             stop: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
+            publishing: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
         });
         let publisher = Publisher {
@@ -314,6 +321,15 @@ impl Running {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
+    /// Whether the bridge is connected to Redis: its subscribing connection is up with every
+    /// active topic's subscription confirmed, and its publishing connection is up (as far
+    /// as its last publish told: a connection that broke since is replaced, and its batch
+    /// sent again, at the next publish).
+    pub fn connected(&self) -> bool {
+        self.shared.subscribed.load(Ordering::Acquire)
+            && self.shared.publishing.load(Ordering::Acquire)
+    }
+
     /// Stops both threads and waits for them (each notices within [`Options::poll`], or
     /// once its current Redis call returns).
     pub fn stop(self) {
@@ -375,83 +391,114 @@ fn resp3_url(url: &str) -> String {
     format!("{base}{separator}protocol=resp3")
 }
 
-/// The publishing thread: takes the queued messages in batches (one pipeline each), and
-/// drops them while Redis is unreachable.
+/// The publishing thread's connection to Redis.
+struct PublishConnection<'a> {
+    shared: &'a Shared,
+    connection: Option<Connection>,
+    backoff: Backoff,
+    /// Since when Redis is unreachable, and when to try again.
+    down: Option<Instant>,
+    retry_at: Instant,
+}
+
+impl PublishConnection<'_> {
+    /// Connects unless connected or waiting for the next attempt.
+    fn ensure(&mut self) {
+        if self.connection.is_some() || Instant::now() < self.retry_at {
+            return;
+        }
+        match self.shared.connect() {
+            Ok(c) => {
+                if self.down.take().is_some() {
+                    self.shared.log("publishing to Redis again");
+                }
+                self.shared.publishing.store(true, Ordering::Release);
+                self.backoff.reset();
+                self.connection = Some(c);
+            }
+            Err(e) => {
+                if self.down.is_none() {
+                    self.shared.log(&format!(
+                        "cannot publish to Redis ({e}); messages for other processes are \
+                         dropped until it is back"
+                    ));
+                    self.down = Some(Instant::now());
+                }
+                self.retry_at = Instant::now() + self.backoff.next_delay();
+            }
+        }
+    }
+
+    /// Sends a batch; `false` if it was lost. A connection found broken is replaced at once
+    /// and the batch sent again: Redis may have come back since the last publish.
+    fn send(&mut self, pipe: &redis::Pipeline) -> bool {
+        for _ in 0..2 {
+            self.ensure();
+            let Some(c) = self.connection.as_mut() else {
+                return false;
+            };
+            match pipe.exec(c) {
+                Ok(()) => return true,
+                Err(e) => {
+                    self.shared
+                        .log(&format!("lost the publishing connection to Redis: {e}"));
+                    self.shared.publishing.store(false, Ordering::Release);
+                    self.connection = None;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// The publishing thread: takes the queued messages in batches (one pipeline each), drops
+/// them while Redis is unreachable, and reconnects on its own meanwhile.
 fn publish_loop(shared: &Shared, jobs: &Receiver<Job>) {
-    let mut connection: Option<Connection> = None;
-    let mut backoff = Backoff::new(shared.options.backoff_min, shared.options.backoff_max);
-    let mut retry_at = Instant::now();
-    let mut down = false;
+    let mut redis = PublishConnection {
+        shared,
+        connection: None,
+        backoff: Backoff::new(shared.options.backoff_min, shared.options.backoff_max),
+        down: None,
+        retry_at: Instant::now(),
+    };
+    redis.ensure();
     let publish = if shared.options.sharded {
         "SPUBLISH"
     } else {
         "PUBLISH"
     };
-    let mut batch: Vec<(Arc<[u8]>, Vec<u8>)> = Vec::new();
-    while let Ok(job) = jobs.recv() {
-        let Job::Publish(channel, payload) = job else {
-            return;
+    loop {
+        let first = if redis.connection.is_some() {
+            jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            jobs.recv_timeout(redis.retry_at.saturating_duration_since(Instant::now()))
         };
-        batch.push((channel, payload));
-        while batch.len() < 1024 {
-            match jobs.try_recv() {
-                Ok(Job::Publish(channel, payload)) => batch.push((channel, payload)),
-                Ok(Job::Stop) | Err(TryRecvError::Disconnected) => return,
-                Err(TryRecvError::Empty) => break,
+        let job = match first {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                redis.ensure();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut pipe = redis::pipe();
+        let mut count = 0u64;
+        let mut next = Some(job);
+        while let Some(job) = next.take() {
+            let Job::Publish(channel, payload) = job else {
+                return;
+            };
+            pipe.cmd(publish).arg(&*channel).arg(payload).ignore();
+            count += 1;
+            if count < 1024 {
+                next = jobs.try_recv().ok();
             }
         }
         if shared.stop.load(Ordering::Acquire) {
             return;
         }
-        let mut pipe = redis::pipe();
-        for (channel, payload) in batch.drain(..) {
-            pipe.cmd(publish).arg(&*channel).arg(payload).ignore();
-        }
-        // A connection found broken is replaced at once and the batch sent again: Redis may
-        // have come back since the last publish.
-        let mut sent = false;
-        for _ in 0..2 {
-            if connection.is_none() && Instant::now() >= retry_at {
-                match shared.connect() {
-                    Ok(c) => {
-                        if down {
-                            shared.log("publishing to Redis again");
-                        }
-                        down = false;
-                        backoff.reset();
-                        connection = Some(c);
-                    }
-                    Err(e) => {
-                        if !down {
-                            shared.log(&format!(
-                                "cannot publish to Redis ({e}); messages for other \
-                                 processes are dropped until it is back"
-                            ));
-                        }
-                        down = true;
-                        retry_at = Instant::now() + backoff.next_delay();
-                    }
-                }
-            }
-            let Some(c) = connection.as_mut() else {
-                break;
-            };
-            match pipe.exec(c) {
-                Ok(()) => {
-                    sent = true;
-                    break;
-                }
-                Err(e) => {
-                    if !down {
-                        shared.log(&format!("lost the publishing connection to Redis: {e}"));
-                    }
-                    connection = None;
-                }
-            }
-        }
-        if !sent {
-            let lost = u64::try_from(pipe.cmd_iter().count()).unwrap_or(u64::MAX);
-            shared.dropped.fetch_add(lost, Ordering::Relaxed);
+        if !redis.send(&pipe) {
+            shared.dropped.fetch_add(count, Ordering::Relaxed);
         }
     }
 }
@@ -461,26 +508,14 @@ fn subscribe_loop(shared: &Shared, handle: &Handle, events: &Receiver<TopicEvent
     let mut active: HashSet<Arc<str>> = HashSet::new();
     let mut backoff = Backoff::new(shared.options.backoff_min, shared.options.backoff_max);
     let mut down = false;
-    let (subscribe, unsubscribe) = if shared.options.sharded {
-        ("SSUBSCRIBE", "SUNSUBSCRIBE")
-    } else {
-        ("SUBSCRIBE", "UNSUBSCRIBE")
-    };
     while !shared.stop.load(Ordering::Acquire) {
         // Topic changes during an outage only change what is subscribed to on reconnection.
         drain(events, &mut active);
-        let connected = shared.connect().and_then(|mut c| {
+        let connected = shared.connect().and_then(|c| {
             c.set_read_timeout(Some(shared.options.poll))?;
-            if !active.is_empty() {
-                let mut command = redis::cmd(subscribe);
-                for topic in &active {
-                    command.arg(shared.channel(topic));
-                }
-                c.send_packed_command(&command.get_packed_command())?;
-            }
             Ok(c)
         });
-        let mut connection = match connected {
+        let connection = match connected {
             Ok(c) => c,
             Err(e) => {
                 if !down {
@@ -497,22 +532,16 @@ fn subscribe_loop(shared: &Shared, handle: &Handle, events: &Receiver<TopicEvent
             }
         };
         backoff.reset();
-        shared.log(&format!(
-            "subscribed to Redis{} for {} topics",
-            if down { " again" } else { "" },
-            active.len()
-        ));
-        down = false;
-        let error = serve(
+        let mut subscriber = Subscriber {
             shared,
             handle,
-            events,
-            &mut active,
-            &mut connection,
-            unsubscribe,
-            subscribe,
-        );
-        if let Some(e) = error {
+            connection,
+            unconfirmed: 0,
+            announce: Some(if down { " again" } else { "" }),
+        };
+        down = false;
+        if let Some(e) = subscriber.serve(events, &mut active) {
+            shared.subscribed.store(false, Ordering::Release);
             shared.log(&format!(
                 "lost the subscribing connection to Redis ({e}); messages published meanwhile \
                  are not delivered here"
@@ -522,61 +551,127 @@ fn subscribe_loop(shared: &Shared, handle: &Handle, events: &Receiver<TopicEvent
     }
 }
 
-/// Takes topic changes and delivers messages on one connection until it fails (the error)
-/// or the bridge stops (`None`).
-fn serve(
-    shared: &Shared,
-    handle: &Handle,
-    events: &Receiver<TopicEvent>,
-    active: &mut HashSet<Arc<str>>,
-    connection: &mut Connection,
-    unsubscribe: &str,
-    subscribe: &str,
-) -> Option<redis::RedisError> {
-    let prefix = shared.options.channel_prefix.as_bytes();
-    while !shared.stop.load(Ordering::Acquire) {
-        for (topic, on) in changes(events, active) {
-            let mut command = redis::cmd(if on { subscribe } else { unsubscribe });
-            command.arg(shared.channel(&topic));
-            if let Err(e) = connection.send_packed_command(&command.get_packed_command()) {
-                return Some(e);
+/// The subscribing connection.
+struct Subscriber<'a> {
+    shared: &'a Shared,
+    handle: &'a Handle,
+    connection: Connection,
+    /// Channels subscribed to and not confirmed by Redis yet.
+    unconfirmed: usize,
+    /// What to log once the subscriptions made on connecting are confirmed.
+    announce: Option<&'static str>,
+}
+
+impl Subscriber<'_> {
+    /// Subscribes to the active topics, then takes topic changes and delivers messages until
+    /// the connection fails (the error) or the bridge stops (`None`).
+    fn serve(
+        &mut self,
+        events: &Receiver<TopicEvent>,
+        active: &mut HashSet<Arc<str>>,
+    ) -> Option<redis::RedisError> {
+        let (subscribe, unsubscribe) = if self.shared.options.sharded {
+            ("SSUBSCRIBE", "SUNSUBSCRIBE")
+        } else {
+            ("SUBSCRIBE", "UNSUBSCRIBE")
+        };
+        let all: Vec<Arc<str>> = active.iter().cloned().collect();
+        if let Err(e) = self.command(subscribe, &all) {
+            return Some(e);
+        }
+        while !self.shared.stop.load(Ordering::Acquire) {
+            for (topic, on) in changes(events, active) {
+                let sent = self.command(if on { subscribe } else { unsubscribe }, &[topic]);
+                if let Err(e) = sent {
+                    return Some(e);
+                }
+            }
+            self.confirmed(0);
+            match self.connection.recv_response() {
+                Ok(Value::Push { kind, data }) => {
+                    if !self.push(&kind, data) {
+                        // The server has stopped: nothing more to deliver.
+                        return None;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => {}
+                Err(e) if !e.is_io_error() => {
+                    // An error reply, such as SSUBSCRIBE refused by a Redis before 7.
+                    self.shared
+                        .log(&format!("Redis refused a subscription: {e}"));
+                }
+                Err(e) => return Some(e),
             }
         }
-        let value = match connection.recv_response() {
-            Ok(value) => value,
-            Err(e) if e.is_timeout() => continue,
-            Err(e) => return Some(e),
-        };
-        let Value::Push { kind, data } = value else {
-            continue;
-        };
-        if !matches!(kind, PushKind::Message | PushKind::SMessage) {
-            continue;
+        None
+    }
+
+    /// Sends `command` for the channels of `topics` (nothing if there are none).
+    fn command(&mut self, command: &str, topics: &[Arc<str>]) -> redis::RedisResult<()> {
+        if topics.is_empty() {
+            return Ok(());
         }
+        let mut cmd = redis::cmd(command);
+        for topic in topics {
+            cmd.arg(self.shared.channel(topic));
+        }
+        self.connection
+            .send_packed_command(&cmd.get_packed_command())?;
+        if !command.ends_with("UNSUBSCRIBE") {
+            self.unconfirmed += topics.len();
+            self.shared.subscribed.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// `n` subscriptions were confirmed.
+    fn confirmed(&mut self, n: usize) {
+        self.unconfirmed = self.unconfirmed.saturating_sub(n);
+        if self.unconfirmed > 0 {
+            return;
+        }
+        if let Some(again) = self.announce.take() {
+            self.shared.log(&format!("subscribed to Redis{again}"));
+        }
+        self.shared.subscribed.store(true, Ordering::Release);
+    }
+
+    /// Handles a push from Redis; `false` once the server has stopped.
+    fn push(&mut self, kind: &PushKind, data: Vec<Value>) -> bool {
+        match kind {
+            PushKind::Subscribe | PushKind::SSubscribe => {
+                self.confirmed(1);
+                true
+            }
+            PushKind::Message | PushKind::SMessage => self.deliver(data),
+            _ => true,
+        }
+    }
+
+    /// Publishes a message from Redis to this process's subscribers, unless it is not one
+    /// of the bridge's or it is this process's own; `false` once the server has stopped.
+    fn deliver(&self, data: Vec<Value>) -> bool {
         let mut data = data.into_iter();
         let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
             (data.next(), data.next())
         else {
-            continue;
+            return true;
         };
+        let prefix = self.shared.options.channel_prefix.as_bytes();
         let Some(topic) = channel
             .strip_prefix(prefix)
             .and_then(|t| std::str::from_utf8(t).ok())
         else {
-            continue;
+            return true;
         };
-        let Some((origin, message)) = wire::decode(payload) else {
-            continue;
-        };
-        if origin == shared.origin {
-            continue;
-        }
-        if handle.publish(topic, message).is_err() {
-            // The server has stopped: nothing more to deliver.
-            return None;
+        match wire::decode(payload) {
+            Some((origin, message)) if origin != self.shared.origin => {
+                self.handle.publish(topic, message).is_ok()
+            }
+            _ => true,
         }
     }
-    None
 }
 
 /// Applies the pending topic events to `active`.
