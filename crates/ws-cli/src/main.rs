@@ -40,6 +40,8 @@ enum Command {
         /// are answered 503 and closed. [default: 10000]
         #[arg(long, value_name = "N")]
         max_connections: Option<usize>,
+        #[command(flatten)]
+        redis: demo::RedisArgs,
     },
     /// Connect to URL; each line of standard input is sent as a text message and each
     /// message received is printed.
@@ -79,7 +81,8 @@ fn main() -> ExitCode {
             backend,
             no_deflate,
             max_connections,
-        } => serve::run(&addr, echo, backend, !no_deflate, max_connections),
+            redis,
+        } => serve::run(&addr, echo, backend, !no_deflate, max_connections, redis),
         Command::Connect {
             url,
             protocols,
