@@ -111,6 +111,8 @@ enum Note {
 /// One client loop's connections.
 struct Swarm {
     urls: Vec<String>,
+    /// Where this loop starts in `urls`, so that the loops together spread evenly.
+    offset: usize,
     total: usize,
     started: usize,
     open: Vec<ConnId>,
@@ -121,7 +123,7 @@ struct Swarm {
 impl Swarm {
     fn connect_more(&mut self, ctx: &mut Ctx<'_>) {
         while self.started < self.total && self.started - self.open.len() < 128 {
-            let url = &self.urls[self.started % self.urls.len()];
+            let url = &self.urls[(self.offset + self.started) % self.urls.len()];
             self.started += 1;
             if let Err(e) = ctx.connect(url.as_str()) {
                 let _ = self.tx.send(Note::Failed(format!("connect: {e}")));
@@ -226,6 +228,7 @@ fn drive(
     let factory_urls = urls.clone();
     let clients = Server::new(options, move |i| Swarm {
         urls: factory_urls.clone(),
+        offset: i,
         total: share(i),
         started: 0,
         open: Vec::new(),
