@@ -310,3 +310,31 @@ fn three_processes_share_two_rooms_and_recover_from_a_redis_restart() {
     until_subscribed(&redis, &prefix, 3);
     round(&mut clients, "after", 3);
 }
+
+#[test]
+fn redis_options_need_the_chat_and_a_url() {
+    for args in [
+        &[
+            "serve",
+            "127.0.0.1:0",
+            "--echo",
+            "--redis",
+            "redis://127.0.0.1:1/",
+        ][..],
+        &["serve", "127.0.0.1:0", "--channel-prefix", "x:"][..],
+        &["serve", "127.0.0.1:0", "--redis-sharded"][..],
+        &["serve", "127.0.0.1:0", "--redis", "http://not-redis/"][..],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_ws"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ws");
+        assert!(!output.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--redis") || stderr.contains("Redis URL"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

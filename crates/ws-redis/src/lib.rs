@@ -741,6 +741,27 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_refuses_and_counts_without_waiting() {
+        let mut options = Options::new("redis://127.0.0.1:1/");
+        options.queue = 2;
+        let bridge = Bridge::new(options).unwrap();
+        let publisher = bridge.publisher();
+        let message = Message::Text("hi".into());
+        assert!(publisher.publish("t", &message).is_ok());
+        assert!(publisher.publish("t", &message).is_ok());
+        assert!(matches!(
+            publisher.publish("t", &message),
+            Err(Error::QueueFull)
+        ));
+        assert_eq!(bridge.shared.dropped.load(Ordering::Relaxed), 1);
+        drop(bridge);
+        assert!(matches!(
+            publisher.publish("t", &message),
+            Err(Error::Stopped)
+        ));
+    }
+
+    #[test]
     fn an_invalid_url_is_refused_at_once() {
         assert!(matches!(
             Bridge::new(Options::new("http://nowhere/")),
