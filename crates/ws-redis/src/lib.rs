@@ -140,6 +140,8 @@ fn log_stderr(line: &str) {
 pub enum Error {
     /// The URL is not one the `redis` crate accepts.
     Url(redis::RedisError),
+    /// The operating system's random generator failed, so the process has no id.
+    Random(String),
     /// Too many messages are waiting for Redis (it is slow or down): this one is dropped.
     QueueFull,
     /// The bridge has stopped.
@@ -150,6 +152,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Url(e) => write!(f, "invalid Redis URL: {e}"),
+            Error::Random(e) => write!(f, "no random process id: {e}"),
             Error::QueueFull => f.write_str("the queue of messages for Redis is full"),
             Error::Stopped => f.write_str("the Redis bridge has stopped"),
         }
@@ -235,11 +238,7 @@ impl Bridge {
         let url = resp3_url(&options.url);
         let client = redis::Client::open(url.as_str()).map_err(Error::Url)?;
         let mut origin = [0u8; 16];
-        getrandom::fill(&mut origin).map_err(|e| {
-            Error::Url(redis::RedisError::from(std::io::Error::other(format!(
-                "no process id: {e}"
-            ))))
-        })?;
+        getrandom::fill(&mut origin).map_err(|e| Error::Random(e.to_string()))?;
         let (tx, jobs) = mpsc::sync_channel(options.queue.max(1));
         let shared = Arc::new(Shared {
             options,
