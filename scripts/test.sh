@@ -7,6 +7,9 @@
 #   (interop/node/setup.sh; node and npm come with the machine image).
 # - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's and
 #   ws-mio's TLS tests and doc examples, with their `tls` features.
+# - redis-server (Debian's package) for the `ws serve --redis` and ws-redis tests, which start
+#   it on a free loopback port and stop it by PID: installed with apt when missing
+#   (scripts/redis-setup.sh), and passed to them as $WS_REDIS_SERVER.
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`; screenshots in target/browser/.
@@ -17,6 +20,8 @@ python="$(bash interop/setup.sh | tail -n 1)"
 export WS_INTEROP_PYTHON="$python"
 node="$(bash interop/node/setup.sh | tail -n 1)"
 export WS_INTEROP_NODE="$node"
+WS_REDIS_SERVER="$(bash scripts/redis-setup.sh | tail -n 1)"
+export WS_REDIS_SERVER
 
 cargo test --workspace "$@"
 # The TLS tests need the crates' `tls` features, which `--workspace` does not turn on for

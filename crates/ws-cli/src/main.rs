@@ -46,6 +46,8 @@ enum Command {
         /// are answered 503 and closed. [default: 10000]
         #[arg(long, value_name = "N")]
         max_connections: Option<usize>,
+        #[command(flatten)]
+        redis: demo::RedisArgs,
     },
     /// Connect to URL; each line of standard input is sent as a text message and each
     /// message received is printed.
@@ -62,7 +64,7 @@ enum Command {
         /// default.
         #[arg(long)]
         no_deflate: bool,
-        /// Connect through a proxy: http://[user:pass@]host[:port] (HTTP CONNECT),
+        /// Connect through a proxy: `http://[user:pass@]host[:port]` (HTTP CONNECT),
         /// socks5://... (names resolved here) or socks5h://... (resolved by the proxy).
         #[arg(long, value_name = "URL")]
         proxy: Option<String>,
@@ -117,13 +119,14 @@ fn main() -> ExitCode {
             no_deflate,
             deflate,
             max_connections,
+            redis,
         } => {
             let preset = if no_deflate {
                 DeflatePreset::Off
             } else {
                 deflate.preset()
             };
-            serve::run(&addr, echo, backend, preset, max_connections)
+            serve::run(&addr, echo, backend, preset, max_connections, redis)
         }
         Command::Connect {
             url,

@@ -15,21 +15,26 @@ use crate::Backend;
 
 /// `deflate`: how permessage-deflate is answered (`--deflate`; `--no-deflate` is `Off`). Without `echo`: the
 /// chat demo, on the mio backend only. `max_connections` (mio only): 0 lifts the limit.
+/// `redis`: the chat's rooms across processes.
 pub(crate) fn run(
     addr: &str,
     echo: bool,
     backend: Option<Backend>,
     deflate: DeflatePreset,
     max_connections: Option<usize>,
+    redis: crate::demo::RedisArgs,
 ) -> Result<(), String> {
     let mut options = Options::default();
     options.config.deflate = DeflateConfig::preset(deflate);
     if let Some(max) = max_connections {
         options.max_connections = (max > 0).then_some(max);
     }
+    if echo && redis.url.is_some() {
+        return Err("--redis scales the chat demo out: drop --echo".into());
+    }
     if !echo {
         return match backend.unwrap_or(Backend::Mio) {
-            Backend::Mio => crate::demo::run(addr, options),
+            Backend::Mio => crate::demo::run(addr, options, &redis),
             Backend::Std => Err(
                 "the chat demo runs on the mio backend: drop --backend std, \
                  or add --echo for the echo server"
@@ -73,6 +78,22 @@ where
     F: Fn(usize) -> H + Send + Sync + 'static,
     H: Handler,
 {
+    run_mio_server_with(addr, options, factory, more, |_| Box::new(|| ()))
+}
+
+/// [`run_mio_server`], with `start` called with the server's handle before it runs; what
+/// `start` returns is called once the server has stopped.
+pub(crate) fn run_mio_server_with<F, H>(
+    addr: &str,
+    options: Options,
+    factory: F,
+    more: impl FnOnce(SocketAddr) -> String,
+    start: impl FnOnce(ws_mio::Handle) -> Box<dyn FnOnce()>,
+) -> Result<(), String>
+where
+    F: Fn(usize) -> H + Send + Sync + 'static,
+    H: Handler,
+{
     let server = Server::bind(addr, options, factory)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = server.local_addr().ok_or("no local address")?;
@@ -80,9 +101,12 @@ where
     print!("{}", more(local));
     io::stdout().flush().map_err(|e| e.to_string())?;
     let handle = server.handle();
+    let stop = start(handle.clone());
     ctrlc::set_handler(move || handle.shutdown())
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    server.run().map_err(|e| e.to_string())?;
+    let result = server.run().map_err(|e| e.to_string());
+    stop();
+    result?;
     eprintln!("shutting down");
     Ok(())
 }
