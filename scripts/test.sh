@@ -7,6 +7,7 @@
 #   (interop/node/setup.sh; node and npm come with the machine image).
 # - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's and
 #   ws-mio's TLS tests and doc examples, with their `tls` features.
+# - The examples run against their servers on 127.0.0.1, their output checked (examples/run.sh).
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`; screenshots in target/browser/.
@@ -25,5 +26,7 @@ cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
 cargo test -p ws-mio --features tls --test tls "$@"
 cargo test -p ws-mio --features tls --doc "$@"
+
+bash examples/run.sh
 
 bash tests/browser/run.sh
