@@ -10,6 +10,7 @@
 # - redis-server (Debian's package) for the `ws serve --redis` and ws-redis tests, which start
 #   it on a free loopback port and stop it by PID: installed with apt when missing
 #   (scripts/redis-setup.sh), and passed to them as $WS_REDIS_SERVER.
+# - The examples run against their servers on 127.0.0.1, their output checked (examples/run.sh).
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`; screenshots in target/browser/.
@@ -30,5 +31,7 @@ cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
 cargo test -p ws-mio --features tls --test tls "$@"
 cargo test -p ws-mio --features tls --doc "$@"
+
+bash examples/run.sh
 
 bash tests/browser/run.sh
