@@ -1,0 +1,1 @@
+//! TLS (feature `tls`): see below.
