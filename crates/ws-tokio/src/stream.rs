@@ -86,6 +86,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         send(&mut self.core, message.into()).await
     }
 
+    /// Queues a message without writing it: the next [`flush`](Self::flush),
+    /// [`send`](Self::send) or [`read`](Self::read) (before it waits for input) writes it. A
+    /// server that answers with `write` sends its replies to messages that arrived together
+    /// in one write to the transport. It does not wait for room: `send`, or the [`Sink`]'s
+    /// `poll_ready`, does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Send`] when the connection's state does not allow it (after close).
+    pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.core.queue(message.into())
+    }
+
     /// Starts the closing handshake with `code` and `reason`, and writes the Close frame.
     /// Keep reading until the peer's [`Message::Close`] (or the end of the stream): messages
     /// the peer sent before its Close frame still arrive.
