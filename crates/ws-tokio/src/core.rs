@@ -109,6 +109,9 @@ pub(crate) struct Core<S> {
     done: bool,
     /// The abnormal end to report, when `Event::Closed` was taken with the Close frame.
     end_error: Option<Error>,
+    /// The peer's Close frame has arrived: a transport that fails from then on (a reset
+    /// instead of a FIN) only ends the wait for the end of the stream.
+    peer_closed: bool,
 }
 
 impl<S> Core<S> {
@@ -129,6 +132,7 @@ impl<S> Core<S> {
             shut_down: false,
             done: false,
             end_error: None,
+            peer_closed: false,
         }
     }
 
@@ -277,6 +281,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     // The closing handshake: taking the events releases the reply, which
                     // goes out before the Close message is returned.
                     Event::Close(_) => {
+                        self.peer_closed = true;
                         while let Some(next) = self.conn.poll_event() {
                             if let Event::Closed(closed) = next {
                                 self.done = true;
@@ -350,6 +355,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     let _ = self.conn.receive_data(&self.read_buf[..n], now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) if self.peer_closed => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                }
                 Err(e) => {
                     // The transport is broken: the error now, the end of the connection
                     // (`Event::Closed`) next.

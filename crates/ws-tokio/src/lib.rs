@@ -64,3 +64,8 @@ pub use ws_proto::{
     Chunk, CloseCause, CloseCode, CloseFrame, Closed, Config, DataKind, HandshakeError,
     MessageMode, ProtocolError, Role, SendError, Timeout,
 };
+
+/// The examples of `docs/tokio.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tokio.md")]
+pub struct TokioDoctests;

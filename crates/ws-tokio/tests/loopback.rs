@@ -454,33 +454,64 @@ async fn poll_ready_waits_while_a_peer_does_not_read() {
 
 // ----- Timers, on tokio's paused clock ----------------------------------------------------
 
+/// Answers a client's handshake by hand on `tcp`.
+async fn raw_accept(tcp: &mut TcpStream) {
+    let mut request = Vec::new();
+    while !request.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        tcp.read_exact(&mut byte).await.expect("request");
+        request.push(byte[0]);
+    }
+    let text = String::from_utf8(request).expect("ascii");
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("key");
+    let accept = ws_tokio::ws_proto::handshake::accept_key(key.as_bytes());
+    let accept = std::str::from_utf8(&accept).expect("base64");
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    tcp.write_all(response.as_bytes()).await.expect("101");
+}
+
 /// A raw peer that completes a client's handshake and then says nothing.
 async fn silent_server() -> (SocketAddr, JoinHandle<Vec<u8>>) {
     serve_one(|mut tcp| async move {
-        let mut request = Vec::new();
-        while !request.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8];
-            tcp.read_exact(&mut byte).await.expect("request");
-            request.push(byte[0]);
-        }
-        let text = String::from_utf8(request).expect("ascii");
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .expect("key");
-        let accept = ws_tokio::ws_proto::handshake::accept_key(key.as_bytes());
-        let accept = std::str::from_utf8(&accept).expect("base64");
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        );
-        tcp.write_all(response.as_bytes()).await.expect("101");
+        raw_accept(&mut tcp).await;
         // Reads what the client sends, never answering, until the client leaves.
         let mut seen = Vec::new();
         let _ = tcp.read_to_end(&mut seen).await;
         seen
     })
     .await
+}
+
+#[tokio::test]
+async fn a_reset_after_the_closing_handshake_is_a_clean_end() {
+    let (addr, server) = serve_one(|mut tcp| async move {
+        raw_accept(&mut tcp).await;
+        tcp.write_all(&[0x88, 0x02, 0x03, 0xe8])
+            .await
+            .expect("Close");
+        // The client's masked Close reply: 2 + 4 + 2 bytes.
+        let mut reply = [0u8; 8];
+        tcp.read_exact(&mut reply).await.expect("reply");
+        // Then a reset instead of a FIN.
+        #[allow(deprecated)]
+        tcp.set_linger(Some(Duration::ZERO)).expect("linger");
+        drop(tcp);
+        reply[0]
+    })
+    .await;
+    let (mut ws, _) = connect_async(&url(addr)).await.expect("connect");
+    let Message::Close(Some(frame)) = ws.read().await.expect("the Close") else {
+        panic!("not a Close with a code");
+    };
+    assert_eq!(frame.code, CloseCode::NORMAL);
+    assert_eq!(server.await.expect("server"), 0x88);
+    assert!(ws.next().await.is_none(), "a clean end, not an error");
 }
 
 #[tokio::test(start_paused = true)]
