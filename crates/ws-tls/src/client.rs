@@ -45,6 +45,23 @@ pub fn default_config() -> Result<Arc<ClientConfig>, Error> {
     config(bundled_roots())
 }
 
+/// [`default_config`] built once per process and shared: the adapters' `wss://` clients
+/// given no configuration use this one, so that their connections share its session cache
+/// (a reconnection resumes).
+///
+/// # Errors
+///
+/// As [`config`] (only when it is first built).
+#[cfg(feature = "bundled-roots")]
+pub fn shared_default_config() -> Result<Arc<ClientConfig>, Error> {
+    static CONFIG: std::sync::OnceLock<Arc<ClientConfig>> = std::sync::OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(Arc::clone(config));
+    }
+    let config = default_config()?;
+    Ok(Arc::clone(CONFIG.get_or_init(|| config)))
+}
+
 /// The Mozilla root program's certificate authorities, compiled in (`webpki-roots`).
 ///
 /// The same trust on every machine, read from no file at run time (a minimal container

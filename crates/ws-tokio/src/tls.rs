@@ -11,7 +11,7 @@
 //! The TLS handshake runs under the WebSocket handshake's timeout.
 
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -41,12 +41,7 @@ where
 }
 
 /// The client configuration of `wss://` connections given none: the bundled roots, built
-/// once (the connections share its session cache).
+/// once and shared with every adapter's connections (their session cache too).
 pub(crate) fn default_client_config() -> io::Result<Arc<ClientConfig>> {
-    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    if let Some(config) = CONFIG.get() {
-        return Ok(Arc::clone(config));
-    }
-    let config = client::default_config()?;
-    Ok(Arc::clone(CONFIG.get_or_init(|| config)))
+    Ok(client::shared_default_config()?)
 }
