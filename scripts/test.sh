@@ -22,5 +22,7 @@ cargo test --workspace "$@"
 # ws-std's TLS tests need its `tls` feature, which nothing in the workspace turns on.
 cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
+cargo test -p ws-tokio --features tls --test tls "$@"
+cargo test -p ws-tokio --features tls --doc "$@"
 
 bash tests/browser/run.sh
