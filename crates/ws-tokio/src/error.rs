@@ -97,7 +97,7 @@ impl From<ws_proto::Error> for Error {
 
 impl From<io::Error> for Error {
     /// [`Error::Io`]; with the `tls` feature, an `io::Error` carrying a rustls error (as
-    /// tokio-rustls reports them) is [`Error::Tls`].
+    /// tokio-rustls reports them) is `Error::Tls`.
     fn from(e: io::Error) -> Error {
         #[cfg(feature = "tls")]
         let e = match e.downcast::<tokio_rustls::rustls::Error>() {
