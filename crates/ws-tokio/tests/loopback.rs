@@ -550,6 +550,42 @@ async fn keepalive_pings_then_fails_with_1011_when_unanswered() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn answered_keepalive_pings_keep_an_idle_connection_open() {
+    let (addr, server) = echo_server().await;
+    let mut config = Config::default();
+    config.keepalive_interval = Some(Duration::from_secs(5));
+    config.keepalive_timeout = Some(Duration::from_secs(3));
+    let (mut ws, _) = ClientBuilder::new(&url(addr))
+        .config(config)
+        .connect()
+        .await
+        .expect("connect");
+    // A minute of silence on the paused clock: only the keepalive Pings' Pongs arrive.
+    let end = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut pongs = 0;
+    while let Ok(message) = tokio::time::timeout_at(end, ws.read()).await {
+        assert!(matches!(message, Ok(Message::Pong(_))), "{message:?}");
+        pongs += 1;
+    }
+    assert!(
+        pongs >= 10,
+        "{pongs} Pongs in a minute at one Ping per 5 s of silence"
+    );
+    ws.send("still here").await.expect("send");
+    // (The Pong of a Ping sent at the end of the minute may come first.)
+    let echo = loop {
+        match ws.read().await.expect("read") {
+            Message::Pong(_) => {}
+            other => break other,
+        }
+    };
+    assert_eq!(echo, Message::from("still here"));
+    ws.close(CloseCode::NORMAL, "").await.expect("close");
+    read_close(&mut ws).await;
+    server.await.expect("server");
+}
+
+#[tokio::test(start_paused = true)]
 async fn close_timeout_when_the_peer_never_answers_the_close() {
     let (addr, server) = silent_server().await;
     let mut config = Config::default();
