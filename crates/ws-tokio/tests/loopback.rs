@@ -352,14 +352,8 @@ async fn accept_hdr_async_selects_a_subprotocol_and_refuses_others() {
     ));
 }
 
-#[tokio::test]
-async fn a_peer_breaking_the_protocol_gets_the_right_close_code() {
-    let (addr, server) = serve_one(|tcp| async move {
-        let mut ws = accept_async(tcp).await.expect("accept");
-        ws.read().await
-    })
-    .await;
-    // A raw client: the handshake by hand, then an unmasked frame (a protocol error: 1002).
+/// A client whose handshake is written by hand: what follows it is the test's.
+async fn raw_client(addr: SocketAddr) -> TcpStream {
     let mut tcp = TcpStream::connect(addr).await.expect("tcp");
     tcp.write_all(
         b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -374,6 +368,48 @@ async fn a_peer_breaking_the_protocol_gets_the_right_close_code() {
         head.push(byte[0]);
     }
     assert!(head.starts_with(b"HTTP/1.1 101"));
+    tcp
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_refused_with_1009_before_its_payload() {
+    let (addr, server) = serve_one(|tcp| async move {
+        let mut config = Config::default();
+        config.max_message_size = 1024;
+        let mut ws = ServerBuilder::new()
+            .config(config)
+            .accept(tcp)
+            .await
+            .expect("accept");
+        ws.read().await
+    })
+    .await;
+    let mut tcp = raw_client(addr).await;
+    // The header of a masked 1 MiB binary frame, and no payload.
+    tcp.write_all(&[0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4])
+        .await
+        .expect("header");
+    let mut rest = Vec::new();
+    tcp.read_to_end(&mut rest)
+        .await
+        .expect("until the server's FIN");
+    // The server's Close frame: 0x88, length, 1009.
+    assert_eq!(&rest[..4], &[0x88, rest[1], 0x03, 0xf1]);
+    assert!(matches!(
+        server.await.expect("server"),
+        Err(Error::Protocol(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_peer_breaking_the_protocol_gets_the_right_close_code() {
+    let (addr, server) = serve_one(|tcp| async move {
+        let mut ws = accept_async(tcp).await.expect("accept");
+        ws.read().await
+    })
+    .await;
+    // A raw client, then an unmasked frame (a protocol error: 1002).
+    let mut tcp = raw_client(addr).await;
     tcp.write_all(&[0x81, 0x02, b'h', b'i'])
         .await
         .expect("frame");
