@@ -58,7 +58,7 @@ pub use ws_tls;
 // The ws-proto types of this crate's API; the rest stays reachable as `ws_tokio::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer, DeflateParams};
 pub use ws_proto::handshake::{
-    Accept, ExtensionOffer, Headers, HttpResponse, Limits, Request, Response,
+    Accept, ExtensionOffer, Headers, HttpRequest, HttpResponse, Limits, Request, Response,
 };
 pub use ws_proto::{
     Chunk, CloseCause, CloseCode, CloseFrame, Closed, Config, DataKind, HandshakeError,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::handshake::{
-    Accept, HttpResponse, Limits, Request, ServerEvent, ServerHandshake, VERSION,
+    Accept, HttpRequest, HttpResponse, Limits, Request, ServerEvent, ServerHandshake, VERSION,
 };
 use ws_proto::{Config, Instant};
 
@@ -86,13 +86,28 @@ where
 /// The handshake is ws-proto's [`ServerHandshake`]: the request head is read under
 /// [`Config::limits`] (431 beyond them), it must arrive within
 /// [`Config::handshake_timeout`] (10 s by default), and permessage-deflate is negotiated as
-/// [`Config::deflate`] says. A plain HTTP request gets `426 Upgrade Required`.
-#[derive(Debug, Clone, Default)]
+/// [`Config::deflate`] says. A plain HTTP request gets `426 Upgrade Required`, or what
+/// [`http`](Self::http) answers.
+#[derive(Clone, Default)]
 pub struct ServerBuilder {
     config: Arc<Config>,
     write_buffer_limit: Option<usize>,
+    http: Option<HttpHandler>,
     #[cfg(feature = "tls")]
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+}
+
+/// The application's answer to plain HTTP requests.
+type HttpHandler = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("write_buffer_limit", &self.write_buffer_limit)
+            .field("http", &self.http.as_ref().map(|_| "Fn(&HttpRequest)"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerBuilder {
@@ -117,6 +132,18 @@ impl ServerBuilder {
     /// TLS included (default 10 s; `None`: no limit).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.config).handshake_timeout = timeout;
+        self
+    }
+
+    /// Answers plain HTTP requests (no `Upgrade: websocket`: a browser loading `/`, a health
+    /// check) with `handler`'s response instead of a 426, as ws-std's `ServerBuilder::http`.
+    /// The connection is closed after the response, and the accept fails with
+    /// [`HandshakeError::Rejected`](crate::HandshakeError::Rejected) carrying it.
+    pub fn http<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    {
+        self.http = Some(Arc::new(handler));
         self
     }
 
@@ -235,9 +262,10 @@ impl ServerBuilder {
         F: FnOnce(&Request) -> Result<Accept, HttpResponse>,
     {
         let mut callback = Some(callback);
+        let http = self.http.as_deref();
         let (mut ws, _) = handshake
             .run(stream, |machine, event| {
-                decide(machine, event, &mut callback)
+                decide(machine, event, &mut callback, http)
             })
             .await?;
         if let Some(limit) = self.write_buffer_limit {
@@ -247,17 +275,31 @@ impl ServerBuilder {
     }
 }
 
-/// Answers the machine's event: the application's decision on a WebSocket request, a 426
-/// for anything else.
-fn decide<F>(machine: &mut ServerHandshake, event: ServerEvent, callback: &mut Option<F>)
-where
+/// The answer to a plain HTTP request on a server that only speaks WebSocket.
+fn upgrade_required() -> HttpResponse {
+    HttpResponse::new(426)
+        .with_header("Upgrade", "websocket")
+        .with_header("Sec-WebSocket-Version", VERSION)
+}
+
+/// Answers the machine's event: the application's decision on a WebSocket request, the
+/// `http` handler's (or a 426) on a plain HTTP one.
+fn decide<F>(
+    machine: &mut ServerHandshake,
+    event: ServerEvent,
+    callback: &mut Option<F>,
+    http: Option<&(dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync)>,
+) where
     F: FnOnce(&Request) -> Result<Accept, HttpResponse>,
 {
     let decision = match (event, callback.take()) {
         (ServerEvent::Request(request), Some(callback)) => callback(&request),
-        _ => Err(HttpResponse::new(426)
-            .with_header("Upgrade", "websocket")
-            .with_header("Sec-WebSocket-Version", VERSION)),
+        (ServerEvent::Http(request), _) => Err(match http {
+            Some(handler) => handler(&request),
+            None => upgrade_required(),
+        }),
+        // A kind of event this version does not know.
+        _ => Err(upgrade_required()),
     };
     match decision {
         Ok(accept) => {

@@ -686,3 +686,41 @@ async fn wss_without_the_tls_feature_or_a_bad_url_is_refused() {
         Err(Error::UnsupportedScheme("wss"))
     ));
 }
+
+#[tokio::test]
+async fn plain_http_gets_the_http_handler_s_answer_or_a_426() {
+    for with_handler in [true, false] {
+        let (addr, server) = serve_one(move |tcp| async move {
+            let mut builder = ServerBuilder::new();
+            if with_handler {
+                builder = builder.http(|request| match request.path() {
+                    "/health" => HttpResponse::new(200).with_body("ok\n"),
+                    _ => HttpResponse::new(404),
+                });
+            }
+            builder.accept(tcp).await.map(|_| ())
+        })
+        .await;
+        let mut tcp = TcpStream::connect(addr).await.expect("tcp");
+        tcp.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request");
+        let mut response = Vec::new();
+        tcp.read_to_end(&mut response).await.expect("response");
+        let response = String::from_utf8(response).expect("text");
+        if with_handler {
+            assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+            assert!(response.ends_with("\r\n\r\nok\n"), "{response}");
+        } else {
+            assert!(response.starts_with("HTTP/1.1 426"), "{response}");
+            assert!(
+                response.contains("Sec-WebSocket-Version: 13\r\n"),
+                "{response}"
+            );
+        }
+        assert!(matches!(
+            server.await.expect("server"),
+            Err(Error::Handshake(HandshakeError::Rejected(_)))
+        ));
+    }
+}
