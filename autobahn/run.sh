@@ -35,12 +35,14 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 SERVER_TESTEES=(
     "ws-std-server|--backend std"
     "ws-mio-server|--backend mio"
+    "ws-tokio-server|--backend tokio"
 )
 # Client testees: "AGENT|cargo package|example"; run as
 #   target/release/examples/EXAMPLE ws://127.0.0.1:9001 AGENT
 CLIENT_TESTEES=(
     "ws-std-client|ws-std|autobahn-client"
     "ws-mio-client|ws-mio|mio-autobahn-client"
+    "ws-tokio-client|ws-tokio|tokio-autobahn-client"
 )
 # The cases of 12.* and 13.* (permessage-deflate) an agent named in
 # --deflate-sample runs: in every group, the first case (16-byte messages), the

@@ -31,6 +31,8 @@ cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
 cargo test -p ws-mio --features tls --test tls "$@"
 cargo test -p ws-mio --features tls --doc "$@"
+cargo test -p ws-tokio --features tls --test tls "$@"
+cargo test -p ws-tokio --features tls --doc "$@"
 
 bash examples/run.sh
 

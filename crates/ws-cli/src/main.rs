@@ -10,6 +10,7 @@ mod chat;
 mod connect;
 mod demo;
 mod serve;
+mod serve_tokio;
 
 /// WebSocket server and client.
 #[derive(Debug, Parser)]
@@ -107,6 +108,8 @@ enum Backend {
     Std,
     /// ws-mio: a non-blocking event loop holding every connection on one thread.
     Mio,
+    /// ws-tokio: a task per connection on tokio's multi-threaded runtime (--echo only).
+    Tokio,
 }
 
 fn main() -> ExitCode {

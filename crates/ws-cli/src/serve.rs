@@ -35,21 +35,22 @@ pub(crate) fn run(
     if !echo {
         return match backend.unwrap_or(Backend::Mio) {
             Backend::Mio => crate::demo::run(addr, options, &redis),
-            Backend::Std => Err(
-                "the chat demo runs on the mio backend: drop --backend std, \
+            Backend::Std | Backend::Tokio => {
+                Err("the chat demo runs on the mio backend: drop --backend, \
                  or add --echo for the echo server"
-                    .into(),
-            ),
+                    .into())
+            }
         };
     }
     match backend.unwrap_or(Backend::Std) {
-        Backend::Std if max_connections.is_some() => Err(
-            "--max-connections applies to the mio backend (the std backend runs a thread per \
-             connection): add --backend mio"
+        Backend::Std | Backend::Tokio if max_connections.is_some() => Err(
+            "--max-connections applies to the mio backend (the std and tokio backends hold \
+             every connection they accept): add --backend mio"
                 .into(),
         ),
         Backend::Std => run_std(addr, echo, deflate),
         Backend::Mio => run_mio(addr, options),
+        Backend::Tokio => crate::serve_tokio::run(addr, options.config),
     }
 }
 

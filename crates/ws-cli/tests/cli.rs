@@ -471,6 +471,23 @@ fn serve_on_an_address_in_use_fails() {
 }
 
 #[test]
+fn serve_on_the_tokio_backend_echoes_with_compression() {
+    let (_server, addr) = serve_with(&["--backend", "tokio"]);
+    let (mut ws, _) = ws_std::connect(&format!("ws://{addr}/")).expect("connect");
+    assert!(ws.connection().deflate_params().is_some());
+    ws.set_read_timeout(Some(Duration::from_secs(5)));
+    for _ in 0..3 {
+        ws.send_text("over tokio").unwrap();
+        assert_eq!(ws.read().unwrap(), Message::Text("over tokio".into()));
+    }
+    let big = vec![9u8; 1 << 20];
+    ws.send_binary(&big).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Binary(big));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Ok(Message::Close(Some(f))) if f.code == CloseCode::NORMAL));
+}
+
+#[test]
 fn serve_max_connections_refuses_the_excess_with_503() {
     let (_server, addr) = serve_with(&["--backend", "mio", "--max-connections", "1"]);
     let (mut first, _) = ws_std::connect(&format!("ws://{addr}/")).expect("connect");

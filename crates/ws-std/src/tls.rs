@@ -21,7 +21,7 @@
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ws_tls::pki_types::ServerName;
@@ -130,10 +130,5 @@ pub fn server_stream(config: Arc<ServerConfig>, tcp: TcpStream) -> io::Result<Se
 /// The client configuration of `wss://` connections given none: the bundled roots, built
 /// once (so that the connections share its session cache: a reconnection resumes).
 pub(crate) fn default_client_config() -> io::Result<Arc<ClientConfig>> {
-    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    if let Some(config) = CONFIG.get() {
-        return Ok(Arc::clone(config));
-    }
-    let config = client::default_config()?;
-    Ok(Arc::clone(CONFIG.get_or_init(|| config)))
+    Ok(client::shared_default_config()?)
 }
