@@ -6,7 +6,7 @@
 # - The Node `ws` package for the interop tests, from interop/node/package-lock.json
 #   (interop/node/setup.sh; node and npm come with the machine image).
 # - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's TLS
-#   tests and doc examples, with its `tls` feature.
+#   tests and doc examples, with its `tls` feature, and its wss:// refusal without it.
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`; screenshots in target/browser/.
@@ -22,5 +22,8 @@ cargo test --workspace "$@"
 # ws-std's TLS tests need its `tls` feature, which nothing in the workspace turns on.
 cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
+# And without it (the workspace build turns it on through ws-cli): wss:// is refused, naming
+# the feature.
+cargo test -p ws-std --test loopback client_url_errors "$@"
 
 bash tests/browser/run.sh

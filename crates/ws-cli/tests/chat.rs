@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use ws_proto::{CloseCode, HandshakeError};
-use ws_std::{ClientBuilder, Error, Message, WebSocket};
+use ws_std::{ClientBuilder, Error, MaybeTlsStream, Message, WebSocket};
 
 /// How long any wait may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -64,7 +64,7 @@ fn serve() -> Server {
     Server { child, addr, hint }
 }
 
-type Client = WebSocket<TcpStream>;
+type Client = WebSocket<MaybeTlsStream>;
 
 fn connect(server: &Server) -> Client {
     let (mut ws, _) = ws_std::connect(&format!("ws://{}/ws", server.addr)).expect("connect");
@@ -136,9 +136,9 @@ fn two_clients_see_each_others_messages_and_joins_and_leaves() {
     assert_eq!(next(&mut ada), json!({ "type": "leave", "user": "bob" }));
 
     // A connection that just vanishes (no Close frame) leaves too.
-    let mut cy = join(&server, "cy", &["ada"]);
+    let cy = join(&server, "cy", &["ada"]);
     assert_eq!(next(&mut ada), json!({ "type": "join", "user": "cy" }));
-    drop(cy.get_mut().shutdown(std::net::Shutdown::Both));
+    drop(cy.get_ref().tcp().shutdown(std::net::Shutdown::Both));
     drop(cy);
     assert_eq!(next(&mut ada), json!({ "type": "leave", "user": "cy" }));
 }

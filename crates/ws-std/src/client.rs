@@ -11,9 +11,13 @@ use ws_proto::rng::{nonce, OsRandom};
 use ws_proto::{Config, Instant};
 
 use crate::handshake::Driver;
-use crate::{Error, Transport, WebSocket};
+use crate::{Error, MaybeTlsStream, Transport, WebSocket};
 
-/// Opens a WebSocket connection to a `ws://` URL with default settings.
+/// Opens a WebSocket connection to a `ws://` or `wss://` URL with default settings.
+///
+/// A `wss://` URL needs the `tls` feature: the server's certificate must be valid for the
+/// URL's host and chain to one of the bundled roots (`ws_tls::client::bundled_roots`); for
+/// other trust, see `ClientBuilder::ca_file`, `roots` and `tls`.
 ///
 /// ```no_run
 /// let (mut ws, response) = ws_std::connect("ws://127.0.0.1:8080/chat")?;
@@ -22,23 +26,12 @@ use crate::{Error, Transport, WebSocket};
 /// println!("{:?}", ws.read()?);
 /// # Ok::<(), ws_std::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
-    ClientBuilder::new(url).connect()
-}
-
-/// Opens a WebSocket connection to a `wss://` URL with default settings (feature `tls`): the
-/// server's certificate must be valid for the URL's host and chain to one of the bundled
-/// roots ([`ws_tls::client::bundled_roots`]); for other trust, see [`ClientBuilder::tls`].
 ///
-/// ```no_run
-/// let (mut ws, _response) = ws_std::connect_tls("wss://example.com/chat")?;
-/// ws.send_text("hello")?;
-/// println!("{:?}", ws.read()?);
-/// # Ok::<(), ws_std::Error>(())
-/// ```
-#[cfg(feature = "tls")]
-pub fn connect_tls(url: &str) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
-    ClientBuilder::new(url).connect_tls()
+/// # Errors
+///
+/// As [`ClientBuilder::connect`].
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    ClientBuilder::new(url).connect()
 }
 
 /// Settings for a client connection; [`connect`](Self::connect) opens it.
@@ -67,13 +60,40 @@ pub struct ClientBuilder {
     origin: Option<String>,
     config: Arc<Config>,
     connect_timeout: Option<Duration>,
-    /// The TLS client configuration of `connect_tls` (`None`: the bundled roots).
+    /// Whom a `wss://` connection trusts.
     #[cfg(feature = "tls")]
-    tls: Option<Arc<ws_tls::rustls::ClientConfig>>,
+    trust: Trust,
+}
+
+/// The trust of a `wss://` connection, as the builder was told (a CA file is read when
+/// connecting, so that the builder's methods cannot fail).
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, Default)]
+enum Trust {
+    /// The bundled roots.
+    #[default]
+    Bundled,
+    CaFile(std::path::PathBuf),
+    Roots(Arc<ws_tls::rustls::RootCertStore>),
+    Config(Arc<ws_tls::rustls::ClientConfig>),
+}
+
+#[cfg(feature = "tls")]
+impl Trust {
+    fn client_config(&self) -> Result<Arc<ws_tls::rustls::ClientConfig>, Error> {
+        use ws_tls::client;
+        Ok(match self {
+            Trust::Bundled => crate::tls::default_client_config()?,
+            Trust::CaFile(path) => client::config(client::roots_from_pem_file(path)?)?,
+            Trust::Roots(roots) => client::config(Arc::clone(roots))?,
+            Trust::Config(config) => Arc::clone(config),
+        })
+    }
 }
 
 impl ClientBuilder {
-    /// A client for `url` (`ws://host[:port]/path?query`).
+    /// A client for `url` (`ws://host[:port]/path?query`, or `wss://` with the `tls`
+    /// feature).
     pub fn new(url: &str) -> ClientBuilder {
         ClientBuilder {
             url: url.into(),
@@ -84,7 +104,7 @@ impl ClientBuilder {
             config: Arc::default(),
             connect_timeout: Some(Duration::from_secs(10)),
             #[cfg(feature = "tls")]
-            tls: None,
+            trust: Trust::default(),
         }
     }
 
@@ -141,10 +161,36 @@ impl ClientBuilder {
         self
     }
 
-    /// The TLS configuration of [`connect_tls`](Self::connect_tls) (feature `tls`): whom to
-    /// trust, from [`ws_tls::client`] (a CA file, the platform roots, your own store), or a
-    /// [`rustls::ClientConfig`](ws_tls::rustls::ClientConfig) of your own. Without it, the
-    /// bundled roots.
+    /// Trusts the certificate authorities of the PEM file at `path` for `wss://` (feature
+    /// `tls`), instead of the bundled roots: a private CA, as `curl --cacert` takes. The file
+    /// is read by [`connect`](Self::connect).
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws_std::ClientBuilder::new("wss://internal.example:8443/feed")
+    ///     .ca_file("ca.pem")
+    ///     .connect()?;
+    /// # Ok::<(), ws_std::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trust = Trust::CaFile(path.into());
+        self
+    }
+
+    /// Trusts the certificate authorities of `roots` for `wss://` (feature `tls`), instead
+    /// of the bundled roots: for example [`ws_tls::client::platform_roots`] (the operating
+    /// system's store, feature `platform-roots` of ws-tls) or a store built by hand.
+    #[cfg(feature = "tls")]
+    pub fn roots(mut self, roots: impl Into<Arc<ws_tls::rustls::RootCertStore>>) -> Self {
+        self.trust = Trust::Roots(roots.into());
+        self
+    }
+
+    /// The whole TLS client configuration of `wss://` connections (feature `tls`): a
+    /// [`rustls::ClientConfig`](ws_tls::rustls::ClientConfig) of your own (client
+    /// certificates, a custom verifier, a shared session cache), or one from
+    /// [`ws_tls::client::config`]. Set its `alpn_protocols` to `http/1.1`
+    /// ([`ws_tls::ALPN_HTTP_1_1`]) or leave them empty.
     ///
     /// ```no_run
     /// use ws_std::tls::client;
@@ -152,61 +198,65 @@ impl ClientBuilder {
     /// let config = client::config(client::roots_from_pem_file("ca.pem")?)?;
     /// let (ws, _) = ws_std::ClientBuilder::new("wss://internal.example:8443/feed")
     ///     .tls(config)
-    ///     .connect_tls()?;
+    ///     .connect()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// The last of [`ca_file`](Self::ca_file), [`roots`](Self::roots) and `tls` called
+    /// decides.
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<ws_tls::rustls::ClientConfig>) -> Self {
-        self.tls = Some(config);
+        self.trust = Trust::Config(config);
         self
     }
 
-    /// Connects over TCP, then TLS, and runs the handshake, for a `wss://` URL (feature
-    /// `tls`). The URL's host is the server name sent (SNI) and checked against the
-    /// server's certificate; the TLS handshake counts against the handshake timeout.
+    /// Connects over TCP (then TLS, for `wss://`) and runs the handshake.
+    ///
+    /// For `wss://` (feature `tls`), the URL's host is the server name sent (SNI) and
+    /// checked against the server's certificate, the certificate must chain to the trusted
+    /// roots (the bundled ones unless `ca_file`, `roots` or `tls` said otherwise), and the
+    /// TLS handshake counts against the handshake timeout.
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedScheme`] for a `ws://` URL (use [`connect`](Self::connect));
-    /// [`Error::Tls`] when TLS fails: the certificate is untrusted, expired or for another
-    /// name (`rustls::Error::InvalidCertificate`), the server refused the connection (an
-    /// alert), or it does not speak TLS; [`Error::Io`] if the connection fails; otherwise as
-    /// [`handshake`](Self::handshake).
-    #[cfg(feature = "tls")]
-    pub fn connect_tls(self) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
+    /// * [`Error::UnsupportedScheme`] for `wss://` without the `tls` feature (its message
+    ///   says so);
+    /// * `Error::Tls` when TLS fails: the certificate is untrusted, expired or for another
+    ///   name (`rustls::Error::InvalidCertificate`), the server refused the connection (an
+    ///   alert), or it does not speak TLS;
+    /// * `Error::TlsConfig` when the CA file cannot be read or holds no usable certificate;
+    /// * [`Error::Io`] if the connection fails;
+    /// * otherwise as [`handshake`](Self::handshake).
+    pub fn connect(self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
-        if !url.secure() {
-            return Err(Error::UnsupportedScheme("ws"));
-        }
-        let config = match &self.tls {
-            Some(config) => Arc::clone(config),
-            None => crate::tls::default_client_config()?,
-        };
-        let tcp = open_tcp(url.host(), url.port(), self.connect_timeout)?;
-        tcp.set_nodelay(true)?;
-        let stream = crate::tls::client_stream(config, url.host(), tcp)?;
+        let stream = self.open(&url)?;
         self.start(stream, &url)?.driver.finish()
     }
 
-    /// Connects over TCP and runs the handshake, for a `ws://` URL.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnsupportedScheme`] for `wss://`: use `connect_tls` (feature `tls`), or connect a TLS stream yourself and use
-    /// [`handshake`](Self::handshake); [`Error::Io`] if the connection fails; otherwise as
-    /// [`handshake`](Self::handshake).
-    pub fn connect(self) -> Result<(WebSocket<TcpStream>, Response), Error> {
-        let url = Url::parse(&self.url)?;
+    /// The stream for `url`: TCP, and TLS over it for `wss://` (not yet handshaken).
+    fn open(&self, url: &Url) -> Result<MaybeTlsStream, Error> {
+        #[cfg(feature = "tls")]
+        let config = match url.secure() {
+            // Read before connecting: a CA file that is missing is not the server's fault.
+            true => Some(self.trust.client_config()?),
+            false => None,
+        };
+        #[cfg(not(feature = "tls"))]
         if url.secure() {
             return Err(Error::UnsupportedScheme("wss"));
         }
-        let stream = open_tcp(url.host(), url.port(), self.connect_timeout)?;
-        stream.set_nodelay(true)?;
-        self.start(stream, &url)?.driver.finish()
+        let host = bare_host(url.host());
+        let tcp = open_tcp(host, url.port(), self.connect_timeout)?;
+        tcp.set_nodelay(true)?;
+        #[cfg(feature = "tls")]
+        if let Some(config) = config {
+            return Ok(crate::tls::client_stream(config, host, tcp)?.into());
+        }
+        Ok(MaybeTlsStream::Plain(tcp))
     }
 
-    /// Runs the handshake over an already connected, blocking stream (for example a TLS
-    /// stream for a `wss://` URL); the URL gives the `Host` header and the resource. For a
+    /// Runs the handshake over an already connected, blocking stream (a stream of your
+    /// own: a Unix socket, a proxy tunnel, TLS set up by hand); the URL gives the `Host` header and the resource. For a
     /// non-blocking stream, see [`start_handshake`](Self::start_handshake).
     ///
     /// # Errors
@@ -311,10 +361,16 @@ impl<S: Transport> PendingConnect<S> {
     }
 }
 
+/// A URL's host without the brackets of an IPv6 literal, as the resolver and the TLS
+/// server name want it.
+fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 /// Connects to the first address of `host:port` that accepts.
 fn open_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
-    // IPv6 literals come bracketed from the URL; the resolver wants them bare.
-    let host = host.trim_start_matches('[').trim_end_matches(']');
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
     for addr in (host, port).to_socket_addrs()? {
         let attempt = match timeout {

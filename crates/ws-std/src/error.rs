@@ -48,9 +48,8 @@ pub enum Error {
     /// returned by an earlier `read`), or its abnormal end was reported by an earlier `read`.
     /// Nothing more can be read.
     ConnectionClosed,
-    /// The URL scheme is not supported by this call (`wss://` without the `tls` feature, or
-    /// with [`ClientBuilder::connect`](crate::ClientBuilder::connect); `ws://` with
-    /// `connect_tls`).
+    /// The URL scheme is not supported: `wss://` without the `tls` feature (the message
+    /// says which feature to enable).
     UnsupportedScheme(&'static str),
     /// TLS failed (feature `tls`): the peer's certificate was refused (untrusted, expired,
     /// for another name), the peer refused ours or the protocol (an alert received), or the
@@ -58,6 +57,11 @@ pub enum Error {
     /// records). The connection is over.
     #[cfg(feature = "tls")]
     Tls(ws_tls::rustls::Error),
+    /// A TLS configuration could not be built (feature `tls`): the CA file given to
+    /// [`ClientBuilder::ca_file`](crate::ClientBuilder::ca_file) cannot be read or holds no
+    /// usable certificate. Nothing was sent.
+    #[cfg(feature = "tls")]
+    TlsConfig(ws_tls::Error),
 }
 
 impl Error {
@@ -71,7 +75,7 @@ impl Error {
             Error::ConnectionLost => ws_proto::Error::ConnectionLost,
             Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_) => return None,
             #[cfg(feature = "tls")]
-            Error::Tls(_) => return None,
+            Error::Tls(_) | Error::TlsConfig(_) => return None,
         })
     }
 
@@ -87,7 +91,7 @@ impl Error {
                 return Err(own)
             }
             #[cfg(feature = "tls")]
-            own @ Error::Tls(_) => return Err(own),
+            own @ (Error::Tls(_) | Error::TlsConfig(_)) => return Err(own),
         })
     }
 }
@@ -104,9 +108,15 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::ConnectionClosed => f.write_str("the connection is closed"),
+            Error::UnsupportedScheme("wss") => f.write_str(
+                "unsupported URL scheme: wss (wss:// needs ws-std's `tls` feature; build with \
+                 `features = [\"tls\"]`)",
+            ),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
             #[cfg(feature = "tls")]
             Error::Tls(e) => write!(f, "TLS error: {e}"),
+            #[cfg(feature = "tls")]
+            Error::TlsConfig(e) => write!(f, "TLS configuration: {e}"),
             _ => unreachable!("shared with ws_proto::Error"),
         }
     }
@@ -145,6 +155,8 @@ impl std::error::Error for Error {
             Error::Send(e) => Some(e),
             #[cfg(feature = "tls")]
             Error::Tls(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::TlsConfig(e) => Some(e),
             _ => None,
         }
     }
@@ -176,6 +188,13 @@ impl From<io::Error> for Error {
         Error::Io(e)
     }
 }
+#[cfg(feature = "tls")]
+impl From<ws_tls::Error> for Error {
+    fn from(e: ws_tls::Error) -> Self {
+        Error::TlsConfig(e)
+    }
+}
+
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
         Error::Handshake(e)
@@ -204,13 +223,15 @@ impl From<Error> for io::Error {
     /// connection `UnexpectedEof`, misuse `InvalidInput`, a send on a closed connection
     /// `NotConnected`); a closed connection is `NotConnected`, an unsupported scheme
     /// `InvalidInput`, a TLS failure `InvalidData` carrying the rustls error (as rustls's
-    /// own streams report it).
+    /// own streams report it), a TLS configuration error as ws-tls maps it.
     fn from(e: Error) -> io::Error {
         match e.into_proto() {
             Ok(shared) => io::Error::new(shared.io_kind(), Error::from(shared)),
             Err(Error::Io(inner)) => inner,
             #[cfg(feature = "tls")]
             Err(Error::Tls(tls)) => io::Error::new(io::ErrorKind::InvalidData, tls),
+            #[cfg(feature = "tls")]
+            Err(Error::TlsConfig(config)) => config.into(),
             Err(own) => {
                 let kind = match own {
                     Error::ConnectionClosed => io::ErrorKind::NotConnected,

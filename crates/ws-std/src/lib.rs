@@ -9,10 +9,13 @@
 //! * Servers: [`accept`], [`accept_with`] (the application sees the [`Request`] and accepts
 //!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
 //!   optional answer to plain HTTP requests; without it they get a 426).
-//! * Clients: [`connect`], [`ClientBuilder`]; a refusal is
-//!   [`HandshakeError::Rejected`] with the response received (status, headers, body).
-//! * TLS (feature `tls`, off by default): `wss://` clients (`connect_tls`) and TLS servers
+//! * Clients: [`connect`], [`ClientBuilder`], for `ws://` and `wss://` URLs (a
+//!   [`WebSocket`] over a [`MaybeTlsStream`]); a refusal is [`HandshakeError::Rejected`]
+//!   with the response received (status, headers, body).
+//! * TLS (feature `tls`, off by default): `wss://` clients (trust from the bundled roots,
+//!   `ClientBuilder::ca_file`, `roots` or `tls`) and TLS servers
 //!   (`ServerBuilder::accept_tls`) through rustls; see the `tls` module and `docs/tls.md`.
+//!   Without the feature, a `wss://` URL fails with [`Error::UnsupportedScheme`].
 //! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and
 //!   [`ClientBuilder::start_handshake`] return a handshake in progress ([`PendingAccept`],
 //!   [`PendingConnect`]) that survives `WouldBlock`; the blocking calls run the same code.
@@ -50,15 +53,15 @@ mod error;
 mod handshake;
 mod server;
 mod socket;
+mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-#[cfg(feature = "tls")]
-pub use client::connect_tls;
 pub use client::{connect, ClientBuilder, PendingConnect};
 pub use error::Error;
 pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
+pub use stream::MaybeTlsStream;
 pub use ws_proto;
 #[cfg(feature = "tls")]
 pub use ws_tls;

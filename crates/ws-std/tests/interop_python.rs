@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use interop_peer::*;
 use ws_std::ws_proto::{CloseCode, CloseFrame, Config, DataKind};
-use ws_std::{Error, Message, WebSocket};
+use ws_std::{Error, MaybeTlsStream, Message, WebSocket};
 
 const MIB: usize = 1024 * 1024;
 
@@ -39,14 +39,14 @@ fn python_echo_server(python: &Path) -> (Peer, String) {
     echo_server(python, &script("python", "echo_server.py"), &[])
 }
 
-fn connect(url: &str) -> WebSocket<std::net::TcpStream> {
+fn connect(url: &str) -> WebSocket<MaybeTlsStream> {
     let (mut ws, _response) = ws_std::connect(url).unwrap_or_else(|e| panic!("connect {url}: {e}"));
     ws.set_read_timeout(Some(STEP_TIMEOUT));
     ws
 }
 
 /// Reads the next message; `what` names the step in the failure message.
-fn read(ws: &mut WebSocket<std::net::TcpStream>, peer: &Peer, what: &str) -> Message {
+fn read(ws: &mut WebSocket<MaybeTlsStream>, peer: &Peer, what: &str) -> Message {
     ws.read().unwrap_or_else(|e| {
         panic!(
             "{what}: read failed: {e:?}; peer output:\n{}",
