@@ -68,6 +68,12 @@ enum Input {
     Chat { user: String, text: String },
 }
 
+impl<K: Copy + Eq + Hash> Default for Room<K> {
+    fn default() -> Self {
+        Room::new()
+    }
+}
+
 impl<K: Copy + Eq + Hash> Room<K> {
     /// An empty room.
     pub(crate) fn new() -> Self {

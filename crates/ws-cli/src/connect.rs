@@ -1,6 +1,7 @@
 //! `ws connect`: an interactive client.
 
 use std::io::{self, BufRead, Write};
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -11,9 +12,11 @@ use ws_std::{ClientBuilder, Error, Message};
 /// How often the client looks at standard input while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
 
-/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off).
+/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off). `ca`: the CA file a
+/// `wss://` server's certificate must chain to (without it, the bundled roots).
 pub(crate) fn run(
     url: &str,
+    ca: Option<&Path>,
     protocols: &[String],
     headers: &[String],
     deflate: bool,
@@ -21,6 +24,15 @@ pub(crate) fn run(
     let mut config = Config::default();
     config.deflate.enabled = deflate;
     let mut builder = ClientBuilder::new(url).config(config);
+    if let Some(ca) = ca {
+        if !url
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("wss://"))
+        {
+            return Err(format!("--ca is for wss:// URLs, not {url}"));
+        }
+        builder = builder.ca_file(ca);
+    }
     for p in protocols {
         builder = builder.protocol(p);
     }

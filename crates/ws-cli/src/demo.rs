@@ -1,17 +1,28 @@
-//! `ws serve` without `--echo`: the chat demo on the mio backend.
+//! `ws serve` without `--echo`: the chat demo, on the mio backend or (plain or over TLS) on
+//! the std backend.
 //!
 //! `GET /` is the page (`static/chat.html`, built into the binary), `/ws` the WebSocket
-//! endpoint of the chat room ([`crate::chat`]); any other path is a 404. One event loop runs
-//! every connection and owns the room.
+//! endpoint of the chat room ([`crate::chat`]); any other path is a 404. On mio, one event
+//! loop runs every connection and owns the room; on std, each connection has its thread and
+//! the room is shared behind a lock, each connection taking the messages for it from its own
+//! bounded queue.
 
+use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ws_mio::{CloseCode, ConnId, Ctx, Handler, Message, Options};
 use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Request};
+use ws_proto::Config;
+use ws_std::ws_tls::rustls::ServerConfig;
+use ws_std::{ServerBuilder, Transport, WebSocket};
 
 use crate::chat::{Out, Room};
-use crate::serve::run_mio_server;
+use crate::serve::{run_mio_server, run_std, Service};
 
 /// The chat page: plain HTML, CSS and JavaScript in one file.
 const PAGE: &str = include_str!("../static/chat.html");
@@ -29,14 +40,64 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 pub(crate) fn run(addr: &str, mut options: Options) -> Result<(), String> {
     // The room lives in the handler of the one event loop.
     options.threads = 1;
-    options.config.max_message_size = MAX_MESSAGE_BYTES;
-    options.config.keepalive_interval = Some(KEEPALIVE);
-    run_mio_server(addr, options, |_| Chat { room: Room::new() }, banner)
+    chat_config(&mut options.config);
+    run_mio_server(
+        addr,
+        options,
+        |_| Chat { room: Room::new() },
+        |local| banner(local, false),
+    )
 }
 
-/// What `ws serve` prints after its first line, `listening on ws://ADDR/`: where the page is.
-fn banner(local: SocketAddr) -> String {
-    format!("chat: open http://{local}/ in a browser (WebSocket endpoint ws://{local}/ws)\n")
+/// Serves the chat on `addr` on the std backend, over TLS with `tls` (the page over
+/// `https://`, the socket over `wss://`), until Ctrl-C.
+pub(crate) fn run_std_chat(
+    addr: &str,
+    mut config: Config,
+    tls: Option<Arc<ServerConfig>>,
+) -> Result<(), String> {
+    chat_config(&mut config);
+    let secure = tls.is_some();
+    let builder = ServerBuilder::new()
+        .config(config)
+        .http(|request| route(request.method(), request.path()));
+    let service = StdChat::default();
+    run_std(addr, builder, tls, service, |local| banner(local, secure))
+}
+
+/// The chat's own settings, on either backend.
+fn chat_config(config: &mut Config) {
+    config.max_message_size = MAX_MESSAGE_BYTES;
+    config.keepalive_interval = Some(KEEPALIVE);
+}
+
+/// What `ws serve` prints after its first line, `listening on ws://ADDR/`: where the page is
+/// (`https://` and `wss://` when `secure`).
+fn banner(local: SocketAddr, secure: bool) -> String {
+    let (page, socket) = if secure {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    format!(
+        "chat: open {page}://{local}/ in a browser (WebSocket endpoint {socket}://{local}/ws)\n"
+    )
+}
+
+/// The handshake of the chat's endpoint, on either backend: `/ws`, from this site's pages
+/// or from clients that are not browsers.
+fn decide(request: &Request) -> Result<Accept, HttpResponse> {
+    if request.path() != "/ws" {
+        return Err(HttpResponse::new(404).with_body("the chat's WebSocket endpoint is /ws\n"));
+    }
+    if !same_origin(request.origin(), request.host()) {
+        // A page from another site must not join the chat in its visitor's name
+        // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
+        return Err(
+            HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
+        );
+    }
+    Ok(request.accept())
 }
 
 /// The event handler: HTTP routes, the handshake of `/ws`, and the room.
@@ -55,17 +116,7 @@ impl Handler for Chat {
         _: ConnId,
         request: &Request,
     ) -> Result<Accept, HttpResponse> {
-        if request.path() != "/ws" {
-            return Err(HttpResponse::new(404).with_body("the chat's WebSocket endpoint is /ws\n"));
-        }
-        if !same_origin(request.origin(), request.host()) {
-            // A page from another site must not join the chat in its visitor's name
-            // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
-            return Err(
-                HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
-            );
-        }
-        Ok(request.accept())
+        decide(request)
     }
 
     fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
@@ -94,6 +145,116 @@ fn deliver(ctx: &mut Ctx<'_>, out: Vec<Out<ConnId>>) {
                 let _ = ctx.send_text(id, &text);
             }
         }
+    }
+}
+
+/// How long a std connection waits for input before it looks at its queue of messages from
+/// the room: the most a message waits before it goes out to a connection that is idle.
+const STD_POLL: Duration = Duration::from_millis(10);
+
+/// How many room messages may wait for one std connection; past that (a reader that does not
+/// keep up) it misses them, as a mio connection over its output limit does.
+const STD_QUEUE: usize = 256;
+
+/// The chat on the std backend: the room and every connection's queue, behind one lock.
+#[derive(Clone, Default)]
+struct StdChat {
+    hub: Arc<Mutex<Hub>>,
+    next_id: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct Hub {
+    room: Room<u64>,
+    queues: HashMap<u64, SyncSender<String>>,
+}
+
+impl Hub {
+    /// Queues what the room answered for the connections it is for.
+    fn deliver(&self, out: Vec<Out<u64>>) {
+        for message in out {
+            match message {
+                Out::All(text) => {
+                    for queue in self.queues.values() {
+                        let _ = queue.try_send(text.clone());
+                    }
+                }
+                Out::To(id, text) => {
+                    if let Some(queue) = self.queues.get(&id) {
+                        let _ = queue.try_send(text);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl StdChat {
+    fn hub(&self) -> MutexGuard<'_, Hub> {
+        // A connection thread that panicked cannot leave the room half-updated (each update
+        // is one call): the room is still good.
+        self.hub
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reads and answers until the connection ends.
+    fn converse<S: Transport>(
+        &self,
+        ws: &mut WebSocket<S>,
+        id: u64,
+        queue: &Receiver<String>,
+    ) -> Result<(), ws_std::Error> {
+        use ws_std::{Error, Message as StdMessage};
+        ws.set_read_timeout(Some(STD_POLL));
+        loop {
+            match ws.read() {
+                Ok(StdMessage::Text(text)) => {
+                    let mut hub = self.hub();
+                    let out = hub.room.receive(id, &text, now_ms());
+                    hub.deliver(out);
+                }
+                Ok(StdMessage::Binary(_)) => {
+                    let hub = self.hub();
+                    hub.deliver(hub.room.receive_binary(id));
+                }
+                Ok(StdMessage::Close(_)) | Err(Error::ConnectionClosed) => return Ok(()),
+                Ok(_) => {}
+                Err(Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+            let mut queued = false;
+            while let Ok(text) = queue.try_recv() {
+                ws.write(StdMessage::Text(text))?;
+                queued = true;
+            }
+            if queued {
+                ws.flush()?;
+            }
+        }
+    }
+}
+
+impl Service for StdChat {
+    fn decide(&self, request: &Request) -> Result<Accept, HttpResponse> {
+        decide(request)
+    }
+
+    fn run<S: Transport>(self, mut ws: WebSocket<S>, peer: &str) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, queue) = mpsc::sync_channel(STD_QUEUE);
+        self.hub().queues.insert(id, tx);
+        if let Err(e) = self.converse(&mut ws, id, &queue) {
+            eprintln!("{peer}: {e}");
+        }
+        let mut hub = self.hub();
+        hub.queues.remove(&id);
+        let out = hub.room.leave(id);
+        hub.deliver(out);
     }
 }
 
@@ -195,11 +356,16 @@ mod tests {
 
     #[test]
     fn the_banner_tells_where_the_page_is() {
-        let banner = banner("127.0.0.1:8080".parse().unwrap());
+        let local = "127.0.0.1:8080".parse().unwrap();
         assert_eq!(
-            banner,
+            banner(local, false),
             "chat: open http://127.0.0.1:8080/ in a browser \
              (WebSocket endpoint ws://127.0.0.1:8080/ws)\n"
+        );
+        assert_eq!(
+            banner(local, true),
+            "chat: open https://127.0.0.1:8080/ in a browser \
+             (WebSocket endpoint wss://127.0.0.1:8080/ws)\n"
         );
     }
 }

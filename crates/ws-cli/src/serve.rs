@@ -1,50 +1,82 @@
-//! `ws serve`: the echo server (the Autobahn server testee), and the chat demo's entry.
+//! `ws serve`: the echo server (the Autobahn server testee), the chat demo's entry, and the
+//! std backend's accept loop (plain or TLS) that both run on.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
 use ws_mio::{ConnId, Ctx, Handler, Message as MioMessage, Options, Server};
-use ws_proto::Config;
-use ws_std::{Error, Message, ServerBuilder};
+use ws_std::ws_tls::rustls::ServerConfig;
+use ws_std::{
+    Accept, Error, HandshakeError, HttpResponse, Message, Request, ServerBuilder, Transport,
+    WebSocket,
+};
 
 use crate::Backend;
 
+/// The certificate chain and key of `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsFiles {
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+}
+
+/// What `--backend mio` answers with TLS until ws-mio serves it.
+const NO_TLS_ON_MIO: &str = "TLS on the mio backend: not yet (drop --backend mio: the std \
+                             backend serves TLS)";
+
 /// `deflate`: accept permessage-deflate (`--no-deflate` turns it off). Without `echo`: the
-/// chat demo, on the mio backend only. `max_connections` (mio only): 0 lifts the limit.
+/// chat demo (on mio by default, on std with TLS). `max_connections` (mio only): 0 lifts the
+/// limit. `tls`: serve `wss://` (and the chat's page over `https://`), on the std backend.
 pub(crate) fn run(
     addr: &str,
     echo: bool,
     backend: Option<Backend>,
     deflate: bool,
     max_connections: Option<usize>,
+    tls: Option<TlsFiles>,
 ) -> Result<(), String> {
     let mut options = Options::default();
     options.config.deflate.enabled = deflate;
     if let Some(max) = max_connections {
         options.max_connections = (max > 0).then_some(max);
     }
-    if !echo {
-        return match backend.unwrap_or(Backend::Mio) {
-            Backend::Mio => crate::demo::run(addr, options),
-            Backend::Std => Err(
-                "the chat demo runs on the mio backend: drop --backend std, \
-                 or add --echo for the echo server"
-                    .into(),
-            ),
-        };
+    // TLS runs on the std backend for now: it is the default with TLS, and mio refuses it.
+    let backend = match backend {
+        Some(backend) => backend,
+        None if tls.is_some() => Backend::Std,
+        None if echo => Backend::Std,
+        None => Backend::Mio,
+    };
+    if backend == Backend::Mio && tls.is_some() {
+        return Err(NO_TLS_ON_MIO.into());
     }
-    match backend.unwrap_or(Backend::Std) {
-        Backend::Std if max_connections.is_some() => Err(
+    if backend == Backend::Std && max_connections.is_some() {
+        return Err(
             "--max-connections applies to the mio backend (the std backend runs a thread per \
              connection): add --backend mio"
                 .into(),
-        ),
-        Backend::Std => run_std(addr, echo, deflate),
-        Backend::Mio => run_mio(addr, options),
+        );
     }
+    let tls = tls.map(|files| load_tls(&files)).transpose()?;
+    match (backend, echo) {
+        (Backend::Mio, false) => crate::demo::run(addr, options),
+        (Backend::Mio, true) => run_mio(addr, options),
+        (Backend::Std, false) => crate::demo::run_std_chat(addr, options.config, tls),
+        (Backend::Std, true) => {
+            let builder = ServerBuilder::new().config(options.config);
+            run_std(addr, builder, tls, Echo, |_| String::new())
+        }
+    }
+}
+
+/// The server configuration of `--tls-cert` and `--tls-key`.
+fn load_tls(files: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
+    ws_std::tls::server::config_from_pem_files(&files.cert, &files.key)
+        .map_err(|e| format!("--tls-cert / --tls-key: {e}"))
 }
 
 /// The mio backend: one event loop on this thread, echoing every message.
@@ -86,12 +118,37 @@ where
     Ok(())
 }
 
-/// The std backend: one thread per connection.
-fn run_std(addr: &str, _echo: bool, deflate: bool) -> Result<(), String> {
+/// What the std backend runs on each connection: the handshake's decision, then the
+/// connection (over plain TCP or TLS).
+pub(crate) trait Service: Clone + Send + 'static {
+    /// Accepts or refuses a WebSocket request.
+    fn decide(&self, request: &Request) -> Result<Accept, HttpResponse>;
+
+    /// Runs an accepted connection to its end; `peer` names it in messages.
+    fn run<S: Transport>(self, ws: WebSocket<S>, peer: &str);
+}
+
+/// Listens on `addr` and accepts connections with `builder` (plus `tls`), one thread each,
+/// until Ctrl-C. Prints `listening on ws://ADDR/` (`wss://` with TLS; the line scripts and
+/// tests read the address from), then `more(ADDR)` if not empty.
+pub(crate) fn run_std<V: Service>(
+    addr: &str,
+    builder: ServerBuilder,
+    tls: Option<Arc<ServerConfig>>,
+    service: V,
+    more: impl FnOnce(SocketAddr) -> String,
+) -> Result<(), String> {
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("listening on ws://{local}/");
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    println!("listening on {scheme}://{local}/");
+    print!("{}", more(local));
     io::stdout().flush().map_err(|e| e.to_string())?;
+    let builder = match tls {
+        Some(config) => builder.tls(config),
+        None => builder,
+    };
+    let secure = scheme == "wss";
 
     let stopping = Arc::new(AtomicBool::new(false));
     {
@@ -110,7 +167,9 @@ fn run_std(addr: &str, _echo: bool, deflate: bool) -> Result<(), String> {
         }
         match stream {
             Ok(stream) => {
-                thread::spawn(move || echo_connection(stream, deflate));
+                let builder = builder.clone();
+                let service = service.clone();
+                thread::spawn(move || serve_connection(&builder, secure, stream, service));
             }
             Err(e) => eprintln!("accept failed: {e}"),
         }
@@ -119,8 +178,13 @@ fn run_std(addr: &str, _echo: bool, deflate: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Echoes every message back unchanged until the peer closes.
-fn echo_connection(stream: TcpStream, deflate: bool) {
+/// Runs the handshake (TLS first when `secure`) on one connection, then the service.
+fn serve_connection<V: Service>(
+    builder: &ServerBuilder,
+    secure: bool,
+    stream: TcpStream,
+    service: V,
+) {
     let peer = stream
         .peer_addr()
         .map(|a| a.to_string())
@@ -128,27 +192,52 @@ fn echo_connection(stream: TcpStream, deflate: bool) {
     if let Err(e) = stream.set_nodelay(true) {
         eprintln!("{peer}: {e}");
     }
-    let mut config = Config::default();
-    config.deflate.enabled = deflate;
-    let mut ws = match ServerBuilder::new().config(config).accept(stream) {
-        Ok(ws) => ws,
-        Err(e) => {
-            eprintln!("{peer}: handshake failed: {e}");
-            return;
+    let decide = |request: &Request| service.decide(request);
+    if secure {
+        match builder.accept_tls_with(stream, decide) {
+            Ok(ws) => service.run(ws, &peer),
+            Err(e) => handshake_failed(&peer, &e),
         }
-    };
-    loop {
-        let result = match ws.read() {
-            // Queued, not flushed: `read` writes the replies before it waits for more input, so
-            // replies to pipelined messages that arrived together go out in one write.
-            Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.write(message),
-            Ok(Message::Close(_)) | Err(Error::ConnectionClosed) => return,
-            Ok(_) => Ok(()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            eprintln!("{peer}: {e}");
-            return;
+    } else {
+        match builder.accept_with(stream, decide) {
+            Ok(ws) => service.run(ws, &peer),
+            Err(e) => handshake_failed(&peer, &e),
+        }
+    }
+}
+
+/// Says why a connection did not become a WebSocket, unless it was a plain HTTP request
+/// answered (a page load) or a refusal.
+fn handshake_failed(peer: &str, error: &Error) {
+    if !matches!(error, Error::Handshake(HandshakeError::Rejected(_))) {
+        eprintln!("{peer}: handshake failed: {error}");
+    }
+}
+
+/// The echo server: every message back unchanged, on any path.
+#[derive(Debug, Clone, Copy)]
+struct Echo;
+
+impl Service for Echo {
+    fn decide(&self, request: &Request) -> Result<Accept, HttpResponse> {
+        Ok(request.accept())
+    }
+
+    fn run<S: Transport>(self, mut ws: WebSocket<S>, peer: &str) {
+        loop {
+            let result = match ws.read() {
+                // Queued, not flushed: `read` writes the replies before it waits for more
+                // input, so replies to pipelined messages that arrived together go out in one
+                // write.
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.write(message),
+                Ok(Message::Close(_)) | Err(Error::ConnectionClosed) => return,
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                eprintln!("{peer}: {e}");
+                return;
+            }
         }
     }
 }
