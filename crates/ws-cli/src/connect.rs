@@ -99,13 +99,17 @@ pub(crate) fn run(
                 };
             }
             Ok(_) => {}
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if read_timed_out(&e) => {}
             Err(Error::ConnectionClosed) => return Ok(()),
             Err(e) => return Err(e.to_string()),
         }
     }
+}
+
+/// Whether a read stopped at its read timeout (the connection is still good).
+pub(crate) fn read_timed_out(error: &Error) -> bool {
+    matches!(error, Error::Io(e) if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ))
 }

@@ -8,7 +8,6 @@
 //! bounded queue.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -22,6 +21,7 @@ use ws_std::ws_tls::rustls::ServerConfig;
 use ws_std::{ServerBuilder, Transport, WebSocket};
 
 use crate::chat::{Out, Room};
+use crate::connect::read_timed_out;
 use crate::serve::{run_mio_server, run_std, Service};
 
 /// The chat page: plain HTML, CSS and JavaScript in one file.
@@ -220,11 +220,7 @@ impl StdChat {
                 }
                 Ok(StdMessage::Close(_)) | Err(Error::ConnectionClosed) => return Ok(()),
                 Ok(_) => {}
-                Err(Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) => {}
+                Err(e) if read_timed_out(&e) => {}
                 Err(e) => return Err(e),
             }
             let mut queued = false;

@@ -10,8 +10,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::certs::TempCerts;
 use ws_proto::CloseCode;
 use ws_std::{HttpResponse, Message};
+
+mod common;
 
 /// How long any child process or helper thread may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -65,7 +68,8 @@ fn serve() -> (Guard, SocketAddr) {
     serve_with(&[])
 }
 
-/// `ws serve 127.0.0.1:0 --echo` with more arguments.
+/// `ws serve 127.0.0.1:0 --echo` with more arguments (with `--tls-cert`: it prints a
+/// `wss://` address).
 fn serve_with(more: &[&str]) -> (Guard, SocketAddr) {
     let mut child = ws()
         .args(["serve", "127.0.0.1:0", "--echo"])
@@ -89,8 +93,14 @@ fn serve_with(more: &[&str]) -> (Guard, SocketAddr) {
     let line = first_line
         .recv_timeout(DEADLINE)
         .expect("`ws serve` printed its address");
+    let tls = more.contains(&"--tls-cert");
+    let prefix = if tls {
+        "listening on wss://"
+    } else {
+        "listening on ws://"
+    };
     let addr = line
-        .strip_prefix("listening on ws://")
+        .strip_prefix(prefix)
         .and_then(|rest| rest.trim_end().strip_suffix('/'))
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     let addr: SocketAddr = addr.parse().expect("a socket address");
@@ -505,5 +515,135 @@ fn serve_max_connections_needs_the_mio_backend() {
     assert!(
         stderr.contains("--max-connections applies to the mio backend"),
         "{stderr:?}"
+    );
+}
+
+// ----- TLS --------------------------------------------------------------------------------
+
+/// Runs `ws ARGS...` to its end, with nothing on standard input.
+fn run_ws(args: &[&str]) -> Run {
+    let output = ws()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ws");
+    Run {
+        status: output.status,
+        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
+    }
+}
+
+#[test]
+fn serve_over_tls_echoes_for_connect_with_its_ca() {
+    let certs = TempCerts::new("echo");
+    let (_server, addr) = serve_with(&certs.serve_args());
+    // By name and by address: the certificate is for both, and the name is sent as SNI.
+    for url in [
+        format!("wss://localhost:{}/", addr.port()),
+        format!("wss://{addr}/"),
+    ] {
+        let run = connect(&[&url, "--ca", certs.ca()], "hello\nover tls\n", true);
+        assert!(
+            run.status.success(),
+            "{:?}, stderr {:?}",
+            run.status,
+            run.stderr
+        );
+        assert_eq!(run.stdout, "hello\nover tls\n");
+        assert_eq!(run.stderr, format!("connected to {url}\n"));
+    }
+    // A ws-std client too, with compression agreed over TLS.
+    let (mut ws, _) = ws_std::ClientBuilder::new(&format!("wss://{addr}/"))
+        .ca_file(&certs.files.ca)
+        .connect()
+        .expect("connect");
+    assert!(ws.get_ref().is_tls());
+    assert!(ws.connection().deflate_params().is_some());
+    ws.set_read_timeout(Some(Duration::from_secs(5)));
+    ws.send_binary(&[0, 1, 2, 255]).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Binary(vec![0, 1, 2, 255]));
+}
+
+#[test]
+fn connect_without_the_ca_refuses_the_certificate() {
+    let certs = TempCerts::new("untrusted");
+    let (_server, addr) = serve_with(&certs.serve_args());
+    let url = format!("wss://localhost:{}/", addr.port());
+    let run = connect(&[&url], "never sent\n", true);
+    assert_eq!(run.status.code(), Some(1), "{:?}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with(&format!("ws: {url}: TLS error: invalid peer certificate")),
+        "{:?}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("UnknownIssuer"), "{:?}", run.stderr);
+}
+
+#[test]
+fn connect_ca_is_for_wss_urls_and_must_be_readable() {
+    let certs = TempCerts::new("ca-misuse");
+    let run = connect(&["ws://127.0.0.1:9/", "--ca", certs.ca()], "", true);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr.contains("--ca is for wss:// URLs"),
+        "{:?}",
+        run.stderr
+    );
+
+    let missing = std::env::temp_dir().join("ws-cli-no-such-ca.pem");
+    let missing = missing.to_str().unwrap();
+    let run = connect(&["wss://127.0.0.1:9/", "--ca", missing], "", true);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr
+            .contains(&format!("TLS configuration: cannot read {missing}")),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn serve_tls_needs_both_files_and_readable_ones() {
+    let certs = TempCerts::new("serve-misuse");
+    let cert = certs.files.cert.to_str().unwrap();
+    let run = run_ws(&["serve", "127.0.0.1:0", "--echo", "--tls-cert", cert]);
+    assert_eq!(run.status.code(), Some(2), "clap's usage error");
+    assert!(run.stderr.contains("--tls-key"), "{:?}", run.stderr);
+
+    // The certificate given as the key: no private key in it.
+    let run = run_ws(&[
+        "serve",
+        "127.0.0.1:0",
+        "--echo",
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        cert,
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(run.stdout, "", "nothing listened");
+    assert!(
+        run.stderr
+            .starts_with("ws: --tls-cert / --tls-key: no private key in "),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn serve_tls_on_the_mio_backend_is_not_there_yet() {
+    let certs = TempCerts::new("mio");
+    let mut args = vec!["serve", "127.0.0.1:0", "--echo", "--backend", "mio"];
+    args.extend(certs.serve_args());
+    let run = run_ws(&args);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr
+            .starts_with("ws: TLS on the mio backend: not yet"),
+        "{:?}",
+        run.stderr
     );
 }
