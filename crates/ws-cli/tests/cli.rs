@@ -256,14 +256,18 @@ fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
     assert_eq!(client.next_line(), "κόσμε\n");
     // End of input once the echoes are back: `ws connect` closes and exits.
     client.close_stdin();
-    let run = client.finish();
+    assert_echoed(&client.finish(), &url, "hello\nκόσμε\n");
+}
+
+/// `ws connect URL` succeeded, printed `echoed`, and said only that it connected.
+fn assert_echoed(run: &Run, url: &str, echoed: &str) {
     assert!(
         run.status.success(),
         "{:?}, stderr {:?}",
         run.status,
         run.stderr
     );
-    assert_eq!(run.stdout, "hello\nκόσμε\n");
+    assert_eq!(run.stdout, echoed);
     assert_eq!(run.stderr, format!("connected to {url}\n"));
 }
 
@@ -275,15 +279,9 @@ fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
 fn connect_echoes_stdin_piped_in_at_once() {
     let (_server, addr) = serve();
     for _ in 0..5 {
-        let run = connect(&[&format!("ws://{addr}/")], "hello\nκόσμε\n", true);
-        assert!(
-            run.status.success(),
-            "{:?}, stderr {:?}",
-            run.status,
-            run.stderr
-        );
-        assert_eq!(run.stdout, "hello\nκόσμε\n");
-        assert_eq!(run.stderr, format!("connected to ws://{addr}/\n"));
+        let url = format!("ws://{addr}/");
+        let run = connect(&[&url], "hello\nκόσμε\n", true);
+        assert_echoed(&run, &url, "hello\nκόσμε\n");
     }
 }
 
@@ -544,14 +542,7 @@ fn serve_over_tls_echoes_for_connect_with_its_ca() {
         format!("wss://{addr}/"),
     ] {
         let run = connect(&[&url, "--ca", certs.ca()], "hello\nover tls\n", true);
-        assert!(
-            run.status.success(),
-            "{:?}, stderr {:?}",
-            run.status,
-            run.stderr
-        );
-        assert_eq!(run.stdout, "hello\nover tls\n");
-        assert_eq!(run.stderr, format!("connected to {url}\n"));
+        assert_echoed(&run, &url, "hello\nover tls\n");
     }
     // A ws-std client too, with compression agreed over TLS.
     let (mut ws, _) = ws_std::ClientBuilder::new(&format!("wss://{addr}/"))
