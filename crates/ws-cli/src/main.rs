@@ -10,6 +10,7 @@ mod chat;
 mod connect;
 mod demo;
 mod serve;
+mod wire;
 
 /// WebSocket server and client.
 #[derive(Debug, Parser)]

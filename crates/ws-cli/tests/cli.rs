@@ -638,3 +638,28 @@ fn serve_tls_on_the_mio_backend_is_not_there_yet() {
         run.stderr
     );
 }
+
+#[test]
+fn bench_over_wss_against_serve_over_tls() {
+    let certs = TempCerts::new("bench-serve");
+    let (_server, addr) = serve_with(&certs.serve_args());
+    let url = format!("wss://localhost:{}/", addr.port());
+    let args = [
+        "bench",
+        &url,
+        "--ca",
+        certs.ca(),
+        "--connections",
+        "2",
+        "--duration",
+        "0.3",
+        "--json",
+    ];
+    let run = run_ws(&args);
+    assert!(run.status.success(), "{:?}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(report["open"], 2, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["dropped"], 0, "{report}");
+    assert!(report["messages"].as_u64().unwrap() > 0, "{report}");
+}
