@@ -1,8 +1,9 @@
 //! Test certificates made by rcgen: a CA, and a server certificate it signed for
 //! `localhost` and `127.0.0.1`, written as PEM files into a directory of their own.
 //!
-//! Shared by the TLS tests of the `ws` command and by `examples/test-certs.rs` (the browser
-//! test's certificates).
+//! Shared by ws-std's interop tests over wss, the TLS tests of the `ws` command
+//! (crates/ws-cli/tests) and ws-cli's `examples/test-certs.rs` (the browser test's
+//! certificates), which include this file by path.
 #![allow(dead_code, unreachable_pub)]
 
 use std::fs;
@@ -71,7 +72,7 @@ pub struct TempCerts {
 impl TempCerts {
     /// `tag` tells the tests of one process apart.
     pub fn new(tag: &str) -> TempCerts {
-        let dir = std::env::temp_dir().join(format!("ws-cli-tls-{}-{tag}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("ws-tls-test-{}-{tag}", std::process::id()));
         let files = write(&dir).expect("write test certificates");
         TempCerts { dir, files }
     }
