@@ -9,7 +9,7 @@
 #   tests and doc examples, with its `tls` feature, and its wss:// refusal without it.
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
-#   through `ws serve`; screenshots in target/browser/.
+#   through `ws serve`, over http/ws and over https/wss; screenshots in target/browser/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
