@@ -32,9 +32,13 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 #
 # Server testees: "AGENT|extra arguments"; run as
 #   target/release/ws serve 127.0.0.1:PORT --echo EXTRA...
+# @TLS@ in the arguments stands for --tls-cert and --tls-key of a test
+# certificate (made by ws-cli's test-certs example into reports/certs), and
+# makes wstest connect with wss://.
 SERVER_TESTEES=(
     "ws-std-server|--backend std"
     "ws-mio-server|--backend mio"
+    "ws-std-server-tls|--backend std @TLS@"
 )
 # Client testees: "AGENT|cargo package|example"; run as
 #   target/release/examples/EXAMPLE ws://127.0.0.1:9001 AGENT
@@ -261,6 +265,11 @@ if [[ $SKIP_BUILD -eq 0 ]]; then
     if [[ $RUN_SERVERS -eq 1 && ${#SERVER_TESTEES[@]} -gt 0 ]]; then
         log "cargo build --release -p ws-cli --bin ws"
         cargo build --release -p ws-cli --bin ws || die "building the server testee (ws-cli, bin ws) failed"
+        if [[ " ${SERVER_TESTEES[*]} " == *"@TLS@"* ]]; then
+            # Debug: it runs once, and shares the tests' build of rcgen.
+            log "cargo build -p ws-cli --example test-certs"
+            cargo build -p ws-cli --example test-certs || die "building ws-cli's test-certs example failed"
+        fi
     fi
     if [[ $RUN_CLIENTS -eq 1 ]]; then
         built=" "
@@ -340,9 +349,21 @@ EOF
 
 HARNESS_ERRORS=()
 
+# The TLS testees' certificate (wstest does not check it: see docs/conformance.md).
+CERTS="$REPORTS/certs"
+if [[ $RUN_SERVERS -eq 1 && " ${SERVER_TESTEES[*]} " == *"@TLS@"* ]]; then
+    certs_bin="$TARGET_DIR/debug/examples/test-certs"
+    [[ -x $certs_bin ]] || die "$certs_bin not found (build failed or --skip-build without a build?)"
+    "$certs_bin" "$CERTS" >/dev/null || die "making the test certificate failed"
+fi
+
 run_server_testee() { # index entry
-    local idx=$1 agent extra port outdir spec t0 testee_log wstest_log
+    local idx=$1 agent extra port outdir spec t0 testee_log wstest_log scheme=ws
     IFS='|' read -r agent extra <<<"$2"
+    if [[ $extra == *"@TLS@"* ]]; then
+        extra="${extra//@TLS@/--tls-cert $CERTS/cert.pem --tls-key $CERTS/key.pem}"
+        scheme=wss
+    fi
     local -a extra_args=()
     read -r -a extra_args <<<"$extra"
     port=$((SERVER_PORT_BASE + idx))
@@ -352,7 +373,7 @@ run_server_testee() { # index entry
     wstest_log="$LOGS/$agent.wstest.log"
     rm -rf "$outdir"
     mkdir -p "$outdir"
-    write_spec "$(agent_cases "$agent")" "$spec" "$outdir" "ws://127.0.0.1:$port" "$agent"
+    write_spec "$(agent_cases "$agent")" "$spec" "$outdir" "$scheme://127.0.0.1:$port" "$agent"
 
     t0="$(now)"
     local cmd=("$TARGET_DIR/release/ws" serve "127.0.0.1:$port" --echo "${extra_args[@]+"${extra_args[@]}"}")
