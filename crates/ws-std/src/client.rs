@@ -178,7 +178,7 @@ impl ClientBuilder {
     }
 
     /// Trusts the certificate authorities of `roots` for `wss://` (feature `tls`), instead
-    /// of the bundled roots: for example [`ws_tls::client::platform_roots`] (the operating
+    /// of the bundled roots: for example `ws_tls::client::platform_roots` (the operating
     /// system's store, feature `platform-roots` of ws-tls) or a store built by hand.
     #[cfg(feature = "tls")]
     pub fn roots(mut self, roots: impl Into<Arc<ws_tls::rustls::RootCertStore>>) -> Self {
@@ -245,7 +245,9 @@ impl ClientBuilder {
         if url.secure() {
             return Err(Error::UnsupportedScheme("wss"));
         }
-        let host = bare_host(url.host());
+        // An IPv6 literal comes without its brackets, as the resolver and the TLS server
+        // name want it.
+        let host = url.host();
         let tcp = open_tcp(host, url.port(), self.connect_timeout)?;
         tcp.set_nodelay(true)?;
         #[cfg(feature = "tls")]
@@ -359,14 +361,6 @@ impl<S: Transport> PendingConnect<S> {
     pub fn get_mut(&mut self) -> Option<&mut S> {
         self.driver.stream_mut()
     }
-}
-
-/// A URL's host without the brackets of an IPv6 literal, as the resolver and the TLS
-/// server name want it.
-fn bare_host(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
 }
 
 /// Connects to the first address of `host:port` that accepts.

@@ -103,7 +103,12 @@ fn listen() -> (TcpListener, SocketAddr) {
 /// A TLS echo server for one connection: the accept's error, or the echo's.
 fn tls_echo_server(server: ServerBuilder) -> (SocketAddr, Peer<Result<(), Error>>) {
     let (listener, addr) = listen();
-    let peer = spawn(move || {
+    (addr, tls_echo_server_on(listener, server))
+}
+
+/// [`tls_echo_server`] on a listener of the caller's.
+fn tls_echo_server_on(listener: TcpListener, server: ServerBuilder) -> Peer<Result<(), Error>> {
+    spawn(move || {
         let (tcp, _) = listener.accept().expect("accept");
         tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
         let mut ws = server.accept_tls(tcp)?;
@@ -115,8 +120,7 @@ fn tls_echo_server(server: ServerBuilder) -> (SocketAddr, Peer<Result<(), Error>
                 _ => {}
             }
         }
-    });
-    (addr, peer)
+    })
 }
 
 /// How an accept ended, and how long it took.
@@ -304,6 +308,24 @@ fn a_client_trusting_a_root_store_connects_with_the_url_host_as_its_name() {
         .roots(roots)
         .connect()
         .expect("connect");
+    hello_and_close(ws);
+    server.join().expect("server");
+}
+
+#[test]
+fn an_ipv6_literal_is_the_server_name_without_its_brackets() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    };
+    let port = listener.local_addr().expect("addr").port();
+    let ca = Ca::new();
+    let leaf = ca.issue(&["::1"]);
+    let server = tls_echo_server_on(listener, tls_server(&leaf));
+    let (ws, _) = ClientBuilder::new(&format!("wss://[::1]:{port}/"))
+        .tls(ca.client_config())
+        .connect()
+        .expect("connect to [::1]");
     hello_and_close(ws);
     server.join().expect("server");
 }
