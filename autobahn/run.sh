@@ -4,6 +4,7 @@
 #   autobahn/run.sh                      # every case, every testee
 #   autobahn/run.sh --cases '1.*,2.*'    # a quick subset
 #   autobahn/run.sh --only server        # server testees only (or: client)
+#   autobahn/run.sh --agents ws-std-server-tls   # only the testees named
 #   autobahn/run.sh --deflate-sample ws-mio-server,ws-mio-client
 #                                        # those agents run a sample of 12.*, 13.*
 #
@@ -60,6 +61,7 @@ PORT_WAIT="${AUTOBAHN_PORT_WAIT:-60}"                   # seconds to wait for a 
 
 CASES="*"
 ONLY="all"
+AGENTS=""
 SKIP_BUILD=0
 DEFLATE_SAMPLE="${AUTOBAHN_DEFLATE_SAMPLE:-}"
 
@@ -71,6 +73,7 @@ usage: autobahn/run.sh [--cases LIST] [--only server|client] [--skip-build]
   --cases LIST    comma-separated wstest case patterns (default '*'),
                   e.g. '1.*,2.*' or '7.7.*,7.9.*'
   --only WHICH    run only the server or only the client testees
+  --agents LIST   comma-separated agents: run only those testees
   --skip-build    do not run cargo build (use the existing release binaries)
   --deflate-sample AGENTS
                   comma-separated agents that run only cases 1, 11 and 18 of
@@ -91,6 +94,8 @@ while [[ $# -gt 0 ]]; do
         --cases=*) CASES="${1#*=}"; shift ;;
         --only) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; ONLY="$2"; shift 2 ;;
         --only=*) ONLY="${1#*=}"; shift ;;
+        --agents) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; AGENTS="$2"; shift 2 ;;
+        --agents=*) AGENTS="${1#*=}"; shift ;;
         --skip-build) SKIP_BUILD=1; shift ;;
         --deflate-sample) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; DEFLATE_SAMPLE="$2"; shift 2 ;;
         --deflate-sample=*) DEFLATE_SAMPLE="${1#*=}"; shift ;;
@@ -102,6 +107,25 @@ case "$ONLY" in
     all|server|client) ;;
     *) echo "autobahn: --only must be 'server' or 'client', not '$ONLY'" >&2; exit 2 ;;
 esac
+# Every testee's agent name (before --agents keeps some).
+ALL_AGENTS=" "
+for entry in "${SERVER_TESTEES[@]}" "${CLIENT_TESTEES[@]}"; do ALL_AGENTS+="${entry%%|*} "; done
+# --agents: keep the testees named (each name must be one).
+if [[ -n $AGENTS ]]; then
+    IFS=',' read -r -a wanted <<<"$AGENTS"
+    for agent in "${wanted[@]}"; do
+        [[ $ALL_AGENTS == *" $agent "* ]] || { echo "autobahn: --agents: no testee is named '$agent' (testees:$ALL_AGENTS)" >&2; exit 2; }
+    done
+    keep_named() { # entries...: those whose agent is in --agents
+        local entry
+        for entry in "$@"; do
+            [[ ",$AGENTS," == *",${entry%%|*},"* ]] && printf '%s\n' "$entry"
+        done
+        return 0
+    }
+    mapfile -t SERVER_TESTEES < <(keep_named "${SERVER_TESTEES[@]}")
+    mapfile -t CLIENT_TESTEES < <(keep_named "${CLIENT_TESTEES[@]}")
+fi
 RUN_SERVERS=0; RUN_CLIENTS=0
 [[ $ONLY != client ]] && RUN_SERVERS=1
 [[ $ONLY != server ]] && RUN_CLIENTS=1
@@ -317,8 +341,6 @@ print(json.dumps([c for c in cases if c.split(".")[0] not in ("12", "13") or c.s
 EOF
 sample_count="$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$SAMPLE_CASES")"
 
-ALL_AGENTS=" "
-for entry in "${SERVER_TESTEES[@]}" "${CLIENT_TESTEES[@]}"; do ALL_AGENTS+="${entry%%|*} "; done
 IFS=',' read -r -a sample_agents <<<"$DEFLATE_SAMPLE"
 for agent in "${sample_agents[@]+"${sample_agents[@]}"}"; do
     [[ $ALL_AGENTS == *" $agent "* ]] || die "--deflate-sample: no testee is named '$agent' (testees:$ALL_AGENTS)"
