@@ -5,8 +5,9 @@
 # - Python `websockets` for the interop tests, in a cached virtualenv (interop/setup.sh).
 # - The Node `ws` package for the interop tests, from interop/node/package-lock.json
 #   (interop/node/setup.sh; node and npm come with the machine image).
-# - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's TLS
-#   tests and doc examples, with its `tls` feature, and its wss:// refusal without it.
+# - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's and
+#   ws-mio's TLS tests and doc examples, with their `tls` features, and ws-std's wss:// refusal
+#   without it.
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`, over http/ws and over https/wss; screenshots in target/browser/.
@@ -19,9 +20,12 @@ node="$(bash interop/node/setup.sh | tail -n 1)"
 export WS_INTEROP_NODE="$node"
 
 cargo test --workspace "$@"
-# ws-std's TLS tests need its `tls` feature, which nothing in the workspace turns on.
+# The TLS tests need the crates' `tls` features; run each crate's on its own, so they do not
+# depend on which features other workspace members happen to turn on.
 cargo test -p ws-std --features tls --test tls "$@"
 cargo test -p ws-std --features tls --doc "$@"
+cargo test -p ws-mio --features tls --test tls "$@"
+cargo test -p ws-mio --features tls --doc "$@"
 # And without it (the workspace build turns it on through ws-cli): wss:// is refused, naming
 # the feature.
 cargo test -p ws-std --test loopback client_url_errors "$@"

@@ -8,13 +8,14 @@
 //                   `cargo run -p ws-cli --example test-certs -- DIR` writes them)
 //
 // Two pages join, exchange messages and see both; a message made of HTML shows as text; then
-// the connection of one page is cut and the page reconnects by itself. Then the same chat
-// over TLS (`ws serve --tls-cert ... --tls-key ...`): the page over https opens wss://, in a
-// browser context that accepts the test certificate (`ignoreHTTPSErrors`; Chromium still
-// refuses it once per connection with an alert before it goes on, which `ws serve` logs as
-// "received fatal alert: CertificateUnknown"). Everything listens
-// on 127.0.0.1, every wait has a timeout, and the servers, the proxy and the browser are
-// stopped on every path.
+// the connection of one page is cut and the page reconnects by itself; a third page's join
+// shows after everything before it, and a page in another room sees none of it. Then the same
+// chat over TLS (`ws serve --tls-cert ... --tls-key ...`) on each backend, mio and std: the
+// page over https opens wss:// to its room, in a browser context that accepts the test
+// certificate (`ignoreHTTPSErrors`; Chromium still refuses it once per connection with an
+// alert before it goes on, which `ws serve` may log as "received fatal alert:
+// CertificateUnknown"). Everything listens on 127.0.0.1, every wait has a timeout, and the
+// servers, the proxy and the browser are stopped on every path.
 "use strict";
 
 const { test, before, after } = require("node:test");
@@ -135,10 +136,10 @@ function deadline(promise, ms, what) {
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
 
-/// A page on `addr` whose console errors and page errors are recorded, and the URLs of the
-/// WebSockets it opens (`page.sockets`). `https`: load it over TLS, accepting the test
-/// certificate.
-async function openPage(addr, https = false) {
+/// A page on `addr` (at `where`, "/" or "/?room=NAME") whose console errors and page errors
+/// are recorded, and the URLs of the WebSockets it opens (`page.sockets`). `https`: load it
+/// over TLS, accepting the test certificate.
+async function openPage(addr, { where = "/", https = false } = {}) {
   const context = await browser.newContext({
     viewport: { width: 900, height: 640 },
     ignoreHTTPSErrors: https,
@@ -155,7 +156,7 @@ async function openPage(addr, https = false) {
       page.problems.push(`console error: ${message.text()}`);
     }
   });
-  await page.goto(`${https ? "https" : "http"}://${addr}/`, { waitUntil: "load" });
+  await page.goto(`${https ? "https" : "http"}://${addr}${where}`, { waitUntil: "load" });
   return page;
 }
 
@@ -299,9 +300,51 @@ test("two pages chat through ws serve, render HTML as text, and reconnect after 
     assert.deepEqual((await messages(ada, 4))[3], ["ada", "back again"]);
   });
 
-  await t.test("no script or policy errors on either page", async () => {
+  const cy = await openPage(server.addr);
+  const dee = await openPage(server.addr, { where: "/?room=side" });
+
+  await t.test("joins show in order, oldest first, and each room sees its own", async () => {
+    await join(cy, "cy");
+    await notice(ada, "cy joined");
+    await notice(bob, "cy joined");
+    await join(dee, "dee");
+    await notice(dee, "dee joined");
+    await say(dee, "only in side");
+    await messages(dee, 1);
+    await say(cy, "cy in the lobby");
+    for (const page of [ada, bob]) {
+      await messages(page, 5);
+      const shown = await page.$$eval("#messages li", (items) =>
+        items.map((item) => [Number(item.dataset.ts), item.textContent]),
+      );
+      const times = shown.map(([ts]) => ts);
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), "oldest first");
+      const texts = shown.map(([, text]) => text);
+      const cyJoined = texts.indexOf("cy joined");
+      assert.ok(texts.lastIndexOf("bob joined") < cyJoined, texts.join(" | "));
+      assert.ok(cyJoined < texts.findIndex((text) => text.includes("cy in the lobby")));
+      assert.ok(!texts.some((text) => text.includes("dee")), "nothing of the other room");
+      assert.equal(await page.textContent("#room"), "#lobby");
+    }
+    assert.equal(await dee.textContent("#room"), "#side");
+    assert.deepEqual(await dee.$$eval("#users .chip", (chips) => chips.map((c) => c.textContent)), ["dee"]);
+    const deeSaw = await dee.$$eval("#messages li", (items) => items.map((item) => item.textContent));
+    assert.ok(!deeSaw.some((text) => /ada|bob|cy/.test(text)), deeSaw.join(" | "));
+  });
+
+  await t.test("an invalid room name is explained and nothing connects", async () => {
+    const bad = await openPage(server.addr, { where: "/?room=no%20spaces" });
+    await bad.waitForSelector('#messages li[data-kind="error"]');
+    assert.match(await bad.textContent('#messages li[data-kind="error"]'), /not valid/);
+    assert.equal(await bad.isDisabled("#join-button"), true);
+    assert.deepEqual(bad.problems, []);
+  });
+
+  await t.test("no script or policy errors on any page", async () => {
     assert.deepEqual(ada.problems, []);
     assert.deepEqual(bob.problems, []);
+    assert.deepEqual(cy.problems, []);
+    assert.deepEqual(dee.problems, []);
   });
 
   await t.test("screenshots", async () => {
@@ -311,41 +354,45 @@ test("two pages chat through ws serve, render HTML as text, and reconnect after 
   });
 });
 
-test("the chat over https and wss, with a test certificate", async (t) => {
-  const cert = path.join(TLS_DIR, "cert.pem");
-  const key = path.join(TLS_DIR, "key.pem");
-  assert.ok(fs.existsSync(cert) && fs.existsSync(key), `no test certificate in ${TLS_DIR} (run.sh makes it)`);
-  const secure = await startServer(["--tls-cert", cert, "--tls-key", key], true);
-  const cy = await openPage(secure.addr, true);
-  const dee = await openPage(secure.addr, true);
+for (const backend of ["mio", "std"]) {
+  test(`the chat over https and wss on ${backend}, with a test certificate`, async (t) => {
+    const cert = path.join(TLS_DIR, "cert.pem");
+    const key = path.join(TLS_DIR, "key.pem");
+    assert.ok(fs.existsSync(cert) && fs.existsSync(key), `no test certificate in ${TLS_DIR} (run.sh makes it)`);
+    const secure = await startServer(["--backend", backend, "--tls-cert", cert, "--tls-key", key], true);
+    const cy = await openPage(secure.addr, { where: "/?room=secure", https: true });
+    const dee = await openPage(secure.addr, { where: "/?room=secure", https: true });
 
-  await t.test("the page came over https and its socket is wss", async () => {
-    assert.equal(await cy.evaluate(() => location.protocol), "https:");
-    assert.equal(await cy.evaluate(() => window.isSecureContext), true);
-    await join(cy, "cy");
-    await join(dee, "dee");
-    await notice(cy, "dee joined");
-    for (const page of [cy, dee]) {
-      assert.deepEqual(page.sockets, [`wss://${secure.addr}/ws`]);
-    }
-  });
+    await t.test("the page came over https and its socket is wss", async () => {
+      assert.equal(await cy.evaluate(() => location.protocol), "https:");
+      assert.equal(await cy.evaluate(() => window.isSecureContext), true);
+      await join(cy, "cy");
+      await join(dee, "dee");
+      await notice(cy, "dee joined");
+      for (const page of [cy, dee]) {
+        assert.deepEqual(page.sockets, [`wss://${secure.addr}/ws?room=secure`]);
+        assert.equal(await page.textContent("#room"), "#secure");
+      }
+    });
 
-  await t.test("messages cross over wss both ways", async () => {
-    await say(cy, "over tls ✓");
-    await messages(dee, 1);
-    await say(dee, "ack from dee");
-    const expected = [
-      ["cy", "over tls ✓"],
-      ["dee", "ack from dee"],
-    ];
-    assert.deepEqual(await messages(cy, 2), expected);
-    assert.deepEqual(await messages(dee, 2), expected);
-  });
+    await t.test("messages cross over wss both ways", async () => {
+      await say(cy, "over tls ✓");
+      await messages(dee, 1);
+      await say(dee, "ack from dee");
+      const expected = [
+        ["cy", "over tls ✓"],
+        ["dee", "ack from dee"],
+      ];
+      assert.deepEqual(await messages(cy, 2), expected);
+      assert.deepEqual(await messages(dee, 2), expected);
+    });
 
-  await t.test("no script or policy errors, and a screenshot", async () => {
-    assert.deepEqual(cy.problems, []);
-    assert.deepEqual(dee.problems, []);
-    await cy.screenshot({ path: path.join(OUT, "chat-tls.png") });
-    assert.ok(fs.statSync(path.join(OUT, "chat-tls.png")).size > 1000);
+    await t.test("no script or policy errors, and a screenshot", async () => {
+      assert.deepEqual(cy.problems, []);
+      assert.deepEqual(dee.problems, []);
+      const shot = path.join(OUT, `chat-tls-${backend}.png`);
+      await cy.screenshot({ path: shot });
+      assert.ok(fs.statSync(shot).size > 1000);
+    });
   });
-});
+}

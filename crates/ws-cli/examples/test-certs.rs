@@ -7,7 +7,7 @@
 //! cargo run -p ws-cli --example test-certs -- DIR
 //! ```
 
-#[path = "../../ws-std/tests/common/certs.rs"]
+#[path = "../../ws-tls/test-support/certs.rs"]
 mod certs;
 
 use std::path::PathBuf;

@@ -1,8 +1,14 @@
-//! The chat room of `ws serve`: its JSON protocol, who is present, and the limits on input.
+//! The chat rooms of `ws serve`: their JSON protocol, who is present, and the limits on input.
 //!
-//! No sockets here: the server ([`crate::demo`]) hands the room each text a connection sends
+//! No sockets here: the server ([`crate::demo`]) hands a room each text a connection sends
 //! ([`Room::receive`]) and each connection that closes ([`Room::leave`]), and delivers the
-//! [`Out`] messages the room answers with, to everyone or to one connection.
+//! [`Out`] messages the room answers with, to everyone in the room or to one connection.
+//!
+//! # Rooms
+//!
+//! A connection picks its room in the WebSocket URL, `/ws?room=NAME` (see [`room_name`]);
+//! without a `room` parameter it is in [`DEFAULT_ROOM`]. Rooms are independent: messages,
+//! notices and presence are per room.
 //!
 //! # The protocol
 //!
@@ -16,12 +22,14 @@
 //!
 //! The server sends:
 //!
-//! * `{"user": NAME, "text": TEXT, "ts": MILLIS}` to everyone (the sender included) for each
-//!   chat message, with the server's time in milliseconds since the Unix epoch;
-//! * `{"type": "join", "user": NAME}` and `{"type": "leave", "user": NAME}` to everyone when a
-//!   name arrives and when it is gone;
-//! * `{"type": "welcome", "user": NAME, "users": [NAMES]}` to a connection that has just
-//!   joined, with the names present (its own included);
+//! * `{"user": NAME, "text": TEXT, "ts": MILLIS}` to everyone in the room (the sender
+//!   included) for each chat message, with the server's time in milliseconds since the Unix
+//!   epoch;
+//! * `{"type": "join", "user": NAME, "ts": MILLIS}` and `{"type": "leave", "user": NAME,
+//!   "ts": MILLIS}` to everyone in the room when a name arrives and when it is gone (the page
+//!   orders what it shows by `ts`);
+//! * `{"type": "welcome", "room": ROOM, "user": NAME, "users": [NAMES]}` to a connection that
+//!   has just joined, with the room's name and the names present (its own included);
 //! * `{"type": "error", "error": WHY}` to the one connection whose input was refused; nobody
 //!   else sees that input.
 //!
@@ -44,6 +52,37 @@ pub(crate) const MAX_NAME_CHARS: usize = 32;
 /// The longest chat text, in bytes of UTF-8 (4 KiB).
 pub(crate) const MAX_TEXT_BYTES: usize = 4096;
 
+/// The room of a connection whose URL names none.
+pub(crate) const DEFAULT_ROOM: &str = "lobby";
+
+/// The longest room name, in bytes (its characters are ASCII).
+pub(crate) const MAX_ROOM_BYTES: usize = 32;
+
+/// The room a WebSocket URL's query asks for: the `room` parameter, or [`DEFAULT_ROOM`]
+/// without one. A room name is 1 to [`MAX_ROOM_BYTES`] ASCII letters, digits, `-`, `_` or
+/// `.` (so it needs no escaping in a URL and cannot pass for another); anything else is
+/// refused with the reason.
+pub(crate) fn room_name(query: Option<&str>) -> Result<&str, String> {
+    let param = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| match pair.split_once('=') {
+            Some(("room", value)) => Some(value),
+            _ if pair == "room" => Some(""),
+            _ => None,
+        });
+    let Some(name) = param else {
+        return Ok(DEFAULT_ROOM);
+    };
+    let valid = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if name.is_empty() || name.len() > MAX_ROOM_BYTES || !name.bytes().all(valid) {
+        return Err(format!(
+            "a room name is 1 to {MAX_ROOM_BYTES} letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(name)
+}
+
 /// A message for the server to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Out<K> {
@@ -53,10 +92,11 @@ pub(crate) enum Out<K> {
     To(K, String),
 }
 
-/// Who is in the room: the name each connection joined under, and how many connections each
+/// Who is in a room: the name each connection joined under, and how many connections each
 /// present name has. `K` identifies a connection (the server's connection id).
 #[derive(Debug)]
 pub(crate) struct Room<K> {
+    name: String,
     members: HashMap<K, String>,
     present: BTreeMap<String, usize>,
 }
@@ -68,19 +108,19 @@ enum Input {
     Chat { user: String, text: String },
 }
 
-impl<K: Copy + Eq + Hash> Default for Room<K> {
-    fn default() -> Self {
-        Room::new()
-    }
-}
-
 impl<K: Copy + Eq + Hash> Room<K> {
-    /// An empty room.
-    pub(crate) fn new() -> Self {
+    /// An empty room called `name`.
+    pub(crate) fn new(name: &str) -> Self {
         Room {
+            name: name.into(),
             members: HashMap::new(),
             present: BTreeMap::new(),
         }
+    }
+
+    /// Whether no connection has joined.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.members.is_empty()
     }
 
     /// The names present, sorted.
@@ -93,9 +133,17 @@ impl<K: Copy + Eq + Hash> Room<K> {
     pub(crate) fn receive(&mut self, from: K, text: &str, now_ms: u64) -> Vec<Out<K>> {
         let mut out = Vec::new();
         let result = parse(text).and_then(|input| match input {
-            Input::Hello { user } => self.hello(from, user, &mut out),
+            // Joins, or confirms the name the connection already joined under.
+            Input::Hello { user } => {
+                let again = self.members.contains_key(&from);
+                self.ensure_joined(from, user, now_ms, &mut out)?;
+                if again {
+                    out.push(Out::To(from, self.welcome(from)));
+                }
+                Ok(())
+            }
             Input::Chat { user, text } => {
-                self.ensure_joined(from, user, &mut out)?;
+                self.ensure_joined(from, user, now_ms, &mut out)?;
                 let name = &self.members[&from];
                 let message = object(&[
                     ("user", json!(name)),
@@ -120,8 +168,9 @@ impl<K: Copy + Eq + Hash> Room<K> {
         )]
     }
 
-    /// Connection `from` is gone: a leave notice if it was the last one of its name.
-    pub(crate) fn leave(&mut self, from: K) -> Vec<Out<K>> {
+    /// Connection `from` is gone, at `now_ms`: a leave notice if it was the last one of its
+    /// name.
+    pub(crate) fn leave(&mut self, from: K, now_ms: u64) -> Vec<Out<K>> {
         let Some(name) = self.members.remove(&from) else {
             return Vec::new();
         };
@@ -133,17 +182,7 @@ impl<K: Copy + Eq + Hash> Room<K> {
             return Vec::new();
         }
         self.present.remove(&name);
-        vec![Out::All(notice("leave", &name))]
-    }
-
-    /// `{"type": "hello"}`: joins, or confirms the name a connection already joined under.
-    fn hello(&mut self, from: K, user: String, out: &mut Vec<Out<K>>) -> Result<(), String> {
-        let again = self.members.contains_key(&from);
-        self.ensure_joined(from, user, out)?;
-        if again {
-            out.push(Out::To(from, self.welcome(from)));
-        }
-        Ok(())
+        vec![Out::All(notice("leave", &name, now_ms))]
     }
 
     /// Joins `from` under `user` if it has not joined yet (a welcome to it, and a join notice
@@ -152,6 +191,7 @@ impl<K: Copy + Eq + Hash> Room<K> {
         &mut self,
         from: K,
         user: String,
+        now_ms: u64,
         out: &mut Vec<Out<K>>,
     ) -> Result<(), String> {
         if let Some(name) = self.members.get(&from) {
@@ -168,7 +208,7 @@ impl<K: Copy + Eq + Hash> Room<K> {
         self.members.insert(from, user.clone());
         out.push(Out::To(from, self.welcome(from)));
         if first {
-            out.push(Out::All(notice("join", &user)));
+            out.push(Out::All(notice("join", &user, now_ms)));
         }
         Ok(())
     }
@@ -177,6 +217,7 @@ impl<K: Copy + Eq + Hash> Room<K> {
         let users: Vec<&str> = self.users().collect();
         object(&[
             ("type", json!("welcome")),
+            ("room", json!(self.name)),
             ("user", json!(self.members[&to])),
             ("users", json!(users)),
         ])
@@ -188,9 +229,13 @@ fn error(why: &str) -> String {
     object(&[("type", json!("error")), ("error", json!(why))])
 }
 
-/// `{"type": kind, "user": user}`: a join or leave notice.
-fn notice(kind: &str, user: &str) -> String {
-    object(&[("type", json!(kind)), ("user", json!(user))])
+/// `{"type": kind, "user": user, "ts": now_ms}`: a join or leave notice.
+fn notice(kind: &str, user: &str, now_ms: u64) -> String {
+    object(&[
+        ("type", json!(kind)),
+        ("user", json!(user)),
+        ("ts", json!(now_ms)),
+    ])
 }
 
 /// A JSON object with its keys in the order given, the order the protocol documents them in
@@ -318,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_chat_message_is_broadcast_with_user_text_and_time() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         let out = send(&mut room, 1, r#"{"user": "ada", "text": "hi <b>all</b>"}"#);
         assert_eq!(
@@ -332,16 +377,16 @@ mod tests {
 
     #[test]
     fn hello_welcomes_the_sender_and_announces_the_join_to_everyone() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         let out = hello(&mut room, 1, "ada");
         assert_eq!(
             out,
             [
                 (
                     Some(1),
-                    json!({ "type": "welcome", "user": "ada", "users": ["ada"] })
+                    json!({ "type": "welcome", "room": "lobby", "user": "ada", "users": ["ada"] })
                 ),
-                (None, json!({ "type": "join", "user": "ada" })),
+                (None, json!({ "type": "join", "user": "ada", "ts": NOW })),
             ]
         );
         let out = hello(&mut room, 2, "bob");
@@ -350,9 +395,9 @@ mod tests {
             [
                 (
                     Some(2),
-                    json!({ "type": "welcome", "user": "bob", "users": ["ada", "bob"] })
+                    json!({ "type": "welcome", "room": "lobby", "user": "bob", "users": ["ada", "bob"] })
                 ),
-                (None, json!({ "type": "join", "user": "bob" })),
+                (None, json!({ "type": "join", "user": "bob", "ts": NOW })),
             ]
         );
         assert_eq!(room.users().collect::<Vec<_>>(), ["ada", "bob"]);
@@ -360,16 +405,16 @@ mod tests {
 
     #[test]
     fn the_first_message_joins_a_connection_that_said_no_hello() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         let out = send(&mut room, 7, r#"{"user": "cy", "text": "hello"}"#);
         assert_eq!(
             out,
             [
                 (
                     Some(7),
-                    json!({ "type": "welcome", "user": "cy", "users": ["cy"] })
+                    json!({ "type": "welcome", "room": "lobby", "user": "cy", "users": ["cy"] })
                 ),
-                (None, json!({ "type": "join", "user": "cy" })),
+                (None, json!({ "type": "join", "user": "cy", "ts": NOW })),
                 (None, json!({ "user": "cy", "text": "hello", "ts": NOW })),
             ]
         );
@@ -377,21 +422,21 @@ mod tests {
 
     #[test]
     fn closing_announces_the_leave_and_unknown_connections_are_ignored() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         hello(&mut room, 2, "bob");
         assert_eq!(
-            decode(room.leave(1)),
-            [(None, json!({ "type": "leave", "user": "ada" }))]
+            decode(room.leave(1, NOW)),
+            [(None, json!({ "type": "leave", "user": "ada", "ts": NOW }))]
         );
         assert_eq!(room.users().collect::<Vec<_>>(), ["bob"]);
-        assert!(room.leave(1).is_empty(), "already gone");
-        assert!(room.leave(9).is_empty(), "never joined");
+        assert!(room.leave(1, NOW).is_empty(), "already gone");
+        assert!(room.leave(9, NOW).is_empty(), "never joined");
     }
 
     #[test]
     fn a_name_with_two_connections_joins_once_and_leaves_with_its_last() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         // A second tab, or a reconnection before the old connection is noticed dead.
         let out = hello(&mut room, 2, "ada");
@@ -399,33 +444,33 @@ mod tests {
             out,
             [(
                 Some(2),
-                json!({ "type": "welcome", "user": "ada", "users": ["ada"] })
+                json!({ "type": "welcome", "room": "lobby", "user": "ada", "users": ["ada"] })
             )]
         );
-        assert!(room.leave(1).is_empty());
+        assert!(room.leave(1, NOW).is_empty());
         assert_eq!(
-            decode(room.leave(2)),
-            [(None, json!({ "type": "leave", "user": "ada" }))]
+            decode(room.leave(2, NOW)),
+            [(None, json!({ "type": "leave", "user": "ada", "ts": NOW }))]
         );
         assert_eq!(room.users().count(), 0);
     }
 
     #[test]
     fn a_repeated_hello_is_welcomed_again_without_a_join() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         assert_eq!(
             hello(&mut room, 1, "ada"),
             [(
                 Some(1),
-                json!({ "type": "welcome", "user": "ada", "users": ["ada"] })
+                json!({ "type": "welcome", "room": "lobby", "user": "ada", "users": ["ada"] })
             )]
         );
     }
 
     #[test]
     fn a_connection_cannot_change_its_name_or_speak_for_another() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         hello(&mut room, 2, "bob");
         let why = refused(&mut room, 1, r#"{"user": "bob", "text": "I am bob"}"#);
@@ -441,7 +486,7 @@ mod tests {
 
     #[test]
     fn malformed_input_is_refused_to_the_sender_with_a_reason() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         let cases = [
             ("hi", "not valid JSON"),
@@ -472,16 +517,16 @@ mod tests {
 
     #[test]
     fn a_refused_first_message_does_not_join() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         refused(&mut room, 3, r#"{"user": "", "text": "hi"}"#);
         refused(&mut room, 3, r#"{"user": "dan", "text": ""}"#);
         assert_eq!(room.users().count(), 0);
-        assert!(room.leave(3).is_empty());
+        assert!(room.leave(3, NOW).is_empty());
     }
 
     #[test]
     fn binary_messages_are_refused() {
-        let room = Room::<u32>::new();
+        let room = Room::<u32>::new("lobby");
         let out = decode(room.receive_binary(4));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].0, Some(4));
@@ -490,7 +535,7 @@ mod tests {
 
     #[test]
     fn text_is_limited_to_4_kib_of_utf8() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         let at_limit = "x".repeat(MAX_TEXT_BYTES);
         let out = send(
@@ -527,7 +572,7 @@ mod tests {
 
     #[test]
     fn names_are_limited_in_length_and_content() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         let longest = "é".repeat(MAX_NAME_CHARS);
         assert_eq!(hello(&mut room, 1, &longest)[0].1["type"], "welcome");
 
@@ -556,7 +601,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored_and_output_carries_only_the_protocol_fields() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         hello(&mut room, 1, "ada");
         let out = send(
             &mut room,
@@ -571,16 +616,16 @@ mod tests {
 
     #[test]
     fn keys_are_sent_in_the_documented_order() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         let out = room.receive(1, r#"{"type": "hello", "user": "ada"}"#, NOW);
         assert_eq!(
             out,
             [
                 Out::To(
                     1,
-                    r#"{"type":"welcome","user":"ada","users":["ada"]}"#.into()
+                    r#"{"type":"welcome","room":"lobby","user":"ada","users":["ada"]}"#.into()
                 ),
-                Out::All(r#"{"type":"join","user":"ada"}"#.into()),
+                Out::All(r#"{"type":"join","user":"ada","ts":1700000000123}"#.into()),
             ]
         );
         let out = room.receive(1, r#"{"text": "hi", "user": "ada"}"#, NOW);
@@ -601,8 +646,41 @@ mod tests {
     }
 
     #[test]
+    fn the_room_comes_from_the_query_or_is_the_default() {
+        assert_eq!(room_name(None), Ok(DEFAULT_ROOM));
+        assert_eq!(room_name(Some("")), Ok(DEFAULT_ROOM));
+        assert_eq!(room_name(Some("x=1&other=2")), Ok(DEFAULT_ROOM));
+        assert_eq!(room_name(Some("room=rust")), Ok("rust"));
+        assert_eq!(room_name(Some("a=b&room=Team-7_x.y")), Ok("Team-7_x.y"));
+        let longest = "r".repeat(MAX_ROOM_BYTES);
+        assert_eq!(room_name(Some(&format!("room={longest}"))), Ok(&*longest));
+        for bad in [
+            "room=",
+            "room",
+            "room=a%20b",
+            "room=a+b",
+            "room=caf\u{e9}",
+            "room=a/b",
+            &format!("room={longest}r"),
+        ] {
+            let why = room_name(Some(bad)).unwrap_err();
+            assert!(why.contains("1 to 32 letters"), "{bad}: {why}");
+        }
+    }
+
+    #[test]
+    fn the_welcome_names_the_room() {
+        let mut room = Room::new("rust");
+        let out = hello(&mut room, 1, "ada");
+        assert_eq!(out[0].1["room"], "rust");
+        assert!(!room.is_empty());
+        room.leave(1, NOW);
+        assert!(room.is_empty());
+    }
+
+    #[test]
     fn text_and_names_are_escaped_in_the_json_sent() {
-        let mut room = Room::new();
+        let mut room = Room::new("lobby");
         let name = "a\"b\\c";
         hello(&mut room, 1, name);
         let text = "quote \" backslash \\ newline \n </script>";

@@ -1,11 +1,13 @@
-//! `ws serve` without `--echo`: the chat demo, on the mio backend or (plain or over TLS) on
-//! the std backend.
+//! `ws serve` without `--echo`: the chat demo, on the mio backend or the std backend, over
+//! plain TCP or TLS.
 //!
-//! `GET /` is the page (`static/chat.html`, built into the binary), `/ws` the WebSocket
-//! endpoint of the chat room ([`crate::chat`]); any other path is a 404. On mio, one event
-//! loop runs every connection and owns the room; on std, each connection has its thread and
-//! the room is shared behind a lock, each connection taking the messages for it from its own
-//! bounded queue.
+//! `GET /` is the page (`static/chat.html`, built into the binary), `/ws?room=NAME` the
+//! WebSocket endpoint of the chat rooms ([`crate::chat`]; the default room without `room`);
+//! any other path is a 404. On mio, one event loop runs every connection and owns the rooms;
+//! each room is a ws-mio topic (`room:NAME`) that its connections subscribe to, so a room's
+//! messages are published to its subscribers, framed once for all of them. On std, each
+//! connection has its thread and the rooms are shared behind a lock, keyed by name, each
+//! connection taking the messages for it from its own bounded queue.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,7 +22,7 @@ use ws_proto::Config;
 use ws_std::ws_tls::rustls::ServerConfig;
 use ws_std::{ServerBuilder, Transport, WebSocket};
 
-use crate::chat::{Out, Room};
+use crate::chat::{room_name, Out, Room};
 use crate::connect::read_timed_out;
 use crate::serve::{run_mio_server, run_std, Service};
 
@@ -38,14 +40,15 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 /// Serves the chat on `addr` until Ctrl-C, with the command line's `options` (compression,
 /// connection limit) and the chat's own settings.
 pub(crate) fn run(addr: &str, mut options: Options) -> Result<(), String> {
-    // The room lives in the handler of the one event loop.
+    // The rooms live in the handler of the one event loop.
     options.threads = 1;
     chat_config(&mut options.config);
+    let secure = options.tls.is_some();
     run_mio_server(
         addr,
         options,
-        |_| Chat { room: Room::new() },
-        |local| banner(local, false),
+        |_| Chat::default(),
+        |local| banner(local, secure),
     )
 }
 
@@ -84,9 +87,10 @@ fn banner(local: SocketAddr, secure: bool) -> String {
     )
 }
 
-/// The handshake of the chat's endpoint, on either backend: `/ws`, from this site's pages
-/// or from clients that are not browsers.
-fn decide(request: &Request) -> Result<Accept, HttpResponse> {
+/// The handshake of the chat's endpoint, on either backend: `/ws` with a valid room (the
+/// room's name is the second half of the answer), from this site's pages or from clients
+/// that are not browsers.
+fn decide(request: &Request) -> Result<(Accept, String), HttpResponse> {
     if request.path() != "/ws" {
         return Err(HttpResponse::new(404).with_body("the chat's WebSocket endpoint is /ws\n"));
     }
@@ -97,12 +101,31 @@ fn decide(request: &Request) -> Result<Accept, HttpResponse> {
             HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
         );
     }
-    Ok(request.accept())
+    match room_name(request.query()) {
+        Ok(room) => Ok((request.accept(), room.into())),
+        Err(why) => Err(HttpResponse::new(400)
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body(format!("{why}\n"))),
+    }
 }
 
-/// The event handler: HTTP routes, the handshake of `/ws`, and the room.
+/// The event handler: HTTP routes, the handshake of `/ws`, and the rooms.
+#[derive(Default)]
 struct Chat {
-    room: Room<ConnId>,
+    /// The rooms someone has joined (a room is dropped when its last member leaves).
+    rooms: HashMap<String, Room<ConnId>>,
+    /// The room of each open connection.
+    room_of: HashMap<ConnId, String>,
+    /// The room the last accepted handshake asked for. ws-mio opens an accepted connection
+    /// right after its handshake, before any other handshake is answered, so one slot
+    /// holds it from `handshake` to `open`, and nothing is left behind if the connection
+    /// never opens.
+    pending: Option<(ConnId, String)>,
+}
+
+/// The topic of a room's subscribers.
+fn topic(room: &str) -> String {
+    format!("room:{room}")
 }
 
 impl Handler for Chat {
@@ -113,33 +136,64 @@ impl Handler for Chat {
     fn handshake(
         &mut self,
         _: &mut Ctx<'_>,
-        _: ConnId,
+        id: ConnId,
         request: &Request,
     ) -> Result<Accept, HttpResponse> {
-        decide(request)
+        let (accept, room) = decide(request)?;
+        self.pending = Some((id, room));
+        Ok(accept)
+    }
+
+    fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+        let Some((_, room)) = self.pending.take().filter(|(pending, _)| *pending == id) else {
+            // Not the order of events described at `pending`: better a visible failure than
+            // a connection in the wrong room.
+            let _ = ctx.close(id, CloseCode::INTERNAL_ERROR, "no room for this connection");
+            return;
+        };
+        // One topic per connection: under ws-mio's subscription limit.
+        let _ = ctx.subscribe(id, &topic(&room));
+        self.room_of.insert(id, room);
     }
 
     fn message(&mut self, ctx: &mut Ctx<'_>, id: ConnId, message: Message) {
-        let out = match message {
-            Message::Text(text) => self.room.receive(id, &text, now_ms()),
-            Message::Binary(_) => self.room.receive_binary(id),
+        let Some(name) = self.room_of.get(&id) else {
+            return;
         };
-        deliver(ctx, out);
+        let room = self
+            .rooms
+            .entry(name.clone())
+            .or_insert_with(|| Room::new(name));
+        let out = match message {
+            Message::Text(text) => room.receive(id, &text, now_ms()),
+            Message::Binary(_) => room.receive_binary(id),
+        };
+        deliver(ctx, name, out);
     }
 
     fn close(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: &str) {
-        let out = self.room.leave(id);
-        deliver(ctx, out);
+        let Some(name) = self.room_of.remove(&id) else {
+            return;
+        };
+        let Some(room) = self.rooms.get_mut(&name) else {
+            return;
+        };
+        let out = room.leave(id, now_ms());
+        if room.is_empty() {
+            self.rooms.remove(&name);
+        }
+        deliver(ctx, &name, out);
     }
 }
 
-/// Sends what the room answered. A connection that is closing or over its output limit misses
-/// the message; the others still get it.
-fn deliver(ctx: &mut Ctx<'_>, out: Vec<Out<ConnId>>) {
+/// Sends what a room answered: to everyone in the room (its topic), or to one connection. A
+/// connection that is closing or over its output limit misses the message; the others still
+/// get it.
+fn deliver(ctx: &mut Ctx<'_>, room: &str, out: Vec<Out<ConnId>>) {
     for message in out {
         match message {
             Out::All(text) => {
-                ctx.broadcast(&Message::Text(text));
+                ctx.publish(&topic(room), &Message::Text(text));
             }
             Out::To(id, text) => {
                 let _ = ctx.send_text(id, &text);
@@ -156,20 +210,21 @@ const STD_POLL: Duration = Duration::from_millis(10);
 /// keep up) it misses them, as a mio connection over its output limit does.
 const STD_QUEUE: usize = 256;
 
-/// The chat on the std backend: the room and every connection's queue, behind one lock.
+/// The chat on the std backend: the rooms and their connections' queues, behind one lock.
 #[derive(Clone, Default)]
 struct StdChat {
-    hub: Arc<Mutex<Hub>>,
+    rooms: Arc<Mutex<HashMap<String, StdRoom>>>,
     next_id: Arc<AtomicU64>,
 }
 
-#[derive(Default)]
-struct Hub {
+/// A room on the std backend and the queue of each of its open connections (a room is
+/// dropped when its last connection ends).
+struct StdRoom {
     room: Room<u64>,
     queues: HashMap<u64, SyncSender<String>>,
 }
 
-impl Hub {
+impl StdRoom {
     /// Queues what the room answered for the connections it is for.
     fn deliver(&self, out: Vec<Out<u64>>) {
         for message in out {
@@ -190,18 +245,54 @@ impl Hub {
 }
 
 impl StdChat {
-    fn hub(&self) -> MutexGuard<'_, Hub> {
-        // A connection thread that panicked cannot leave the room half-updated (each update
-        // is one call): the room is still good.
-        self.hub
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, StdRoom>> {
+        // A connection thread that panicked cannot leave a room half-updated (each update
+        // is one call): the rooms are still good.
+        self.rooms
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on room `name` under the lock, and delivers what
+    /// it answered.
+    fn in_room(&self, name: &str, f: impl FnOnce(&mut Room<u64>) -> Vec<Out<u64>>) {
+        let mut rooms = self.rooms();
+        if let Some(room) = rooms.get_mut(name) {
+            let out = f(&mut room.room);
+            room.deliver(out);
+        }
+    }
+
+    /// Puts connection `id` in room `name` (made if nobody is in it), with its `queue`.
+    fn join(&self, name: &str, id: u64, queue: SyncSender<String>) {
+        let mut rooms = self.rooms();
+        let room = rooms.entry(name.into()).or_insert_with(|| StdRoom {
+            room: Room::new(name),
+            queues: HashMap::new(),
+        });
+        room.queues.insert(id, queue);
+    }
+
+    /// Takes connection `id` out of room `name`: the leave notice, if any, goes to the others;
+    /// the room goes when its last connection does.
+    fn leave(&self, name: &str, id: u64) {
+        let mut rooms = self.rooms();
+        let Some(room) = rooms.get_mut(name) else {
+            return;
+        };
+        room.queues.remove(&id);
+        let out = room.room.leave(id, now_ms());
+        room.deliver(out);
+        if room.queues.is_empty() {
+            rooms.remove(name);
+        }
     }
 
     /// Reads and answers until the connection ends.
     fn converse<S: Transport>(
         &self,
         ws: &mut WebSocket<S>,
+        room: &str,
         id: u64,
         queue: &Receiver<String>,
     ) -> Result<(), ws_std::Error> {
@@ -210,14 +301,9 @@ impl StdChat {
         loop {
             match ws.read() {
                 Ok(StdMessage::Text(text)) => {
-                    let mut hub = self.hub();
-                    let out = hub.room.receive(id, &text, now_ms());
-                    hub.deliver(out);
+                    self.in_room(room, |r| r.receive(id, &text, now_ms()));
                 }
-                Ok(StdMessage::Binary(_)) => {
-                    let hub = self.hub();
-                    hub.deliver(hub.room.receive_binary(id));
-                }
+                Ok(StdMessage::Binary(_)) => self.in_room(room, |r| r.receive_binary(id)),
                 Ok(StdMessage::Close(_)) | Err(Error::ConnectionClosed) => return Ok(()),
                 Ok(_) => {}
                 Err(e) if read_timed_out(&e) => {}
@@ -236,21 +322,21 @@ impl StdChat {
 }
 
 impl Service for StdChat {
-    fn decide(&self, request: &Request) -> Result<Accept, HttpResponse> {
+    /// The room the handshake asked for.
+    type Session = String;
+
+    fn decide(&self, request: &Request) -> Result<(Accept, String), HttpResponse> {
         decide(request)
     }
 
-    fn run<S: Transport>(self, mut ws: WebSocket<S>, peer: &str) {
+    fn run<S: Transport>(self, mut ws: WebSocket<S>, room: String, peer: &str) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, queue) = mpsc::sync_channel(STD_QUEUE);
-        self.hub().queues.insert(id, tx);
-        if let Err(e) = self.converse(&mut ws, id, &queue) {
+        self.join(&room, id, tx);
+        if let Err(e) = self.converse(&mut ws, &room, id, &queue) {
             eprintln!("{peer}: {e}");
         }
-        let mut hub = self.hub();
-        hub.queues.remove(&id);
-        let out = hub.room.leave(id);
-        hub.deliver(out);
+        self.leave(&room, id);
     }
 }
 

@@ -29,11 +29,11 @@ enum Command {
         #[arg(default_value = "127.0.0.1:8080")]
         addr: String,
         /// Echo every message back unchanged, on any path. Without it: the chat demo (a page
-        /// at http://ADDR/, its WebSocket endpoint at /ws).
+        /// at http://ADDR/, its WebSocket endpoint at /ws; rooms at /?room=NAME).
         #[arg(long)]
         echo: bool,
-        /// The adapter that runs the connections [default: std with --echo or TLS; mio for
-        /// the chat].
+        /// The adapter that runs the connections [default: std with --echo; mio for the
+        /// chat].
         #[arg(long, value_enum)]
         backend: Option<Backend>,
         /// Decline permessage-deflate compression (RFC 7692), which is accepted by default.
@@ -44,7 +44,7 @@ enum Command {
         #[arg(long, value_name = "N")]
         max_connections: Option<usize>,
         /// Serve TLS (wss://; the chat's page over https://) with the certificate chain in
-        /// this PEM file (std backend, the default with TLS). Needs --tls-key.
+        /// this PEM file (either backend). Needs --tls-key.
         #[arg(long, value_name = "FILE", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
         /// The private key of --tls-cert, in PEM (PKCS#8, PKCS#1 or SEC1).

@@ -24,13 +24,10 @@ pub(crate) struct TlsFiles {
     pub(crate) key: PathBuf,
 }
 
-/// What `--backend mio` answers with TLS until ws-mio serves it.
-const NO_TLS_ON_MIO: &str = "TLS on the mio backend: not yet (drop --backend mio: the std \
-                             backend serves TLS)";
-
 /// `deflate`: accept permessage-deflate (`--no-deflate` turns it off). Without `echo`: the
-/// chat demo (on mio by default, on std with TLS). `max_connections` (mio only): 0 lifts the
-/// limit. `tls`: serve `wss://` (and the chat's page over `https://`), on the std backend.
+/// chat demo. The default backend is std for the echo server and mio for the chat, with TLS or
+/// without. `max_connections` (mio only): 0 lifts the limit. `tls`: serve `wss://` (and the
+/// chat's page over `https://`).
 pub(crate) fn run(
     addr: &str,
     echo: bool,
@@ -44,16 +41,11 @@ pub(crate) fn run(
     if let Some(max) = max_connections {
         options.max_connections = (max > 0).then_some(max);
     }
-    // TLS runs on the std backend for now: it is the default with TLS, and mio refuses it.
     let backend = match backend {
         Some(backend) => backend,
-        None if tls.is_some() => Backend::Std,
         None if echo => Backend::Std,
         None => Backend::Mio,
     };
-    if backend == Backend::Mio && tls.is_some() {
-        return Err(NO_TLS_ON_MIO.into());
-    }
     if backend == Backend::Std && max_connections.is_some() {
         return Err(
             "--max-connections applies to the mio backend (the std backend runs a thread per \
@@ -62,6 +54,9 @@ pub(crate) fn run(
         );
     }
     let tls = tls.map(|files| load_tls(&files)).transpose()?;
+    if backend == Backend::Mio {
+        options.tls = tls.clone();
+    }
     match (backend, echo) {
         (Backend::Mio, false) => crate::demo::run(addr, options),
         (Backend::Mio, true) => run_mio(addr, options),
@@ -73,7 +68,8 @@ pub(crate) fn run(
     }
 }
 
-/// The server configuration of `--tls-cert` and `--tls-key`.
+/// The server configuration of `--tls-cert` and `--tls-key`, for either backend (both take
+/// ws-tls's rustls configuration).
 fn load_tls(files: &TlsFiles) -> Result<Arc<ServerConfig>, String> {
     ws_std::tls::server::config_from_pem_files(&files.cert, &files.key)
         .map_err(|e| format!("--tls-cert / --tls-key: {e}"))
@@ -93,7 +89,8 @@ fn run_mio(addr: &str, options: Options) -> Result<(), String> {
 }
 
 /// Listens on `addr` and runs the event loops until Ctrl-C. Prints `listening on ws://ADDR/`
-/// (the line scripts and tests read the address from), then `more(ADDR)` if not empty.
+/// (`wss://` with `options.tls`; the line scripts and tests read the address from), then
+/// `more(ADDR)` if not empty.
 pub(crate) fn run_mio_server<F, H>(
     addr: &str,
     options: Options,
@@ -104,10 +101,11 @@ where
     F: Fn(usize) -> H + Send + Sync + 'static,
     H: Handler,
 {
+    let scheme = if options.tls.is_some() { "wss" } else { "ws" };
     let server = Server::bind(addr, options, factory)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = server.local_addr().ok_or("no local address")?;
-    println!("listening on ws://{local}/");
+    println!("listening on {scheme}://{local}/");
     print!("{}", more(local));
     io::stdout().flush().map_err(|e| e.to_string())?;
     let handle = server.handle();
@@ -121,11 +119,14 @@ where
 /// What the std backend runs on each connection: the handshake's decision, then the
 /// connection (over plain TCP or TLS).
 pub(crate) trait Service: Clone + Send + 'static {
+    /// What the handshake's decision hands to [`Service::run`] (the chat's room).
+    type Session;
+
     /// Accepts or refuses a WebSocket request.
-    fn decide(&self, request: &Request) -> Result<Accept, HttpResponse>;
+    fn decide(&self, request: &Request) -> Result<(Accept, Self::Session), HttpResponse>;
 
     /// Runs an accepted connection to its end; `peer` names it in messages.
-    fn run<S: Transport>(self, ws: WebSocket<S>, peer: &str);
+    fn run<S: Transport>(self, ws: WebSocket<S>, session: Self::Session, peer: &str);
 }
 
 /// Listens on `addr` and accepts connections with `builder` (plus `tls`), one thread each,
@@ -192,17 +193,34 @@ fn serve_connection<V: Service>(
     if let Err(e) = stream.set_nodelay(true) {
         eprintln!("{peer}: {e}");
     }
-    let decide = |request: &Request| service.decide(request);
+    let mut session = None;
+    let decide = |request: &Request| {
+        let (accept, decided) = service.decide(request)?;
+        session = Some(decided);
+        Ok(accept)
+    };
     if secure {
-        match builder.accept_tls_with(stream, decide) {
-            Ok(ws) => service.run(ws, &peer),
-            Err(e) => handshake_failed(&peer, &e),
-        }
+        let accepted = builder.accept_tls_with(stream, decide);
+        start(accepted, session, service, &peer);
     } else {
-        match builder.accept_with(stream, decide) {
-            Ok(ws) => service.run(ws, &peer),
-            Err(e) => handshake_failed(&peer, &e),
-        }
+        let accepted = builder.accept_with(stream, decide);
+        start(accepted, session, service, &peer);
+    }
+}
+
+/// Runs the service on a connection its handshake accepted (`session` is what the decision
+/// handed over), or says why there is none.
+fn start<V: Service, S: Transport>(
+    accepted: Result<WebSocket<S>, Error>,
+    session: Option<V::Session>,
+    service: V,
+    peer: &str,
+) {
+    match (accepted, session) {
+        (Ok(ws), Some(session)) => service.run(ws, session, peer),
+        // Accepted without a decision: not how the accept functions work; nothing to run.
+        (Ok(_), None) => eprintln!("{peer}: accepted without a decision"),
+        (Err(e), _) => handshake_failed(peer, &e),
     }
 }
 
@@ -219,11 +237,13 @@ fn handshake_failed(peer: &str, error: &Error) {
 struct Echo;
 
 impl Service for Echo {
-    fn decide(&self, request: &Request) -> Result<Accept, HttpResponse> {
-        Ok(request.accept())
+    type Session = ();
+
+    fn decide(&self, request: &Request) -> Result<(Accept, ()), HttpResponse> {
+        Ok((request.accept(), ()))
     }
 
-    fn run<S: Transport>(self, mut ws: WebSocket<S>, peer: &str) {
+    fn run<S: Transport>(self, mut ws: WebSocket<S>, (): (), peer: &str) {
         loop {
             let result = match ws.read() {
                 // Queued, not flushed: `read` writes the replies before it waits for more

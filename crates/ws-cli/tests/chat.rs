@@ -1,6 +1,6 @@
 //! The chat demo (`ws serve` without `--echo`), run as a child process and used over loopback
-//! by ws-std clients and plain HTTP requests: every scenario on the mio backend, on the std
-//! backend, and on the std backend over TLS (the page over https, the socket over wss, with
+//! by ws-std clients and plain HTTP requests: every scenario on the mio backend and on the std
+//! backend, each over plain TCP and over TLS (the page over https, the socket over wss, with
 //! certificates made for the test).
 //!
 //! The server is killed on every path (the guard kills it on drop) and every read is bounded by
@@ -32,8 +32,10 @@ enum Mode {
     Mio,
     /// `ws serve --backend std`.
     Std,
-    /// `ws serve --tls-cert ... --tls-key ...` (std).
-    Tls,
+    /// `ws serve --tls-cert ... --tls-key ...` (mio, the chat's default with TLS too).
+    MioTls,
+    /// `ws serve --backend std --tls-cert ... --tls-key ...`.
+    StdTls,
 }
 
 /// `ws serve 127.0.0.1:0`, killed when dropped.
@@ -81,14 +83,15 @@ impl Server {
 
 fn serve(mode: Mode) -> Server {
     static SERVERS: AtomicUsize = AtomicUsize::new(0);
-    let certs = (mode == Mode::Tls)
+    let certs = matches!(mode, Mode::MioTls | Mode::StdTls)
         .then(|| TempCerts::new(&format!("chat-{}", SERVERS.fetch_add(1, Ordering::Relaxed))));
     let mut command = Command::new(env!("CARGO_BIN_EXE_ws"));
     command.args(["serve", "127.0.0.1:0"]);
-    match (&certs, mode) {
-        (Some(certs), _) => drop(command.args(certs.serve_args())),
-        (None, Mode::Std) => drop(command.args(["--backend", "std"])),
-        (None, _) => {}
+    if let Some(certs) = &certs {
+        command.args(certs.serve_args());
+    }
+    if matches!(mode, Mode::Std | Mode::StdTls) {
+        command.args(["--backend", "std"]);
     }
     let mut child = command
         .stdin(Stdio::null())
@@ -137,8 +140,11 @@ macro_rules! on_every_server {
         mod std_backend {
             $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::Std)) })*
         }
-        mod tls {
-            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::Tls)) })*
+        mod mio_tls {
+            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::MioTls)) })*
+        }
+        mod std_tls {
+            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::StdTls)) })*
         }
     };
 }
@@ -149,12 +155,19 @@ on_every_server!(
     malformed_and_oversized_input_gets_an_error_to_the_sender_only,
     the_page_is_served_at_slash_and_other_paths_are_404,
     a_page_of_another_origin_cannot_connect,
+    two_rooms_are_isolated,
+    an_invalid_room_name_is_refused_with_a_reason,
 );
 
 type Client = WebSocket<MaybeTlsStream>;
 
 fn connect(server: &Server) -> Client {
-    let (mut ws, _) = server.client("/ws").connect().expect("connect");
+    connect_to(server, "/ws")
+}
+
+/// Connects to a path of the server (`/ws?room=NAME` for a room).
+fn connect_to(server: &Server, path: &str) -> Client {
+    let (mut ws, _) = server.client(path).connect().expect("connect");
     ws.set_read_timeout(Some(DEADLINE));
     ws
 }
@@ -176,16 +189,34 @@ fn send(ws: &mut Client, value: Value) {
 
 /// Connects and joins as `name`; returns the client after its welcome and its own join notice.
 fn join(server: &Server, name: &str, others: &[&str]) -> Client {
-    let mut ws = connect(server);
+    join_room(server, None, name, others)
+}
+
+/// Joins a room as `name` (the default room for `None`), where `others` are present.
+fn join_room(server: &Server, room: Option<&str>, name: &str, others: &[&str]) -> Client {
+    let mut ws = match room {
+        Some(room) => connect_to(server, &format!("/ws?room={room}")),
+        None => connect(server),
+    };
     send(&mut ws, json!({ "type": "hello", "user": name }));
     let welcome = next(&mut ws);
     assert_eq!(welcome["type"], "welcome", "{welcome}");
+    assert_eq!(welcome["room"], room.unwrap_or("lobby"), "{welcome}");
     assert_eq!(welcome["user"], name);
     let mut users: Vec<&str> = others.iter().copied().chain([name]).collect();
     users.sort_unstable();
     assert_eq!(welcome["users"], json!(users));
-    assert_eq!(next(&mut ws), json!({ "type": "join", "user": name }));
+    assert_notice(&next(&mut ws), "join", name);
     ws
+}
+
+/// A join or leave notice: its type, its user, and a plausible server time.
+fn assert_notice(value: &Value, kind: &str, user: &str) {
+    assert_eq!(value["type"], kind, "{value}");
+    assert_eq!(value["user"], user, "{value}");
+    let ts = value["ts"].as_u64().expect("a numeric ts");
+    assert!(ts > 1_600_000_000_000, "milliseconds since the epoch: {ts}");
+    assert_eq!(value.as_object().unwrap().len(), 3, "{value}");
 }
 
 /// A chat message as broadcast: the fields sent, and a plausible server time.
@@ -207,7 +238,7 @@ fn two_clients_see_each_others_messages_and_joins_and_leaves(server: Server) {
     );
     let mut ada = join(&server, "ada", &[]);
     let mut bob = join(&server, "bob", &["ada"]);
-    assert_eq!(next(&mut ada), json!({ "type": "join", "user": "bob" }));
+    assert_notice(&next(&mut ada), "join", "bob");
 
     send(&mut ada, json!({ "user": "ada", "text": "hello bob" }));
     assert_chat(&next(&mut ada), "ada", "hello bob");
@@ -218,14 +249,14 @@ fn two_clients_see_each_others_messages_and_joins_and_leaves(server: Server) {
     assert_chat(&next(&mut ada), "bob", "hi ada <3");
 
     bob.close(CloseCode::NORMAL, "bye").expect("close");
-    assert_eq!(next(&mut ada), json!({ "type": "leave", "user": "bob" }));
+    assert_notice(&next(&mut ada), "leave", "bob");
 
     // A connection that just vanishes (no Close frame) leaves too.
     let cy = join(&server, "cy", &["ada"]);
-    assert_eq!(next(&mut ada), json!({ "type": "join", "user": "cy" }));
+    assert_notice(&next(&mut ada), "join", "cy");
     drop(cy.get_ref().tcp().shutdown(std::net::Shutdown::Both));
     drop(cy);
-    assert_eq!(next(&mut ada), json!({ "type": "leave", "user": "cy" }));
+    assert_notice(&next(&mut ada), "leave", "cy");
 }
 
 fn a_first_message_without_hello_joins_then_is_broadcast(server: Server) {
@@ -234,8 +265,57 @@ fn a_first_message_without_hello_joins_then_is_broadcast(server: Server) {
     send(&mut dan, json!({ "user": "dan", "text": "no hello" }));
     assert_eq!(next(&mut dan)["type"], "welcome");
     for ws in [&mut dan, &mut ada] {
-        assert_eq!(next(ws), json!({ "type": "join", "user": "dan" }));
+        assert_notice(&next(ws), "join", "dan");
         assert_chat(&next(ws), "dan", "no hello");
+    }
+}
+
+fn two_rooms_are_isolated(server: Server) {
+    let mut ada = join_room(&server, Some("rust"), "ada", &[]);
+    let mut bob = join_room(&server, Some("go"), "bob", &[]);
+    // The same name in two rooms is two people.
+    let mut ada_in_go = join_room(&server, Some("go"), "ada", &["bob"]);
+    assert_notice(&next(&mut bob), "join", "ada");
+    let mut cy = join_room(&server, Some("rust"), "cy", &["ada"]);
+    assert_notice(&next(&mut ada), "join", "cy");
+
+    send(&mut bob, json!({ "user": "bob", "text": "in go" }));
+    assert_chat(&next(&mut bob), "bob", "in go");
+    assert_chat(&next(&mut ada_in_go), "bob", "in go");
+    send(&mut cy, json!({ "user": "cy", "text": "in rust" }));
+    assert_chat(&next(&mut cy), "cy", "in rust");
+    // Ada's next message in rust is cy's: nothing of go reached her there.
+    assert_chat(&next(&mut ada), "cy", "in rust");
+
+    // A leave is announced in its room only.
+    bob.close(CloseCode::NORMAL, "bye").expect("close");
+    assert_notice(&next(&mut ada_in_go), "leave", "bob");
+    send(&mut ada, json!({ "user": "ada", "text": "still here" }));
+    assert_chat(&next(&mut cy), "ada", "still here");
+    assert_chat(&next(&mut ada), "ada", "still here");
+
+    // The default room is a room of its own.
+    let mut dan = join(&server, "dan", &[]);
+    send(&mut dan, json!({ "user": "dan", "text": "lobby" }));
+    assert_chat(&next(&mut dan), "dan", "lobby");
+    send(&mut cy, json!({ "user": "cy", "text": "rust again" }));
+    assert_chat(&next(&mut ada), "cy", "rust again");
+}
+
+fn an_invalid_room_name_is_refused_with_a_reason(server: Server) {
+    for room in ["", "a%20b", "x/y", &"r".repeat(33)] {
+        let error = server
+            .client(&format!("/ws?room={room}"))
+            .connect()
+            .expect_err("an invalid room");
+        match error {
+            Error::Handshake(HandshakeError::Rejected(response)) => {
+                assert_eq!(response.status(), 400, "{room:?}");
+                let body = String::from_utf8_lossy(response.body()).into_owned();
+                assert!(body.contains("a room name is 1 to 32"), "{room:?}: {body}");
+            }
+            other => panic!("{room:?}: expected a 400, got {other:?}"),
+        }
     }
 }
 
@@ -275,8 +355,8 @@ fn malformed_and_oversized_input_gets_an_error_to_the_sender_only(server: Server
         Ok(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::TOO_BIG),
         other => panic!("expected a 1009 close, got {other:?}"),
     }
-    assert_eq!(next(&mut ada), json!({ "type": "leave", "user": "eve" }));
-    assert_eq!(next(&mut bob), json!({ "type": "leave", "user": "eve" }));
+    assert_notice(&next(&mut ada), "leave", "eve");
+    assert_notice(&next(&mut bob), "leave", "eve");
 }
 
 /// Sends a raw HTTP request (over TLS to a TLS server) and returns the whole response (the
@@ -344,21 +424,4 @@ fn a_page_of_another_origin_cannot_connect(server: Server) {
     ws.set_read_timeout(Some(DEADLINE));
     send(&mut ws, json!({ "type": "hello", "user": "ada" }));
     assert_eq!(next(&mut ws)["type"], "welcome");
-}
-
-#[test]
-fn the_chat_over_tls_refuses_the_mio_backend_for_now() {
-    let certs = TempCerts::new("chat-mio");
-    let output = Command::new(env!("CARGO_BIN_EXE_ws"))
-        .args(["serve", "127.0.0.1:0", "--backend", "mio"])
-        .args(certs.serve_args())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ws serve");
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("TLS on the mio backend: not yet"),
-        "{stderr}"
-    );
 }

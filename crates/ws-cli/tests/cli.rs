@@ -532,10 +532,26 @@ fn run_ws(args: &[&str]) -> Run {
     }
 }
 
+/// `ws serve --echo` over TLS with `certs`, on `backend` (`std` or `mio`).
+fn serve_tls(certs: &TempCerts, backend: &str) -> (Guard, SocketAddr) {
+    let mut args = certs.serve_args().to_vec();
+    args.extend(["--backend", backend]);
+    serve_with(&args)
+}
+
 #[test]
-fn serve_over_tls_echoes_for_connect_with_its_ca() {
-    let certs = TempCerts::new("echo");
-    let (_server, addr) = serve_with(&certs.serve_args());
+fn serve_over_tls_echoes_for_connect_with_its_ca_on_std() {
+    serve_over_tls_echoes_for_connect_with_its_ca("std");
+}
+
+#[test]
+fn serve_over_tls_echoes_for_connect_with_its_ca_on_mio() {
+    serve_over_tls_echoes_for_connect_with_its_ca("mio");
+}
+
+fn serve_over_tls_echoes_for_connect_with_its_ca(backend: &str) {
+    let certs = TempCerts::new(&format!("echo-{backend}"));
+    let (_server, addr) = serve_tls(&certs, backend);
     // By name and by address: the certificate is for both, and the name is sent as SNI.
     for url in [
         format!("wss://localhost:{}/", addr.port()),
@@ -625,24 +641,18 @@ fn serve_tls_needs_both_files_and_readable_ones() {
 }
 
 #[test]
-fn serve_tls_on_the_mio_backend_is_not_there_yet() {
-    let certs = TempCerts::new("mio");
-    let mut args = vec!["serve", "127.0.0.1:0", "--echo", "--backend", "mio"];
-    args.extend(certs.serve_args());
-    let run = run_ws(&args);
-    assert_eq!(run.status.code(), Some(1));
-    assert!(
-        run.stderr
-            .starts_with("ws: TLS on the mio backend: not yet"),
-        "{:?}",
-        run.stderr
-    );
+fn bench_over_wss_against_serve_over_tls_on_std() {
+    bench_over_wss_against_serve_over_tls("std");
 }
 
 #[test]
-fn bench_over_wss_against_serve_over_tls() {
-    let certs = TempCerts::new("bench-serve");
-    let (_server, addr) = serve_with(&certs.serve_args());
+fn bench_over_wss_against_serve_over_tls_on_mio() {
+    bench_over_wss_against_serve_over_tls("mio");
+}
+
+fn bench_over_wss_against_serve_over_tls(backend: &str) {
+    let certs = TempCerts::new(&format!("bench-serve-{backend}"));
+    let (_server, addr) = serve_tls(&certs, backend);
     let url = format!("wss://localhost:{}/", addr.port());
     let args = [
         "bench",

@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 
-use mio::net::TcpStream;
 use ws_proto::handshake::{ClientHandshake, ServerHandshake};
 use ws_proto::{Connection, Instant, Role};
 
+use crate::transport::Transport;
 use crate::ConnId;
 
 /// Where a connection is in its life.
@@ -48,10 +48,10 @@ pub(crate) struct Flags {
     pub(crate) abort: bool,
 }
 
-/// One TCP connection and its WebSocket state.
+/// One TCP connection (plain or TLS) and its WebSocket state.
 pub(crate) struct Conn {
     pub(crate) id: ConnId,
-    pub(crate) socket: TcpStream,
+    pub(crate) io: Transport,
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,

@@ -1,19 +1,25 @@
 //! What a handler can do from inside the event loop: [`Ctx`], and the loop state behind it.
 
 use std::collections::VecDeque;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mio::net::TcpStream;
 use mio::{Interest, Poll, Token};
-use ws_proto::{BufferPool, CloseCode, Config, Instant, Message, Role};
+use ws_proto::{
+    BufferPool, CloseCode, Config, Connection, Instant, Message, PreparedMessage, Role, SendError,
+};
 
 use crate::conn::{Conn, Flags, Phase, Slab};
 use crate::handle::{Command, Shared};
-use crate::timer::TimerHeap;
+use crate::timer::{AppTimers, TimerHeap, TimerId};
+use crate::topics::{LocalTopics, Subscribed};
+use crate::transport::Transport;
 use crate::{ConnId, Connect, Error, Handle, Options, SlowConsumer};
 use ws_proto::handshake::ClientHandshake;
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::rng::OsRandom;
 
 /// The mio token of the waker; the listener's is 1; connection slot `s` has `s + FIRST_CONN`.
@@ -108,6 +114,8 @@ pub(crate) struct LoopState {
     pub(crate) poll: Poll,
     pub(crate) conns: Slab,
     pub(crate) timers: TimerHeap,
+    /// The timers the handler armed ([`Ctx::set_timer`]).
+    pub(crate) app_timers: AppTimers,
     /// Connections with output or timers to settle at the end of the current step.
     pub(crate) dirty: Vec<u32>,
     /// Connections with more to read than one turn allowed, or just resumed.
@@ -126,10 +134,34 @@ pub(crate) struct LoopState {
     /// [`Options::max_connections`]: shared by the loops, counted from `accept` until the
     /// socket is closed.
     pub(crate) accepted: Arc<AtomicUsize>,
+    /// Accepted connections per peer address, for [`Options::max_connections_per_ip`]:
+    /// shared by the loops like `accepted`.
+    pub(crate) per_ip: Option<Arc<Mutex<ConnectionsPerIp>>>,
     /// Spare buffers of this loop, swapped into a connection while it receives or sends
     /// (see [`ws_proto::Connection::pool_mut`]), so that steady traffic does not allocate and
     /// idle connections hold no buffers. At most [`POOL_BYTES`] and [`POOL_BUFFERS`].
     pub(crate) pool: BufferPool,
+    /// The subscribers of each topic on this loop.
+    pub(crate) topics: LocalTopics,
+    /// The subscribers of the topic being published to (kept for its memory).
+    pub(crate) members: Vec<ConnId>,
+}
+
+/// Which limit refused a connection in [`LoopState::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// [`Options::max_connections`]: answered with 503.
+    Full,
+    /// [`Options::max_connections_per_ip`]: answered with 429.
+    PerIp,
+}
+
+/// The per-address counts; a loop that panicked while holding them left them consistent
+/// (each update is one call), so a poisoned lock is used as it is.
+fn lock(per_ip: &Mutex<ConnectionsPerIp>) -> std::sync::MutexGuard<'_, ConnectionsPerIp> {
+    per_ip
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// What the spare buffers of one event loop may add up to.
@@ -152,26 +184,37 @@ impl LoopState {
         }
     }
 
-    /// Counts one more accepted connection if [`Options::max_connections`] allows it;
-    /// `false` means the server is full and the connection must be refused.
-    pub(crate) fn admit(&self) -> bool {
+    /// Counts one more accepted connection from `peer` if [`Options::max_connections`] and
+    /// [`Options::max_connections_per_ip`] allow it; otherwise counts nothing and says which
+    /// limit refuses it.
+    pub(crate) fn admit(&self, peer: IpAddr) -> Result<(), Refused> {
         let max = self.options.max_connections.unwrap_or(usize::MAX);
         self.accepted
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .is_ok()
+            .map_err(|_| Refused::Full)?;
+        if let Some(per_ip) = &self.per_ip {
+            if !lock(per_ip).acquire(peer) {
+                self.accepted.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refused::PerIp);
+            }
+        }
+        Ok(())
     }
 
-    /// An admitted connection's socket is closed.
-    pub(crate) fn release(&self) {
+    /// The socket of a connection from `peer` that [`admit`](Self::admit) counted is closed.
+    pub(crate) fn release(&self, peer: IpAddr) {
         self.accepted.fetch_sub(1, Ordering::AcqRel);
+        if let Some(per_ip) = &self.per_ip {
+            lock(per_ip).release(peer);
+        }
     }
 
     /// Creates and registers a connection in the next free slot.
     pub(crate) fn add_conn(
         &mut self,
-        mut socket: TcpStream,
+        mut io: Transport,
         peer: SocketAddr,
         role: Role,
         phase: Phase,
@@ -183,13 +226,13 @@ impl LoopState {
             generation,
         };
         self.poll.registry().register(
-            &mut socket,
+            &mut io.socket,
             Token(slot as usize + FIRST_CONN),
             Interest::READABLE | Interest::WRITABLE,
         )?;
         let conn = Box::new(Conn {
             id,
-            socket,
+            io,
             peer,
             role,
             phase,
@@ -212,6 +255,31 @@ impl LoopState {
         &mut self,
         id: ConnId,
         payload: Payload<'_>,
+    ) -> Result<SendStatus, Error> {
+        self.queue_local(id, |ws| match payload {
+            Payload::Text(text) => ws.send_text(text),
+            Payload::Binary(data) => ws.send_binary(data),
+            Payload::Owned(message) => ws.send(message),
+        })
+    }
+
+    /// Queues a message framed once for many connections to one open connection of this
+    /// loop, applying the backpressure policy.
+    pub(crate) fn send_prepared_local(
+        &mut self,
+        id: ConnId,
+        message: &PreparedMessage,
+    ) -> Result<SendStatus, Error> {
+        self.queue_local(id, |ws| ws.send_prepared(message))
+    }
+
+    /// Applies the backpressure policy to one open connection of this loop and, if it lets
+    /// the message through, queues it with `send` (with the loop's spare buffers lent to the
+    /// connection).
+    fn queue_local(
+        &mut self,
+        id: ConnId,
+        send: impl FnOnce(&mut Connection) -> Result<(), SendError>,
     ) -> Result<SendStatus, Error> {
         let high = self.options.high_watermark;
         let policy = self.options.slow_consumer;
@@ -237,11 +305,7 @@ impl LoopState {
             }
         }
         std::mem::swap(ws.pool_mut(), &mut self.pool);
-        let sent = match payload {
-            Payload::Text(text) => ws.send_text(text),
-            Payload::Binary(data) => ws.send_binary(data),
-            Payload::Owned(message) => ws.send(message),
-        };
+        let sent = send(ws);
         std::mem::swap(ws.pool_mut(), &mut self.pool);
         sent?;
         conn.last_activity = now;
@@ -272,7 +336,7 @@ impl LoopState {
     }
 
     /// Sends to every open connection of this loop.
-    pub(crate) fn broadcast_local(&mut self, payload: Payload<'_>) -> Delivery {
+    pub(crate) fn broadcast_local(&mut self, message: &PreparedMessage) -> Delivery {
         let mut delivery = Delivery::default();
         for slot in 0..self.conns.capacity() {
             let Some(conn) = self.conns.get(slot) else {
@@ -280,15 +344,67 @@ impl LoopState {
             };
             if conn.is_open() {
                 let id = conn.id;
-                let payload = match &payload {
-                    Payload::Text(text) => Payload::Text(text),
-                    Payload::Binary(data) => Payload::Binary(data),
-                    Payload::Owned(message) => message.into(),
-                };
-                delivery.count(self.send_local(id, payload));
+                delivery.count(self.send_prepared_local(id, message));
             }
         }
         delivery
+    }
+
+    /// Sends to every subscriber of a topic on this loop.
+    pub(crate) fn publish_local(&mut self, topic: &str, message: &PreparedMessage) -> Delivery {
+        let mut delivery = Delivery::default();
+        let mut members = std::mem::take(&mut self.members);
+        self.topics.members_into(topic, &mut members);
+        for &id in &members {
+            delivery.count(self.send_prepared_local(id, message));
+        }
+        members.clear();
+        self.members = members;
+        delivery
+    }
+
+    /// Subscribes an open connection of this loop to a topic.
+    pub(crate) fn subscribe_local(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
+        if !self
+            .conns
+            .by_id(id)
+            .is_some_and(|c| c.is_open() && c.flags.opened)
+        {
+            return Err(Error::UnknownConnection(id));
+        }
+        match self
+            .topics
+            .subscribe(id, topic, self.options.max_subscriptions)
+        {
+            Subscribed::Full => Err(Error::TooManySubscriptions(id)),
+            Subscribed::First(name) => {
+                self.shared.topics().loop_joined(&name, id.worker);
+                Ok(())
+            }
+            Subscribed::Already | Subscribed::Added => Ok(()),
+        }
+    }
+
+    /// Unsubscribes a connection of this loop from a topic (nothing if it does not
+    /// subscribe to it).
+    pub(crate) fn unsubscribe_local(&mut self, id: ConnId, topic: &str) {
+        if let Some(name) = self.topics.unsubscribe(id, topic) {
+            self.shared.topics().loop_left(&name, id.worker);
+        }
+    }
+
+    /// Ends every subscription of a connection of this loop (it is closing or gone).
+    pub(crate) fn drop_subscriptions(&mut self, slot: u32) {
+        let Some(conn) = self.conns.get(slot) else {
+            return;
+        };
+        let gone = self.topics.unsubscribe_all(conn.id);
+        if !gone.is_empty() {
+            let mut registry = self.shared.topics();
+            for name in gone {
+                registry.loop_left(&name, self.worker as u16);
+            }
+        }
     }
 
     pub(crate) fn close(&mut self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), Error> {
@@ -324,8 +440,8 @@ impl LoopState {
     }
 
     /// Starts an outgoing connection on this loop.
-    pub(crate) fn connect(&mut self, request: &Connect) -> Result<ConnId, Error> {
-        let (url, request) = request.request(ws_proto::rng::nonce())?;
+    pub(crate) fn connect(&mut self, connect: &Connect) -> Result<ConnId, Error> {
+        let (url, request) = connect.request(ws_proto::rng::nonce())?;
         // IPv6 literals come bracketed from the URL; the resolver wants them bare.
         let host = url.host().trim_start_matches('[').trim_end_matches(']');
         let addr = (host, url.port())
@@ -336,14 +452,14 @@ impl LoopState {
         // whole handshake, the TCP connect included.
         let mut handshake =
             ClientHandshake::new(request, Arc::clone(&self.config), OsRandom::new(), self.now)?;
-        let socket = TcpStream::connect(addr)?;
+        let io = connect.transport(&url, TcpStream::connect(addr)?)?;
         let mut out = Vec::new();
         while handshake.poll_transmit(&mut out).is_some() {}
         let phase = Phase::Connecting {
             handshake: Box::new(handshake),
             connected: false,
         };
-        let id = self.add_conn(socket, addr, Role::Client, phase)?;
+        let id = self.add_conn(io, addr, Role::Client, phase)?;
         if let Some(conn) = self.conns.by_id_mut(id) {
             conn.out = out;
         }
@@ -415,16 +531,18 @@ impl<'a> Ctx<'a> {
         self.state.send(id, Payload::Binary(data))
     }
 
-    /// Sends a message to each connection of a set.
+    /// Sends a message to each connection of a set, with the frame encoded once for all of
+    /// them (see [`PreparedMessage`]).
     pub fn send_to(&mut self, ids: &[ConnId], message: &Message) -> Delivery {
         let mut delivery = Delivery::default();
         let me = self.state.worker;
+        let prepared = Arc::new(PreparedMessage::from(message));
         for &id in ids.iter().filter(|id| id.worker() == me) {
-            delivery.count(self.state.send_local(id, message.into()));
+            delivery.count(self.state.send_prepared_local(id, &prepared));
         }
         if ids.iter().any(|id| id.worker() != me) {
             let shared = Arc::clone(&self.state.shared);
-            match shared.send_many(ids, &Arc::new(message.clone()), Some(self.state.worker)) {
+            match shared.send_many(ids, &prepared, Some(self.state.worker)) {
                 Ok(n) => delivery.forwarded += n,
                 Err(_) => delivery.failed += 1,
             }
@@ -432,18 +550,117 @@ impl<'a> Ctx<'a> {
         delivery
     }
 
-    /// Sends a message to every open connection of every event loop.
+    /// Sends a message to every open connection of every event loop. The frame is encoded
+    /// once for all of them (see [`PreparedMessage`]), and each connection's output gets a
+    /// copy of its bytes.
     pub fn broadcast(&mut self, message: &Message) -> Delivery {
-        let mut delivery = self.state.broadcast_local(message.into());
+        let prepared = Arc::new(PreparedMessage::from(message));
+        let mut delivery = self.state.broadcast_local(&prepared);
         let others = self.state.shared.workers.len() - 1;
         if others > 0 {
             let shared = Arc::clone(&self.state.shared);
-            match shared.broadcast(&Arc::new(message.clone()), Some(self.state.worker)) {
+            match shared.broadcast(&prepared, Some(self.state.worker)) {
                 Ok(()) => delivery.forwarded += others,
                 Err(_) => delivery.failed += others,
             }
         }
         delivery
+    }
+
+    /// Subscribes a connection to a topic: [`Ctx::publish`] and [`Handle::publish`] to the
+    /// topic reach it, on whichever event loop it runs, until it unsubscribes or closes
+    /// (a connection's subscriptions end with it, before [`Handler::close`] is called).
+    /// Subscribing again to a topic is a no-op.
+    ///
+    /// A connection of another event loop is subscribed by its loop: the call returns
+    /// `Ok(())` at once, and a failure there is not reported.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownConnection`] if the connection is not open (gone, in its handshake,
+    /// or closed); [`Error::TooManySubscriptions`] if it already has
+    /// [`Options::max_subscriptions`] topics.
+    ///
+    /// A topic's name is stored once per event loop while it has subscribers: a server that
+    /// takes topic names from its peers bounds their length (the chat demo's room names are
+    /// at most 32 bytes).
+    ///
+    /// ```
+    /// use ws_mio::{ConnId, Ctx, Handler, Message};
+    ///
+    /// struct Ticker;
+    ///
+    /// impl Handler for Ticker {
+    ///     fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
+    ///         let _ = ctx.subscribe(id, "prices");
+    ///     }
+    ///
+    ///     fn message(&mut self, ctx: &mut Ctx<'_>, _: ConnId, message: Message) {
+    ///         // To every subscriber, on every event loop; the frame is encoded once.
+    ///         ctx.publish("prices", &message);
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// [`Handler::close`]: crate::Handler::close
+    pub fn subscribe(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
+        if id.worker() != self.state.worker {
+            return self.state.shared.subscribe(id, topic.into());
+        }
+        self.state.subscribe_local(id, topic)
+    }
+
+    /// Unsubscribes a connection from a topic; unsubscribing from a topic it does not
+    /// subscribe to is a no-op. A connection of another event loop is unsubscribed by its
+    /// loop.
+    pub fn unsubscribe(&mut self, id: ConnId, topic: &str) -> Result<(), Error> {
+        if id.worker() != self.state.worker {
+            return self
+                .state
+                .shared
+                .remote(id)?
+                .push(Command::Unsubscribe(id, topic.into()));
+        }
+        self.state.unsubscribe_local(id, topic);
+        Ok(())
+    }
+
+    /// Publishes a message to every subscriber of a topic, on every event loop: the
+    /// subscribers of this loop get it now, those of other loops through their loop (only
+    /// loops with subscribers of the topic are told; `forwarded` counts them).
+    ///
+    /// The frame is encoded once for all the subscribers, on every loop (see
+    /// [`PreparedMessage`]); connections with permessage-deflate compress it for
+    /// themselves. Each subscriber meets the [`SlowConsumer`] policy as with [`Ctx::send`]:
+    /// a slow one has the message dropped or is closed without holding up the others.
+    pub fn publish(&mut self, topic: &str, message: &Message) -> Delivery {
+        let prepared = Arc::new(PreparedMessage::from(message));
+        self.publish_prepared(topic, &prepared)
+    }
+
+    /// Publishes a message framed beforehand, as [`Ctx::publish`] does: for a message
+    /// published to several topics, or kept to be published again.
+    pub fn publish_prepared(&mut self, topic: &str, message: &Arc<PreparedMessage>) -> Delivery {
+        let mut delivery = self.state.publish_local(topic, message);
+        if self.state.shared.workers.len() == 1 {
+            return delivery;
+        }
+        let shared = Arc::clone(&self.state.shared);
+        match shared.publish(topic, message, Some(self.state.worker)) {
+            Ok(n) => delivery.forwarded += n,
+            Err(_) => delivery.failed += 1,
+        }
+        delivery
+    }
+
+    /// How many connections of this event loop subscribe to a topic.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.state.topics.count(topic)
+    }
+
+    /// The topics a connection of this loop subscribes to.
+    pub fn subscriptions(&self, id: ConnId) -> impl Iterator<Item = &str> + '_ {
+        self.state.topics.subscriptions(id).iter().map(|t| &**t)
     }
 
     /// Sends a Ping to one connection of this loop (a Pong arrives later; keepalive Pings
@@ -552,6 +769,42 @@ impl<'a> Ctx<'a> {
     /// The settings of the server.
     pub fn options(&self) -> &Options {
         &self.state.options
+    }
+
+    /// Arms a timer of this event loop: [`Handler::timer`](crate::Handler::timer) is called
+    /// with `token` once `after` has passed (counted from the current turn of the loop), on
+    /// this loop's thread. A live ticker re-arms it from `timer`, and needs no thread of its
+    /// own. Timers do not keep a server that is shutting down alive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ws_mio::{ConnId, Ctx, Handler, Message};
+    ///
+    /// const TICK: u64 = 1;
+    /// struct Ticker { n: u64 }
+    ///
+    /// impl Handler for Ticker {
+    ///     fn start(&mut self, ctx: &mut Ctx<'_>) {
+    ///         ctx.set_timer(Duration::from_secs(1), TICK);
+    ///     }
+    ///     fn timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {
+    ///         if token == TICK {
+    ///             self.n += 1;
+    ///             ctx.broadcast(&Message::Text(format!("tick {}", self.n)));
+    ///             ctx.set_timer(Duration::from_secs(1), TICK);
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn set_timer(&mut self, after: Duration, token: u64) -> TimerId {
+        let at = self.state.now.saturating_add(after);
+        self.state.app_timers.set(at, token)
+    }
+
+    /// Disarms a timer armed with [`set_timer`](Self::set_timer): `false` if it has already
+    /// fired or been cancelled.
+    pub fn cancel_timer(&mut self, timer: TimerId) -> bool {
+        self.state.app_timers.cancel(timer)
     }
 }
 

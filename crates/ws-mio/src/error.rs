@@ -37,8 +37,17 @@ pub enum Error {
     UnknownConnection(ConnId),
     /// The event loop is not running any more.
     Stopped,
-    /// The URL scheme is not supported (`wss://`: this adapter has no TLS).
+    /// The URL scheme is not supported (`wss://` without the feature `tls`).
     UnsupportedScheme(&'static str),
+    /// The connection already subscribes to
+    /// [`Options::max_subscriptions`](crate::Options::max_subscriptions) topics.
+    TooManySubscriptions(ConnId),
+    /// TLS failed (feature `tls`): the peer's certificate is not trusted, has expired or
+    /// names another host ([`rustls::Error::InvalidCertificate`]), the peer sent an alert
+    /// (for example because it refused our certificate) or something that is not TLS
+    /// (a plain HTTP client on a TLS port, or the reverse), or a record was corrupt.
+    #[cfg(feature = "tls")]
+    Tls(rustls::Error),
 }
 
 impl Error {
@@ -65,6 +74,11 @@ impl fmt::Display for Error {
             Error::UnknownConnection(id) => write!(f, "no open connection {id}"),
             Error::Stopped => f.write_str("the event loop has stopped"),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            Error::TooManySubscriptions(id) => {
+                write!(f, "connection {id} subscribes to too many topics")
+            }
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
             _ => Ok(()),
         }
     }
@@ -77,14 +91,37 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
 }
 
 impl From<io::Error> for Error {
+    /// [`Error::Io`], or with the feature `tls` `Error::Tls` for the rustls error the
+    /// transport wraps in an `io::Error`.
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            let kind = e.kind();
+            return match e
+                .into_inner()
+                .map(|inner| inner.downcast::<rustls::Error>())
+            {
+                Some(Ok(tls)) => Error::Tls(*tls),
+                Some(Err(other)) => Error::Io(io::Error::new(kind, other)),
+                None => Error::Io(kind.into()),
+            };
+        }
         Error::Io(e)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl From<rustls::Error> for Error {
+    fn from(e: rustls::Error) -> Self {
+        Error::Tls(e)
     }
 }
 
@@ -125,7 +162,11 @@ impl From<Error> for io::Error {
         let kind = match &e {
             Error::Io(inner) => inner.kind(),
             Error::UnknownConnection(_) | Error::Stopped => io::ErrorKind::NotConnected,
-            Error::UnsupportedScheme(_) => io::ErrorKind::InvalidInput,
+            Error::UnsupportedScheme(_) | Error::TooManySubscriptions(_) => {
+                io::ErrorKind::InvalidInput
+            }
+            #[cfg(feature = "tls")]
+            Error::Tls(_) => io::ErrorKind::InvalidData,
             other => match other.as_proto() {
                 Some(proto) => proto.io_kind(),
                 None => io::ErrorKind::Other,

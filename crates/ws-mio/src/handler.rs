@@ -21,7 +21,8 @@ use crate::{ConnId, Ctx, Error};
 /// * [`message`](Self::message) (or [`chunk`](Self::chunk) in stream mode) for each message,
 ///   [`drain`](Self::drain) when a slow consumer has caught up;
 /// * [`error`](Self::error) when something went wrong: a failed handshake (then nothing else
-///   follows), a protocol error, a timeout, a socket error;
+///   follows; with TLS, a failed TLS handshake too), a protocol error, a timeout, a socket or
+///   TLS error;
 /// * [`close`](Self::close), exactly once for every connection that was opened, when the
 ///   WebSocket connection is closed. The id is then gone.
 #[allow(unused_variables)]
@@ -74,6 +75,10 @@ pub trait Handler {
     /// Something went wrong on the connection. If it was open, [`close`](Self::close)
     /// follows; if the handshake failed, nothing does.
     fn error(&mut self, ctx: &mut Ctx<'_>, id: ConnId, error: &Error) {}
+
+    /// A timer armed with [`Ctx::set_timer`](crate::Ctx::set_timer) is due: `token` is the
+    /// one it was armed with.
+    fn timer(&mut self, ctx: &mut Ctx<'_>, token: u64) {}
 
     /// The WebSocket connection is closed: `code` and `reason` are those of the peer's Close
     /// frame (1005 if it had no code), or, if none arrived, of the failure (1006 when the

@@ -13,13 +13,23 @@
 //! * [`Ctx`], given to each handler method, sends to one connection, to a set, or to all
 //!   ([`Ctx::broadcast`]), closes, and opens client connections ([`Ctx::connect`]);
 //!   [`Handle`] does the same from other threads, through a queue and a mio `Waker`.
+//! * Topics: [`Ctx::subscribe`] a connection to a named topic and [`Ctx::publish`] to its
+//!   subscribers on every event loop (or from any thread with [`Handle::publish`]); the
+//!   frame is encoded once for all of them ([`PreparedMessage`]), each subscriber meets the
+//!   [`SlowConsumer`] policy on its own, and subscriptions end with their connection.
+//!   [`Handle::topic_events`] tells a bridge to a broker when a topic gains its first or
+//!   loses its last subscriber.
 //! * Each connection buffers its output; past [`Options::high_watermark`] it is not read any
 //!   more, sends report [`SendStatus::Backpressure`], and the [`SlowConsumer`] policy decides
 //!   about further messages (queue, drop, or close with 1008/1013) until it drains to
 //!   [`Options::low_watermark`] ([`Handler::drain`]).
 //! * Timers: the handshake timeout (`Options::config.handshake_timeout`, against slowloris), the
 //!   idle timeout, and the protocol's keepalive Ping with its Pong deadline and the close
-//!   timeout ([`Config`]), all in one binary heap per loop.
+//!   timeout ([`Config`]), all in one binary heap per loop; and the application's own
+//!   ([`Ctx::set_timer`], [`Handler::timer`]), for a live ticker without a thread of its own.
+//! * Policies ([`policy`], from the core): [`Options::policies`] (an `Origin` allow-list, a
+//!   token check) run before [`Handler::handshake`], [`Options::max_connections_per_ip`]
+//!   (429), and message rate limits in `Options::config.rate_limit` (drop, or close with 1008).
 //!
 //! The ws-proto types of this crate's API are re-exported here ([`CloseCode`], [`Config`],
 //! [`Message`], [`Request`], [`Accept`], [`HttpResponse`], [`HttpRequest`], the error types, ...), so
@@ -100,6 +110,10 @@ mod id;
 mod options;
 mod server;
 mod timer;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod topics;
+mod transport;
 mod worker;
 
 pub use client::Connect;
@@ -110,12 +124,22 @@ pub use handler::Handler;
 pub use id::ConnId;
 pub use options::{Options, SlowConsumer};
 pub use server::{Running, Server};
+pub use timer::TimerId;
+pub use topics::TopicEvent;
 pub use ws_proto;
+/// Ready-made server policies (the core's): origins, tokens, per-address limits, rate limits.
+pub use ws_proto::policy;
 // The ws-proto types that appear in this crate's API (handler arguments and results, error
 // variants, option fields); the rest of the core stays reachable as `ws_mio::ws_proto`.
 pub use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
 pub use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Limits, Request};
 pub use ws_proto::{
-    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, ProtocolError, Role,
-    SendError,
+    Chunk, CloseCode, Config, DataKind, HandshakeError, Message, MessageMode, PreparedMessage,
+    ProtocolError, Role, SendError,
 };
+
+/// The examples of `docs/tls.md`, compiled as doctests: ws-mio's, and ws-std's (its tests
+/// use ws-std with the feature `tls`; ws-std cannot compile ws-mio's).
+#[cfg(all(doctest, feature = "tls"))]
+#[doc = include_str!("../../../docs/tls.md")]
+pub struct TlsDoctests;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ws_proto::policy::Policies;
 use ws_proto::{CloseCode, Config};
 
 /// What [`Ctx::send`](crate::Ctx::send) does with a message for a connection whose output
@@ -90,6 +91,38 @@ pub struct Options {
     /// `max_connections` and `config.max_message_size` together (`docs/security.md` has the
     /// figures measured under attack).
     pub max_connections: Option<usize>,
+    /// The most connections one peer address holds at once (an IPv6 address counts by its
+    /// /64 prefix, see [`peer_key`](ws_proto::policy::peer_key)), counted across all event
+    /// loops like [`max_connections`](Self::max_connections), from `accept` until the socket
+    /// is closed. Default: `None` (no limit per address).
+    ///
+    /// A connection beyond it is answered at once with `429 Too Many Requests`
+    /// (`Retry-After: 5`, the body `too many connections from this address`) and closed in
+    /// the same step, as a connection beyond `max_connections` is with its 503: the handler
+    /// never hears of it. What it bounds: the share of `max_connections` one client can take.
+    /// Memory: one entry of about 50 bytes per address with connections open. Behind a
+    /// proxy every client has the proxy's address: set it there instead.
+    pub max_connections_per_ip: Option<usize>,
+    /// Handshake policies ([`ws_proto::policy`]: an `Origin` allow-list, a token check, or
+    /// any `Fn(&Request) -> Result<(), HttpResponse>`), run in order on every WebSocket
+    /// request before [`Handler::handshake`](crate::Handler::handshake), which sees only the
+    /// requests they let through; a refusal is answered with the policy's response (403,
+    /// 401 with `WWW-Authenticate`...). Default: none.
+    ///
+    /// ```
+    /// use ws_mio::policy::{AllowedOrigins, RateLimit, TokenAuth, TokenCheck};
+    /// use ws_mio::Options;
+    ///
+    /// let mut options = Options::default();
+    /// options.policies.push(AllowedOrigins::new(["https://*.example.com"]));
+    /// options.policies.push(TokenAuth::new(|token, _| match token {
+    ///     "s3cret" => TokenCheck::Valid,
+    ///     _ => TokenCheck::Invalid,
+    /// }).cookie("session"));
+    /// options.max_connections_per_ip = Some(16); // 429 beyond it
+    /// options.config.rate_limit = Some(RateLimit::messages(20, 40)); // 1008 beyond it
+    /// ```
+    pub policies: Policies,
     /// Close a connection (1001, "idle timeout") after this long without a data message in
     /// either direction. Pings and Pongs do not count: this frees connections that are alive
     /// but unused, while [`Config::keepalive_interval`] detects dead ones. Default: `None`.
@@ -109,6 +142,36 @@ pub struct Options {
     /// (large messages arrive in fewer reads: measured 1.1-1.2x the 1 MiB echo rate of
     /// 64 KiB, see `docs/performance.md`).
     pub read_buffer_size: usize,
+    /// The most topics one connection may subscribe to at once
+    /// ([`Ctx::subscribe`](crate::Ctx::subscribe) fails with
+    /// [`Error::TooManySubscriptions`](crate::Error::TooManySubscriptions) beyond it). A
+    /// subscription costs the connection one pointer to the topic's name, shared by all its
+    /// subscribers, and an entry in its loop's set of the topic's subscribers. Default: 64.
+    pub max_subscriptions: usize,
+    /// Serve TLS (`wss://`, and `https://` for plain HTTP requests) with this rustls
+    /// configuration (feature `tls`), for example
+    /// [`tls::server::config_from_pem_files`](crate::tls::server::config_from_pem_files).
+    /// Every accepted connection runs its TLS handshake first, under the opening
+    /// handshake's timeout (`config.handshake_timeout`: a client that stalls in TLS is cut
+    /// off as one that stalls in the upgrade). Default: `None`, plain TCP.
+    ///
+    /// Memory: about 8.5 KB per idle TLS connection, 7.7 KB more than plain TCP (rustls's
+    /// session, its keys and its 4 KiB record read buffer; measured in `docs/tls.md`);
+    /// rustls holds at most 64 KiB of a connection's output besides what the watermarks
+    /// count.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+}
+
+impl Options {
+    /// Whether accepted connections run TLS.
+    pub(crate) fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return true;
+        }
+        false
+    }
 }
 
 impl Default for Options {
@@ -118,11 +181,16 @@ impl Default for Options {
             threads: 1,
             backlog: 1024,
             max_connections: Some(10_000),
+            max_connections_per_ip: None,
+            policies: Policies::new(),
             idle_timeout: None,
             high_watermark: 1 << 20,
             low_watermark: 256 << 10,
             slow_consumer: SlowConsumer::Wait,
             read_buffer_size: 256 << 10,
+            max_subscriptions: 64,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

@@ -6,13 +6,14 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::{self, Receiver};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use mio::net::TcpListener;
 use mio::{Poll, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::BufferPool;
 
 use crate::context::{LoopState, POOL_BUFFERS, POOL_BYTES, WAKER};
@@ -134,7 +135,7 @@ where
         Ok(Server {
             options: Arc::new(options),
             parts,
-            shared: Arc::new(Shared { workers: remotes }),
+            shared: Arc::new(Shared::new(remotes)),
             local_addr: None,
             epoch: std::time::Instant::now(),
             factory,
@@ -170,6 +171,11 @@ where
         let mut threads = Vec::new();
         // One count of accepted connections for all the loops (`Options::max_connections`).
         let accepted = Arc::new(AtomicUsize::new(0));
+        // And one count per peer address (`Options::max_connections_per_ip`).
+        let per_ip = self
+            .options
+            .max_connections_per_ip
+            .map(|max| Arc::new(Mutex::new(ConnectionsPerIp::new(max))));
         // One protocol configuration for every connection of every loop.
         let config = Arc::new(self.options.config.clone());
         for (index, parts) in self.parts.into_iter().enumerate() {
@@ -179,6 +185,7 @@ where
                 poll: parts.poll,
                 conns: Default::default(),
                 timers: TimerHeap::default(),
+                app_timers: Default::default(),
                 dirty: Vec::new(),
                 ready: VecDeque::new(),
                 shared: Arc::clone(&self.shared),
@@ -188,7 +195,10 @@ where
                 stopping: false,
                 open: 0,
                 accepted: Arc::clone(&accepted),
+                per_ip: per_ip.clone(),
                 pool: BufferPool::with_limits(POOL_BYTES, POOL_BUFFERS),
+                topics: Default::default(),
+                members: Vec::new(),
             };
             if index < keep {
                 let worker = Worker::new(state, factory(index), parts.rx, parts.listener);
@@ -288,6 +298,14 @@ impl Running {
     /// Shuts the server down ([`Handle::shutdown`]) and waits for it.
     pub fn stop(self) -> io::Result<()> {
         self.handle.shutdown();
+        self.join()
+    }
+
+    /// Shuts the server down gracefully within `within`
+    /// ([`Handle::shutdown_gracefully`]: Close frames with 1001 and `reason`, closing
+    /// handshakes awaited until then) and waits for it.
+    pub fn stop_gracefully(self, reason: &str, within: std::time::Duration) -> io::Result<()> {
+        self.handle.shutdown_gracefully(reason, within);
         self.join()
     }
 }

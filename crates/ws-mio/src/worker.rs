@@ -9,15 +9,17 @@ use std::time::Duration;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use ws_proto::handshake::{HttpResponse, ServerEvent, ServerHandshake};
+use ws_proto::policy::ConnectionsPerIp;
 use ws_proto::{
     BufferPool, CloseCode, Closed, Connection, Event, HandshakeError, Instant, Role, State,
     Transmit,
 };
 
 use crate::conn::Phase;
-use crate::context::{LoopState, FIRST_CONN, LISTENER, WAKER};
-use crate::handle::Command;
+use crate::context::{LoopState, Refused, FIRST_CONN, LISTENER, WAKER};
+use crate::handle::{Command, Shutdown as ShutdownCommand};
 use crate::timer::Entry;
+use crate::transport::Transport;
 use crate::{Ctx, Error, Handler};
 
 /// Reads from one connection per turn before others get theirs (each up to the read buffer).
@@ -41,7 +43,11 @@ pub(crate) struct Worker<H> {
     commands_pending: bool,
     /// The answer to a connection beyond `Options::max_connections`, written once.
     over_capacity: Vec<u8>,
+    /// The answer to one beyond `Options::max_connections_per_ip` (429).
+    over_ip_limit: Vec<u8>,
     accept_resume: Option<Instant>,
+    /// When a graceful shutdown stops waiting for closing handshakes.
+    shutdown_at: Option<Instant>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -52,6 +58,14 @@ impl<H: Handler> Worker<H> {
         listener: Option<TcpListener>,
     ) -> Worker<H> {
         let scratch = vec![0; state.options.read_buffer_size.max(1)].into_boxed_slice();
+        // A TLS server has no plaintext answer for them: they are just closed.
+        let (over_capacity, over_ip_limit) = match state.options.uses_tls() {
+            false => (
+                over_capacity_response(),
+                over_ip_limit_response(state.options.max_connections_per_ip),
+            ),
+            true => (Vec::new(), Vec::new()),
+        };
         Worker {
             state,
             handler,
@@ -60,8 +74,10 @@ impl<H: Handler> Worker<H> {
             listener,
             listener_ready: false,
             commands_pending: false,
-            over_capacity: over_capacity_response(),
+            over_capacity,
+            over_ip_limit,
             accept_resume: None,
+            shutdown_at: None,
         }
     }
 
@@ -110,20 +126,22 @@ impl<H: Handler> Worker<H> {
             self.settle();
             self.run_timers();
             self.settle();
+            self.run_app_timers();
+            self.settle();
+            self.end_shutdown();
         }
     }
 
     /// How long the next poll may block: not at all while work is pending, else until the
     /// earliest timer.
-    fn poll_timeout(&self) -> Option<Duration> {
+    fn poll_timeout(&mut self) -> Option<Duration> {
         let accepting = self.listener_ready && self.accept_resume.is_none();
         if accepting || self.commands_pending || !self.state.ready.is_empty() {
             return Some(Duration::ZERO);
         }
-        let next = match (self.state.timers.next_deadline(), self.accept_resume) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = earliest(self.state.timers.next_deadline(), self.accept_resume);
+        let next = earliest(next, self.state.app_timers.next_deadline());
+        let next = earliest(next, self.shutdown_at);
         next.map(|at| at.saturating_duration_since(self.state.clock()))
     }
 
@@ -152,11 +170,11 @@ impl<H: Handler> Worker<H> {
                 return;
             }
             // The outcome of a non-blocking connect: an error, or a peer address.
-            match conn.socket.take_error() {
+            match conn.io.socket.take_error() {
                 Ok(None) => {}
                 Ok(Some(e)) | Err(e) => return self.abort(slot, Some(Error::Io(e))),
             }
-            match conn.socket.peer_addr() {
+            match conn.io.socket.peer_addr() {
                 Ok(_) => *connected = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                 Err(e) => return self.abort(slot, Some(Error::Io(e))),
@@ -187,13 +205,13 @@ impl<H: Handler> Worker<H> {
             // The rest of a large payload is read straight into the message being received;
             // everything else goes through the loop's read buffer.
             let in_place = match &mut conn.phase {
-                Phase::Open(ws) => ws.receive_buffer().map(|room| conn.socket.read(room)),
+                Phase::Open(ws) => ws.receive_buffer().map(|room| conn.io.read(room)),
                 _ => None,
             };
             let direct = in_place.is_some();
             let result = match in_place {
                 Some(result) => result,
-                None => conn.socket.read(&mut self.scratch),
+                None => conn.io.read(&mut self.scratch),
             };
             match result {
                 Ok(0) => {
@@ -209,7 +227,7 @@ impl<H: Handler> Worker<H> {
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.abort(slot, Some(Error::Io(e))),
+                Err(e) => return self.abort(slot, Some(e.into())),
             }
         }
         self.state.ready.push_back(slot);
@@ -334,6 +352,7 @@ impl<H: Handler> Worker<H> {
         if std::mem::take(&mut conn.flags.opened) {
             let id = conn.id;
             self.state.open -= 1;
+            self.state.drop_subscriptions(slot);
             self.handler
                 .close(&mut Ctx::new(&mut self.state), id, code, reason);
         }
@@ -381,7 +400,11 @@ impl<H: Handler> Worker<H> {
             };
             let mut ctx = Ctx::new(&mut self.state);
             let answer = match event {
-                ServerEvent::Request(request) => Ok(self.handler.handshake(&mut ctx, id, &request)),
+                // The policies first; the handler sees only the requests they let through.
+                ServerEvent::Request(request) => Ok(match ctx.options().policies.check(&request) {
+                    Ok(()) => self.handler.handshake(&mut ctx, id, &request),
+                    Err(refusal) => Err(refusal),
+                }),
                 ServerEvent::Http(request) => Err(self.handler.http(&mut ctx, id, &request)),
                 _ => continue,
             };
@@ -556,7 +579,7 @@ impl<H: Handler> Worker<H> {
         );
         if !connecting && !conn.flags.write_closed {
             if let Err(e) = write_out(conn, &mut self.state.pool) {
-                return self.abort(slot, Some(Error::Io(e)));
+                return self.abort(slot, Some(e.into()));
             }
         }
         if matches!(&conn.phase, Phase::Open(ws) if ws.should_close_transport()) {
@@ -568,9 +591,12 @@ impl<H: Handler> Worker<H> {
         if let Phase::Closing = conn.phase {
             if conn.out_pos == conn.out.len() && !conn.flags.write_closed {
                 // The server closes the TCP connection first (RFC 6455 section 7.1.1); a
-                // FIN after our last byte, then the peer's FIN is awaited.
-                let _ = conn.socket.shutdown(Shutdown::Write);
-                conn.flags.write_closed = true;
+                // FIN after our last byte (and TLS's close_notify), then the peer's FIN is
+                // awaited.
+                match conn.io.shutdown() {
+                    Ok(done) => conn.flags.write_closed = done,
+                    Err(e) => return self.abort(slot, Some(e.into())),
+                }
             }
             if conn.flags.write_closed && conn.flags.eof {
                 return self.remove(slot);
@@ -635,11 +661,12 @@ impl<H: Handler> Worker<H> {
     }
 
     fn remove(&mut self, slot: u32) {
+        self.state.drop_subscriptions(slot);
         if let Some(mut conn) = self.state.conns.remove(slot) {
-            let _ = self.state.poll.registry().deregister(&mut conn.socket);
+            let _ = self.state.poll.registry().deregister(&mut conn.io.socket);
             // Accepted connections were counted by `accept` (`Options::max_connections`).
             if conn.role == Role::Server {
-                self.state.release();
+                self.state.release(conn.peer.ip());
             }
         }
     }
@@ -706,6 +733,18 @@ impl<H: Handler> Worker<H> {
         }
     }
 
+    /// Calls the handler for its timers that are due, at most as many as were armed when the
+    /// turn began (a timer that re-arms itself with no delay waits for a later turn).
+    fn run_app_timers(&mut self) {
+        let now = self.state.now;
+        for _ in 0..self.state.app_timers.len() {
+            let Some(token) = self.state.app_timers.pop_due(now) else {
+                return;
+            };
+            self.handler.timer(&mut Ctx::new(&mut self.state), token);
+        }
+    }
+
     fn on_timer(&mut self, slot: u32) {
         let now = self.state.now;
         let idle = self.state.options.idle_timeout;
@@ -751,21 +790,24 @@ impl<H: Handler> Worker<H> {
             };
             match listener.accept() {
                 Ok((socket, peer)) => {
-                    if !self.state.admit() {
-                        Self::refuse_over_capacity(socket, &mut self.scratch, &self.over_capacity);
+                    if let Err(refused) = self.state.admit(peer.ip()) {
+                        let answer = match refused {
+                            Refused::Full => &self.over_capacity,
+                            Refused::PerIp => &self.over_ip_limit,
+                        };
+                        Self::refuse_over_capacity(socket, &mut self.scratch, answer);
                         continue;
                     }
                     let _ = socket.set_nodelay(true);
                     let handshake =
                         ServerHandshake::new(Arc::clone(&self.state.config), self.state.now);
                     let phase = Phase::Accepting(Box::new(handshake));
-                    // A socket that cannot be registered is dropped (closed).
-                    if self
-                        .state
-                        .add_conn(socket, peer, Role::Server, phase)
-                        .is_err()
-                    {
-                        self.state.release();
+                    // A socket that cannot be registered (or get its TLS session) is
+                    // dropped (closed).
+                    let added = Transport::accepted(socket, &self.state.options)
+                        .and_then(|io| self.state.add_conn(io, peer, Role::Server, phase));
+                    if added.is_err() {
+                        self.state.release(peer.ip());
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -785,16 +827,19 @@ impl<H: Handler> Worker<H> {
         }
     }
 
-    /// Answers a connection beyond [`Options::max_connections`](crate::Options) with 503
-    /// and closes it, all in this step: nothing is allocated and nothing waits for the peer.
+    /// Answers a connection beyond [`Options::max_connections`](crate::Options) (503) or
+    /// [`Options::max_connections_per_ip`](crate::Options) (429) and closes it, all in this step: nothing is allocated and nothing waits for the peer.
     fn refuse_over_capacity(mut socket: mio::net::TcpStream, scratch: &mut [u8], answer: &[u8]) {
         // What already arrived of the request is read and dropped (one read, no waiting):
         // closing a socket with unread bytes resets the connection, and a reset can make
         // the peer lose the answer.
         let _ = socket.read(scratch);
         // A new socket's send buffer is empty, so the short answer fits in one write; if
-        // the peer is already gone it gets nothing, which is as good.
-        let _ = socket.write(answer);
+        // the peer is already gone it gets nothing, which is as good. A TLS server has no
+        // answer (there is no TLS session to write it in): just the close.
+        if !answer.is_empty() {
+            let _ = socket.write(answer);
+        }
         let _ = socket.shutdown(Shutdown::Write);
         // Dropping the socket closes it.
     }
@@ -812,11 +857,22 @@ impl<H: Handler> Worker<H> {
                 }
                 Command::SendMany(ids, message) => {
                     for id in ids {
-                        let _ = self.state.send_local(id, (&*message).into());
+                        let _ = self.state.send_prepared_local(id, &message);
                     }
                 }
                 Command::Broadcast(message) => {
-                    self.state.broadcast_local((&*message).into());
+                    self.state.broadcast_local(&message);
+                }
+                Command::Subscribe(id, topic) => {
+                    let _ = self.state.subscribe_local(id, &topic);
+                    // After the subscription (if it took) is registered: a publish never
+                    // finds neither.
+                    let worker = self.state.worker as u16;
+                    self.state.shared.topics().expected(&topic, worker);
+                }
+                Command::Unsubscribe(id, topic) => self.state.unsubscribe_local(id, &topic),
+                Command::Publish(topic, message) => {
+                    self.state.publish_local(&topic, &message);
                 }
                 Command::Close(id, code, reason) => {
                     let _ = self.state.close(id, code, &reason);
@@ -824,18 +880,21 @@ impl<H: Handler> Worker<H> {
                 Command::Abort(id) => {
                     let _ = self.state.abort(id);
                 }
-                Command::Shutdown => self.begin_shutdown(),
+                Command::Shutdown(shutdown) => self.begin_shutdown(&shutdown),
             }
         }
         // More than one turn's worth: continue on the next turn.
         self.commands_pending = true;
     }
 
-    fn begin_shutdown(&mut self) {
+    fn begin_shutdown(&mut self, shutdown: &ShutdownCommand) {
         if self.state.stopping {
             return;
         }
         self.state.stopping = true;
+        self.shutdown_at = shutdown
+            .deadline
+            .map(|at| Instant::from_duration(at.saturating_duration_since(self.state.epoch)));
         if let Some(mut listener) = self.listener.take() {
             let _ = self.state.poll.registry().deregister(&mut listener);
         }
@@ -847,7 +906,7 @@ impl<H: Handler> Worker<H> {
             };
             match &mut conn.phase {
                 Phase::Open(ws) => {
-                    let _ = ws.close(CloseCode::GOING_AWAY, "server shutting down", now);
+                    let _ = ws.close(CloseCode::GOING_AWAY, &shutdown.reason, now);
                     self.state.mark_dirty(slot);
                 }
                 Phase::Accepting { .. } | Phase::Connecting { .. } => self.abort(slot, None),
@@ -857,14 +916,29 @@ impl<H: Handler> Worker<H> {
             }
         }
     }
+
+    /// A graceful shutdown's deadline has passed: the connections still open are dropped.
+    fn end_shutdown(&mut self) {
+        if self.shutdown_at.is_none_or(|at| at > self.state.now) {
+            return;
+        }
+        self.shutdown_at = None;
+        for slot in 0..self.state.conns.capacity() {
+            if self.state.conns.get(slot).is_some() {
+                self.tell_closed(slot, CloseCode::ABNORMAL, "shutdown deadline passed");
+                self.remove(slot);
+            }
+        }
+    }
 }
 
 /// Writes as much output as the socket takes: first the raw bytes of the handshake phase,
 /// then the open connection's queued frames, with vectored writes that resume exactly where
-/// the socket stopped taking bytes. Written buffers go back to the loop's pool.
+/// the socket stopped taking bytes, then (TLS) the records the transport still holds.
+/// Written buffers go back to the loop's pool.
 pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> io::Result<()> {
     while conn.out_pos < conn.out.len() {
-        match conn.socket.write(&conn.out[conn.out_pos..]) {
+        match conn.io.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => conn.out_pos += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -878,18 +952,20 @@ pub(crate) fn write_out(conn: &mut crate::conn::Conn, pool: &mut BufferPool) -> 
         conn.out_pos = 0;
     }
     let Phase::Open(ws) = &mut conn.phase else {
-        return Ok(());
+        // TLS records of the handshake (or an alert) may be waiting without any plaintext.
+        return conn.io.flush().map(drop);
     };
     std::mem::swap(ws.pool_mut(), pool);
-    let result = write_frames(&mut conn.socket, ws);
+    let result = write_frames(&mut conn.io, ws);
     std::mem::swap(ws.pool_mut(), pool);
-    result
+    result?;
+    conn.io.flush().map(drop)
 }
 
 /// How many pieces of output one vectored write takes at most.
 const WRITE_SLICES: usize = 16;
 
-fn write_frames(socket: &mut mio::net::TcpStream, ws: &mut Connection) -> io::Result<()> {
+fn write_frames(transport: &mut Transport, ws: &mut Connection) -> io::Result<()> {
     loop {
         let written = {
             let mut slices = [&[][..]; WRITE_SLICES];
@@ -901,7 +977,7 @@ fn write_frames(socket: &mut mio::net::TcpStream, ws: &mut Connection) -> io::Re
             for (io, slice) in io.iter_mut().zip(&slices[..n]) {
                 *io = IoSlice::new(slice);
             }
-            match socket.write_vectored(&io[..n]) {
+            match transport.write_vectored(&io[..n]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => written,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -922,6 +998,16 @@ fn over_capacity_response() -> Vec<u8> {
         .with_header("Retry-After", "5")
         .with_body("too many connections\n")
         .write(&mut out);
+    out
+}
+
+/// `429 Too Many Requests` with `Retry-After`, for connections past the per-address limit.
+fn over_ip_limit_response(max: Option<usize>) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(max) = max {
+        // A fixed, valid response: `write` cannot fail on it.
+        let _ = ConnectionsPerIp::new(max).refusal().write(&mut out);
+    }
     out
 }
 

@@ -34,6 +34,8 @@ fn two_thousand_connections_get_every_broadcast_and_close_cleanly() {
         broadcast_len: 64,
         echo_len: 1024,
         deflate: false,
+        #[cfg(feature = "tls")]
+        tls: None,
     };
     let outcome = harness::run(addr, &plan, |_| None).unwrap();
     assert_eq!(outcome.fan_out.len(), 3);

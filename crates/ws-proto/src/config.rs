@@ -92,6 +92,12 @@ pub struct Config {
     /// [`Limits::max_header_bytes`]: crate::handshake::Limits::max_header_bytes
     /// [`Limits::max_body_bytes`]: crate::handshake::Limits::max_body_bytes
     pub limits: crate::handshake::Limits,
+    /// A limit on the data messages received per second (and their bytes), and what to do
+    /// with one over it: drop it, or fail the connection with 1008. See
+    /// [`RateLimit`](crate::policy::RateLimit) for how messages are counted.
+    ///
+    /// Default: `None` (no limit). Memory: none (two counters per connection).
+    pub rate_limit: Option<crate::policy::RateLimit>,
 }
 
 impl Default for Config {
@@ -108,6 +114,7 @@ impl Default for Config {
             deflate: crate::extensions::deflate::DeflateConfig::default(),
             handshake_timeout: Some(Duration::from_secs(10)),
             limits: crate::handshake::Limits::DEFAULT,
+            rate_limit: None,
         }
     }
 }

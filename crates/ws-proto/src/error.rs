@@ -169,6 +169,10 @@ pub enum ProtocolError {
     /// RSV1 (the "Per-Message Compressed" bit) was set on a control frame or a continuation
     /// frame (RFC 7692 section 6.1).
     InvalidCompressionBit,
+    /// A data message arrived over [`Config::rate_limit`](crate::Config::rate_limit), whose
+    /// action is [`RateAction::Close`](crate::policy::RateAction::Close): closed with 1008
+    /// (policy violation).
+    RateLimited,
 }
 
 impl ProtocolError {
@@ -185,6 +189,7 @@ impl ProtocolError {
                 CloseCode::INVALID_PAYLOAD
             }
             ProtocolError::FrameTooLarge | ProtocolError::MessageTooLarge => CloseCode::TOO_BIG,
+            ProtocolError::RateLimited => CloseCode::POLICY_VIOLATION,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -209,6 +214,7 @@ impl ProtocolError {
             ProtocolError::MessageTooLarge => "message exceeds the size limit",
             ProtocolError::InvalidCompressedData => "invalid compressed data",
             ProtocolError::InvalidCompressionBit => "RSV1 set on a control or continuation frame",
+            ProtocolError::RateLimited => "message rate limit exceeded",
         }
     }
 }

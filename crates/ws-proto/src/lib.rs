@@ -72,7 +72,9 @@ pub mod extensions;
 pub mod frame;
 pub mod handshake;
 mod message;
+pub mod policy;
 mod pool;
+mod prepared;
 #[cfg(feature = "std")]
 pub mod rng;
 mod role;
@@ -87,6 +89,7 @@ pub use connection::{Connection, State, Transmit};
 pub use error::{Error, HandshakeError, ProtocolError, SendError, Timeout};
 pub use message::{Chunk, DataKind, Event, Message};
 pub use pool::BufferPool;
+pub use prepared::PreparedMessage;
 pub use role::Role;
 pub use time::Instant;
 

@@ -63,6 +63,8 @@ pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
 pub use stream::MaybeTlsStream;
 pub use ws_proto;
+/// Ready-made server policies (the core's): origins, tokens, rate limits.
+pub use ws_proto::policy;
 #[cfg(feature = "tls")]
 pub use ws_tls;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
@@ -81,8 +83,3 @@ pub use ws_proto::{
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
-
-/// The examples of `docs/tls.md`, compiled as doctests.
-#[cfg(all(doctest, feature = "tls"))]
-#[doc = include_str!("../../../docs/tls.md")]
-pub struct TlsDoctests;

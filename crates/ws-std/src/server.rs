@@ -7,6 +7,7 @@ use std::time::{Duration, Instant as StdInstant};
 use ws_proto::handshake::{
     Accept, HttpRequest, HttpResponse, Limits, Request, ServerEvent, ServerHandshake, VERSION,
 };
+use ws_proto::policy::{Policies, Policy, RateLimit};
 use ws_proto::{Config, Connection, HandshakeError, Instant, Transmit};
 
 use crate::handshake::{Driver, Machine};
@@ -75,10 +76,39 @@ pub type AcceptAny = fn(&Request) -> Result<Accept, HttpResponse>;
 /// permessage-deflate is negotiated as [`Config::deflate`] says. A plain HTTP request (no
 /// `Upgrade: websocket`) is answered with `426 Upgrade Required`, or as
 /// [`http`](Self::http) says.
+///
+/// Ready-made policies ([`ws_proto::policy`]) are one line each: [`policy`](Self::policy)
+/// adds a handshake check that runs before the accept callback (an `Origin` allow-list, a
+/// token check), and [`rate_limit`](Self::rate_limit) bounds the messages of each
+/// connection.
+///
+/// ```no_run
+/// use std::net::TcpListener;
+/// use ws_std::policy::{AllowedOrigins, RateLimit, TokenAuth, TokenCheck};
+/// use ws_std::ServerBuilder;
+///
+/// let server = ServerBuilder::new()
+///     .policy(AllowedOrigins::new(["https://example.com", "https://*.example.com"]))
+///     .policy(TokenAuth::new(|token, _| match token {
+///         "s3cret" => TokenCheck::Valid,
+///         _ => TokenCheck::Invalid,
+///     }).query("token"))
+///     .rate_limit(RateLimit::messages(20, 40)); // beyond it: closed with 1008
+/// let listener = TcpListener::bind("127.0.0.1:8080")?;
+/// for stream in listener.incoming() {
+///     match server.accept(stream?) {
+///         Ok(ws) => { /* admitted */ }
+///         Err(e) => eprintln!("refused: {e}"), // 403, 401 with WWW-Authenticate...
+///     }
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct ServerBuilder {
     config: Arc<Config>,
     http: Option<HttpHandler>,
+    /// Handshake checks run before the application's callback.
+    policies: Arc<Policies>,
     /// The TLS configuration of `accept_tls`.
     #[cfg(feature = "tls")]
     tls: Option<Arc<ws_tls::rustls::ServerConfig>>,
@@ -92,6 +122,7 @@ impl std::fmt::Debug for ServerBuilder {
         f.debug_struct("ServerBuilder")
             .field("config", &self.config)
             .field("http", &self.http.as_ref().map(|_| "Fn(&HttpRequest)"))
+            .field("policies", &self.policies)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +153,24 @@ impl ServerBuilder {
     /// (default 10 s; `None`: no limit).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.config).handshake_timeout = timeout;
+        self
+    }
+
+    /// Adds a handshake policy ([`ws_proto::policy`]): every request must pass it, in the
+    /// order added, before the accept callback sees it; a refusal is answered with the
+    /// policy's response and the accept fails with [`HandshakeError::Rejected`] carrying it.
+    /// A closure `Fn(&Request) -> Result<(), HttpResponse>` is a policy too.
+    pub fn policy(mut self, policy: impl Policy + 'static) -> Self {
+        Arc::make_mut(&mut self.policies).push(policy);
+        self
+    }
+
+    /// Sets [`Config::rate_limit`]: at most so many messages (and bytes) a second from each
+    /// connection; beyond it, a message is dropped or the connection closed with 1008, as
+    /// the limit's [`RateAction`](ws_proto::policy::RateAction) says. `read` then fails with
+    /// [`Error::Protocol`] carrying [`ProtocolError::RateLimited`](ws_proto::ProtocolError).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        Arc::make_mut(&mut self.config).rate_limit = Some(limit);
         self
     }
 
@@ -290,6 +339,7 @@ impl ServerBuilder {
         let side = ServerSide {
             machine: ServerHandshake::new(Arc::clone(&self.config), Instant::ZERO),
             callback: Some(callback),
+            policies: Arc::clone(&self.policies),
             http: self.http.clone(),
             failure: None,
         };
@@ -381,6 +431,8 @@ struct ServerSide<F> {
     machine: ServerHandshake,
     /// Taken when the request arrives.
     callback: Option<F>,
+    /// Checked before the callback.
+    policies: Arc<Policies>,
     /// The answer to a plain HTTP request (a 426 without it).
     http: Option<HttpHandler>,
     /// An answer of the application's that could not be sent (answered with a 500 instead).
@@ -404,6 +456,9 @@ where
         let Some(callback) = self.callback.take() else {
             return;
         };
+        if let Err(refusal) = self.policies.check(request) {
+            return self.reject(refusal);
+        }
         match callback(request) {
             Ok(accept) => {
                 if let Err(error) = self.machine.accept(accept) {

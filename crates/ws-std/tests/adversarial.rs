@@ -37,18 +37,10 @@ enum Outcome {
 /// A ws-std server accepting `n` connections one after another with `builder`, echoing data
 /// messages on each until it ends. Returns each connection's outcome.
 fn serve(builder: ServerBuilder, n: usize) -> (SocketAddr, Peer<Vec<Outcome>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let peer = spawn(move || {
-        (0..n)
-            .map(|_| {
-                let stream = accept_within(&listener, DEADLINE);
-                stream.set_nonblocking(false).expect("blocking");
-                serve_connection(builder.clone(), stream)
-            })
-            .collect()
-    });
-    (addr, peer)
+    serve_many(n, move |stream| {
+        stream.set_nonblocking(false).expect("blocking");
+        serve_connection(builder.clone(), stream)
+    })
 }
 
 fn serve_connection<S: Transport>(builder: ServerBuilder, stream: S) -> Outcome {

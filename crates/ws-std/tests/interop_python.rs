@@ -23,7 +23,7 @@
 //! context trusts the test CA, and ws-std's client `ClientBuilder::ca_file`.
 
 #[cfg(feature = "tls")]
-#[path = "common/certs.rs"]
+#[path = "../../ws-tls/test-support/certs.rs"]
 mod certs;
 mod interop_peer;
 

@@ -2,6 +2,8 @@
 //! failure the issue names, each a clear error and never a hang (certificates made here by
 //! rcgen; every peer thread and socket read is bounded).
 
+#[path = "../../ws-tls/test-support/certs.rs"]
+mod certs;
 mod common;
 
 use std::io::{Read, Write};
@@ -9,11 +11,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use certs::{Ca, Leaf};
 use common::{spawn, Peer, IO_TIMEOUT};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use ws_std::tls::{client, server, ClientTlsStream};
+use ws_std::tls::{client, ClientTlsStream};
 use ws_std::ws_tls::rustls::{self, CertificateError};
 use ws_std::{
     ClientBuilder, CloseCode, Error, HandshakeError, MaybeTlsStream, Message, ServerBuilder,
@@ -24,73 +24,6 @@ use ws_std::{
 /// how long the failure may take is generous, for a loaded machine.
 const SHORT_TIMEOUT: Duration = Duration::from_millis(300);
 const STALL_BOUND: Duration = Duration::from_secs(10);
-
-// ----- Certificates ---------------------------------------------------------------------
-
-/// A certificate authority made for one test.
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-/// A server's certificate and key, in PEM.
-struct Leaf {
-    cert_pem: String,
-    key_pem: String,
-}
-
-impl Ca {
-    fn new() -> Ca {
-        Ca::named("ws-std test CA")
-    }
-
-    /// A CA with its own name: one that only shares its name with the server's issuer is
-    /// a bad signature to a client, not an unknown issuer.
-    fn named(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().expect("key");
-        Ca {
-            issuer: CertifiedIssuer::self_signed(params, key).expect("CA certificate"),
-        }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// A certificate for `names` (DNS names or IP addresses), valid now.
-    fn issue(&self, names: &[&str]) -> Leaf {
-        self.issue_with(names, |_| {})
-    }
-
-    fn issue_with(&self, names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Leaf {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).expect("params");
-        params.distinguished_name.push(DnType::CommonName, "server");
-        edit(&mut params);
-        let key = KeyPair::generate().expect("key");
-        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        }
-    }
-
-    /// A client configuration trusting this CA alone.
-    fn client_config(&self) -> Arc<rustls::ClientConfig> {
-        let roots = client::roots_from_pem(self.pem().as_bytes()).expect("roots");
-        client::config(roots).expect("client config")
-    }
-}
-
-impl Leaf {
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        server::config_from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
-            .expect("server config")
-    }
-}
 
 // ----- Peers ------------------------------------------------------------------------------
 
@@ -484,39 +417,12 @@ fn an_untrusted_certificate_is_refused() {
 }
 
 #[test]
-fn a_certificate_for_another_name_is_refused() {
+fn certificates_for_another_name_or_expired_are_refused() {
     let ca = Ca::new();
-    let leaf = ca.issue(&["other.example"]);
-    let error = refused(&leaf, ca.client_config(), "localhost");
-    assert!(
-        matches!(
-            error,
-            rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
-            )
-        ),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("other.example"), "{error}");
-}
-
-#[test]
-fn an_expired_certificate_is_refused() {
-    let ca = Ca::new();
-    let leaf = ca.issue_with(&["localhost"], |params| {
-        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2001, 1, 1);
-    });
-    let error = refused(&leaf, ca.client_config(), "localhost");
-    assert!(
-        matches!(
-            error,
-            rustls::Error::InvalidCertificate(
-                CertificateError::Expired | CertificateError::ExpiredContext { .. }
-            )
-        ),
-        "{error:?}"
-    );
+    for case in certs::refusals(&ca) {
+        let error = refused(&case.leaf, ca.client_config(), "localhost");
+        assert!((case.expected)(&error), "{}: {error:?}", case.what);
+    }
 }
 
 // ----- Peers that do not speak TLS --------------------------------------------------------
@@ -588,15 +494,7 @@ fn a_tls_client_on_a_plain_port_fails_on_both_sides() {
 fn garbage_records_before_the_handshake_are_refused() {
     let ca = Ca::new();
     let leaf = ca.issue(&["localhost"]);
-    let garbage: [&[u8]; 3] = [
-        // A handshake record whose message is nonsense.
-        &[0x16, 0x03, 0x01, 0x00, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff],
-        // A record of no content type.
-        &[0x42; 64],
-        // A record longer than TLS allows.
-        &[0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x02],
-    ];
-    for bytes in garbage {
+    for bytes in certs::GARBAGE_RECORDS {
         let (addr, server) = tls_accept_once(tls_server(&leaf));
         let mut tcp = TcpStream::connect(addr).expect("connect");
         tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
@@ -617,9 +515,10 @@ fn garbage_records_after_the_handshake_end_the_connection() {
     ws.send_text("before").expect("send");
     assert_eq!(ws.read().expect("echo"), Message::Text("before".into()));
     // An application-data record that no key encrypted, under the TLS layer.
-    let mut record = vec![0x17, 0x03, 0x03, 0x00, 0x40];
-    record.extend_from_slice(&[0xaa; 0x40]);
-    ws.get_mut().tcp_mut().write_all(&record).expect("garbage");
+    ws.get_mut()
+        .tcp_mut()
+        .write_all(&certs::forged_record())
+        .expect("garbage");
     let error = tls_error(server.join(), "server");
     assert!(matches!(error, rustls::Error::DecryptError), "{error:?}");
     // The client learns the end too, without hanging.

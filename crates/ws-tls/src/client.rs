@@ -10,6 +10,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+#[cfg(feature = "bundled-roots")]
+use std::sync::OnceLock;
 
 use rustls::{ClientConfig, RootCertStore};
 
@@ -43,6 +45,22 @@ pub fn config(roots: impl Into<Arc<RootCertStore>>) -> Result<Arc<ClientConfig>,
 #[cfg(feature = "bundled-roots")]
 pub fn default_config() -> Result<Arc<ClientConfig>, Error> {
     config(bundled_roots())
+}
+
+/// [`default_config`], built once per process and shared by every call, so that the
+/// connections share its session cache (a reconnection resumes its TLS session).
+///
+/// # Errors
+///
+/// As [`config`] (the first call; a failure is not kept).
+#[cfg(feature = "bundled-roots")]
+pub fn shared_default_config() -> Result<Arc<ClientConfig>, Error> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(Arc::clone(config));
+    }
+    let config = default_config()?;
+    Ok(Arc::clone(CONFIG.get_or_init(|| config)))
 }
 
 /// The Mozilla root program's certificate authorities, compiled in (`webpki-roots`).
@@ -122,6 +140,14 @@ mod tests {
         assert!(bundled_roots().len() > 50);
         let config = default_config().expect("config");
         assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn the_shared_default_config_is_built_once() {
+        let first = shared_default_config().expect("config");
+        let second = shared_default_config().expect("config");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(first.alpn_protocols, [b"http/1.1".to_vec()]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Helpers shared by the `ws` command's tests.
 #![allow(dead_code, unreachable_pub)]
 
-#[path = "../../../ws-std/tests/common/certs.rs"]
+#[path = "../../../ws-tls/test-support/certs.rs"]
 pub mod certs;

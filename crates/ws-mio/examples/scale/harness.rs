@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use ws_mio::{CloseCode, ConnId, Ctx, Error, Handle, Handler, Message, Options, Server};
+use ws_mio::{CloseCode, ConnId, Connect, Ctx, Error, Handle, Handler, Message, Options, Server};
 
 /// Tag of a broadcast payload (first byte).
 const BROADCAST: u8 = b'B';
@@ -56,7 +56,7 @@ enum Note {
 
 /// One client event loop's share of the connections.
 struct Swarm {
-    url: String,
+    request: Connect,
     total: usize,
     started: usize,
     ids: Vec<ConnId>,
@@ -74,7 +74,7 @@ impl Swarm {
     fn connect_more(&mut self, ctx: &mut Ctx<'_>) {
         while self.started < self.total && self.started - self.ids.len() < CONNECT_WINDOW {
             self.started += 1;
-            if let Err(e) = ctx.connect(self.url.as_str()) {
+            if let Err(e) = ctx.connect(self.request.clone()) {
                 let _ = self.tx.send(Note::Failed(format!("connect: {e}")));
             }
         }
@@ -144,6 +144,21 @@ pub(crate) struct Plan {
     pub(crate) echo_len: usize,
     /// Offer permessage-deflate (the server decides whether to accept it).
     pub(crate) deflate: bool,
+    /// Connect over TLS (`wss://`, to the server's IP address) trusting this configuration.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<ws_mio::tls::ClientConfig>>,
+}
+
+impl Plan {
+    /// The request of every client connection to `server`.
+    fn request(&self, server: SocketAddr) -> Connect {
+        #[cfg(feature = "tls")]
+        if let Some(config) = &self.tls {
+            let url = format!("wss://{server}/");
+            return Connect::new(url).tls(std::sync::Arc::clone(config));
+        }
+        Connect::new(format!("ws://{server}/"))
+    }
 }
 
 /// What a run measured.
@@ -177,7 +192,7 @@ pub(crate) fn run(
     let limit = Duration::from_secs(120);
     let threads = plan.client_threads.max(1);
     let (tx, rx) = mpsc::channel();
-    let url = format!("ws://{server}/");
+    let request = plan.request(server);
     let share = |i: usize| plan.connections / threads + usize::from(i < plan.connections % threads);
     let shares: Vec<usize> = (0..threads).map(share).collect();
     let mut options = Options::default();
@@ -186,7 +201,7 @@ pub(crate) fn run(
     options.config.deflate.enabled = plan.deflate;
     let factory_shares = shares.clone();
     let clients = Server::new(options, move |i| Swarm {
-        url: url.clone(),
+        request: request.clone(),
         total: factory_shares[i],
         started: 0,
         ids: Vec::new(),

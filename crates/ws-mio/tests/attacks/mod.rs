@@ -1,5 +1,5 @@
 //! Attack traffic, written by hand on raw sockets: shared by the adversarial tests
-//! (`tests/adversarial.rs`) and the peak-memory measurements (`examples/attack_rss.rs`).
+//! (`tests/adversarial.rs`) and the peak-memory measurements (`examples/mio_attack_rss.rs`).
 //!
 //! Large floods are streamed in batches of about 64 KiB, so that the attacker never holds more
 //! than a batch (the memory example runs the attacker in the server's process). Needs the raw

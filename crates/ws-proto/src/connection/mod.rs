@@ -17,6 +17,7 @@ use crate::frame::FrameDecoder;
 #[cfg(feature = "deflate")]
 use crate::frame::RSV1;
 use crate::message::{Assembler, Event};
+use crate::policy::{RateLimiter, Verdict};
 use crate::pool::BufferPool;
 use crate::role::Role;
 use crate::time::Instant;
@@ -26,6 +27,9 @@ mod closing;
 mod output;
 mod receive;
 mod send;
+
+#[cfg(test)]
+mod rate_tests;
 
 use output::Output;
 
@@ -116,6 +120,8 @@ pub struct Connection {
     /// permessage-deflate, when negotiated (RFC 7692).
     #[cfg(feature = "deflate")]
     deflate: Option<Box<DeflateState>>,
+    /// [`Config::rate_limit`], when set: boxed, as most connections have none.
+    rate: Option<Box<Limited>>,
     /// The subprotocol agreed in the opening handshake.
     protocol: Option<String>,
 
@@ -200,6 +206,9 @@ impl Connection {
     ) -> Connection {
         let mut timers = TimerTable::default();
         timers.set_after(Timer::Keepalive, now, config.keepalive_interval);
+        let rate = config
+            .rate_limit
+            .map(|limit| Box::new(Limited::new(limit, now)));
         Connection {
             role,
             config,
@@ -207,6 +216,7 @@ impl Connection {
             allowed_rsv: 0,
             #[cfg(feature = "deflate")]
             deflate: None,
+            rate,
             protocol: None,
             decoder: FrameDecoder::new(),
             current: None,
@@ -437,6 +447,67 @@ impl Connection {
     /// Queues an event for [`poll_event`](Self::poll_event).
     fn push_event(&mut self, event: Event) {
         self.events.push_back(event);
+    }
+
+    /// Queues a received data message or chunk, as [`Config::rate_limit`] says: delivered,
+    /// dropped (its buffer goes back to the pool), or refused with
+    /// [`ProtocolError::RateLimited`], which fails the connection with 1008.
+    #[inline]
+    fn deliver(&mut self, event: Event) -> Result<(), crate::ProtocolError> {
+        if let Some(limited) = self.rate.as_deref_mut() {
+            match limited.verdict(&event) {
+                Verdict::Deliver => {}
+                Verdict::Drop => {
+                    let buffer = match event {
+                        Event::Message(crate::Message::Text(text)) => text.into_bytes(),
+                        Event::Message(crate::Message::Binary(data)) => data,
+                        Event::Chunk(chunk) => chunk.data,
+                        _ => Vec::new(),
+                    };
+                    self.pool.put(buffer);
+                    return Ok(());
+                }
+                Verdict::Close => return Err(crate::ProtocolError::RateLimited),
+            }
+        }
+        self.push_event(event);
+        Ok(())
+    }
+
+    /// The time of the input being received, for the rate limit.
+    fn input_time(&mut self, now: Instant) {
+        if let Some(limited) = self.rate.as_deref_mut() {
+            limited.now = now;
+        }
+    }
+}
+
+/// A connection's [`RateLimiter`] and the time of the input it is receiving.
+#[derive(Debug)]
+struct Limited {
+    limiter: RateLimiter,
+    now: Instant,
+}
+
+impl Limited {
+    fn new(limit: crate::policy::RateLimit, now: Instant) -> Limited {
+        Limited {
+            limiter: RateLimiter::new(limit, now),
+            now,
+        }
+    }
+
+    fn verdict(&mut self, event: &Event) -> Verdict {
+        match event {
+            Event::Message(message) => self
+                .limiter
+                .message(message.as_bytes().len() as u64, self.now),
+            Event::Chunk(chunk) => {
+                let bytes = chunk.data.len() as u64;
+                self.limiter.chunk(chunk.first, chunk.last, bytes, self.now)
+            }
+            _ => Verdict::Deliver,
+        }
     }
 }
 

@@ -44,6 +44,7 @@ impl Connection {
         }
         if !data.is_empty() {
             self.peer_alive(now);
+            self.input_time(now);
         }
         while !data.is_empty() && !self.input_done {
             match self.receive_step(data, now) {
@@ -164,6 +165,7 @@ impl Connection {
             return Ok(());
         }
         self.peer_alive(now);
+        self.input_time(now);
         let n = (n as u64).min(header.payload_len - received) as usize;
         let n = match self.message.commit(n, header.mask, received) {
             Ok(n) => n as u64,
@@ -221,8 +223,7 @@ impl Connection {
         } else {
             Message::Binary(buf)
         };
-        self.push_event(Event::Message(message));
-        Ok(())
+        self.deliver(Event::Message(message))
     }
 
     /// Checks a new frame's header and prepares to receive its payload.
@@ -359,7 +360,7 @@ impl Connection {
                 let (limit, mode) = (self.config.max_message_size, self.config.message_mode);
                 deflate.receive(piece, header.mask, offset, &mut self.message, limit, mode)?;
                 for event in self.message.take_ready() {
-                    self.push_event(event);
+                    self.deliver(event)?;
                 }
                 return Ok(());
             }
@@ -370,7 +371,7 @@ impl Connection {
     /// Stream mode hands out what has arrived so far of a data frame.
     fn flush_stream(&mut self) -> Result<(), ProtocolError> {
         if let Some(event) = self.message.flush(self.config.message_mode, false)? {
-            self.push_event(event);
+            self.deliver(event)?;
         }
         Ok(())
     }
@@ -406,13 +407,13 @@ impl Connection {
                                 (self.config.max_message_size, self.config.message_mode);
                             deflate.finish_message(&mut self.message, limit, mode)?;
                             for event in self.message.take_ready() {
-                                self.push_event(event);
+                                self.deliver(event)?;
                             }
                         }
                     }
                 }
                 if let Some(event) = self.message.flush(self.config.message_mode, header.fin)? {
-                    self.push_event(event);
+                    self.deliver(event)?;
                 }
             }
         }

@@ -10,6 +10,7 @@ use crate::frame::mask::apply_mask;
 use crate::frame::RSV1;
 use crate::frame::{encode_header, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::message::{DataKind, Message};
+use crate::prepared::PreparedMessage;
 use crate::State;
 
 /// From this payload size, [`Connection::send`] queues the message's own buffer instead of
@@ -118,6 +119,36 @@ impl Connection {
             return Err(SendError::FragmentOutOfOrder);
         }
         self.write_frame(data_opcode(kind), true, 0, data);
+        Ok(())
+    }
+
+    /// Queues a message framed once for many connections (see [`PreparedMessage`]): a server
+    /// connection without permessage-deflate copies its frame bytes into the output queue
+    /// as they are, with no encoding; a client connection or one with permessage-deflate
+    /// sends its payload as [`send_text`](Self::send_text) or
+    /// [`send_binary`](Self::send_binary) would. The bytes on the wire are the same either
+    /// way, and so are the errors.
+    ///
+    /// Next: write the output.
+    pub fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), SendError> {
+        // Compressed connections frame their own (a compress-once path for connections that
+        // share parameters without context takeover belongs here).
+        #[cfg(feature = "deflate")]
+        let plain = self.deflate.is_none();
+        #[cfg(not(feature = "deflate"))]
+        let plain = true;
+        if !plain || self.mask_keys.is_some() {
+            return self.send_message(data_opcode(prepared.kind()), prepared.payload());
+        }
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentOutOfOrder);
+        }
+        let frame = prepared.frame();
+        self.out
+            .tail(&mut self.pool, frame.len())
+            .extend_from_slice(frame);
+        self.out.appended(frame.len());
         Ok(())
     }
 

@@ -73,6 +73,23 @@ where
     (addr, peer)
 }
 
+/// Binds 127.0.0.1:0 and runs `f` on each of the first `n` connections accepted, one after
+/// another (each accept within [`DEADLINE`]); the results in order.
+pub fn serve_many<T, F>(n: usize, mut f: F) -> (SocketAddr, Peer<Vec<T>>)
+where
+    T: Send + 'static,
+    F: FnMut(TcpStream) -> T + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    let peer = spawn(move || {
+        (0..n)
+            .map(|_| f(accept_within(&listener, DEADLINE)))
+            .collect()
+    });
+    (addr, peer)
+}
+
 /// Accepts one connection, failing after `limit` (a bounded poll, so the thread cannot hang
 /// when the test fails before connecting).
 pub fn accept_within(listener: &TcpListener, limit: Duration) -> TcpStream {

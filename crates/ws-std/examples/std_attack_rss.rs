@@ -1,7 +1,7 @@
 //! Peak memory of a ws-std server under one attack, for `docs/security.md`.
 //!
 //! ```sh
-//! cargo run --release -p ws-std --example attack_rss -- <attack>
+//! cargo run --release -p ws-std --example std_attack_rss -- <attack>
 //! ```
 //!
 //! Runs a default-configured ws-std server (thread per connection, `Config::default()`,

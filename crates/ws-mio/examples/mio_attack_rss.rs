@@ -1,7 +1,7 @@
 //! Peak memory of a ws-mio server under one attack, for `docs/security.md`.
 //!
 //! ```sh
-//! cargo run --release -p ws-mio --example attack_rss -- <attack> [count]
+//! cargo run --release -p ws-mio --example mio_attack_rss -- <attack> [count]
 //! ```
 //!
 //! Runs a default-configured ws-mio server (`Options::default()`: one event loop, 10,000
