@@ -55,7 +55,7 @@ DEFLATE_SAMPLE_CASES="1,11,18"
 # ---------------------------------------------------------------------------
 
 SERVER_PORT_BASE="${AUTOBAHN_SERVER_PORT_BASE:-9101}" # one port per server testee
-FUZZINGSERVER_PORT=9001                                 # clients connect here
+FUZZINGSERVER_PORT="${AUTOBAHN_FUZZINGSERVER_PORT:-9001}"  # clients connect here
 RUN_TIMEOUT="${AUTOBAHN_TIMEOUT:-1800}"                 # seconds per wstest / client run
 PORT_WAIT="${AUTOBAHN_PORT_WAIT:-60}"                   # seconds to wait for a listener
 
@@ -83,7 +83,8 @@ usage: autobahn/run.sh [--cases LIST] [--only server|client] [--skip-build]
 
 environment: AUTOBAHN_PYTHON2 (a python2.7 to use), AUTOBAHN_TIMEOUT
 (seconds per wstest/client run, default 1800), AUTOBAHN_SERVER_PORT_BASE
-(default 9101), AUTOBAHN_PORT_WAIT (default 60), AUTOBAHN_DEFLATE_SAMPLE
+(default 9101), AUTOBAHN_FUZZINGSERVER_PORT (default 9001), AUTOBAHN_PORT_WAIT
+(default 60), AUTOBAHN_DEFLATE_SAMPLE
 (agents, as --deflate-sample), CARGO_TARGET_DIR.
 EOF
 }

@@ -8,6 +8,10 @@
 # - `cargo test --workspace`: unit, integration, property and doc tests; then ws-std's and
 #   ws-mio's TLS tests and doc examples, with their `tls` features, and ws-std's wss:// refusal
 #   without it.
+# - redis-server (Debian's package) for the `ws serve --redis` and ws-redis tests, which start
+#   it on a free loopback port and stop it by PID: installed with apt when missing
+#   (scripts/redis-setup.sh), and passed to them as $WS_REDIS_SERVER.
+# - The examples run against their servers on 127.0.0.1, their output checked (examples/run.sh).
 # - The chat demo in a real browser (tests/browser/run.sh): installs Debian's chromium with apt
 #   and playwright-core from tests/browser/package-lock.json when missing, then two pages chat
 #   through `ws serve`, over http/ws and over https/wss; screenshots in target/browser/.
@@ -18,6 +22,8 @@ python="$(bash interop/setup.sh | tail -n 1)"
 export WS_INTEROP_PYTHON="$python"
 node="$(bash interop/node/setup.sh | tail -n 1)"
 export WS_INTEROP_NODE="$node"
+WS_REDIS_SERVER="$(bash scripts/redis-setup.sh | tail -n 1)"
+export WS_REDIS_SERVER
 
 cargo test --workspace "$@"
 # The TLS tests need the crates' `tls` features; run each crate's on its own, so they do not
@@ -29,5 +35,7 @@ cargo test -p ws-mio --features tls --doc "$@"
 # And without it (the workspace build turns it on through ws-cli): wss:// is refused, naming
 # the feature.
 cargo test -p ws-std --test loopback client_url_errors "$@"
+
+bash examples/run.sh
 
 bash tests/browser/run.sh

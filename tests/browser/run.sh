@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The browser test of the chat demo: `ws serve` with two pages in headless Chromium
-# (tests/browser/chat.test.js). Run by scripts/test.sh; on its own:
+# The browser tests of the chat demo: `ws serve` with two pages in headless Chromium
+# (tests/browser/chat.test.js), and two `ws serve --redis` processes on one redis-server with a
+# page on each (tests/browser/redis.test.js; redis-server from $WS_REDIS_SERVER or PATH).
+# Run by scripts/test.sh; on its own:
 #
 #   bash tests/browser/run.sh
 #
@@ -25,4 +27,4 @@ WS_TLS_DIR="$WS_BROWSER_OUT/certs"
 
 export WS_BIN CHROMIUM="$chromium" WS_BROWSER_OUT WS_TLS_DIR
 cd "$here"
-timeout --kill-after=10 300 node --test --test-timeout=120000 chat.test.js
+timeout --kill-after=10 300 node --test --test-timeout=120000 chat.test.js redis.test.js

@@ -13,13 +13,15 @@ use ws_std::{ClientBuilder, Error, Message};
 const POLL: Duration = Duration::from_millis(20);
 
 /// `deflate`: offer permessage-deflate (`--no-deflate` turns it off). `ca`: the CA file a
-/// `wss://` server's certificate must chain to (without it, the bundled roots).
+/// `wss://` server's certificate must chain to (without it, the bundled roots). `proxy`: the
+/// URL of `--proxy`.
 pub(crate) fn run(
     url: &str,
     ca: Option<&Path>,
     protocols: &[String],
     headers: &[String],
     deflate: bool,
+    proxy: Option<&str>,
 ) -> Result<(), String> {
     let mut config = Config::default();
     config.deflate.enabled = deflate;
@@ -32,6 +34,9 @@ pub(crate) fn run(
             return Err(format!("--ca is for wss:// URLs, not {url}"));
         }
         builder = builder.ca_file(ca);
+    }
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(proxy);
     }
     for p in protocols {
         builder = builder.protocol(p);

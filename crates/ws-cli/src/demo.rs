@@ -8,6 +8,17 @@
 //! messages are published to its subscribers, framed once for all of them. On std, each
 //! connection has its thread and the rooms are shared behind a lock, keyed by name, each
 //! connection taking the messages for it from its own bounded queue.
+//!
+//! # Several processes (`--redis`, mio only)
+//!
+//! With `--redis redis://HOST:PORT`, the rooms span every `ws serve` process on that Redis
+//! ([`ws_redis`]): what a room publishes (chat messages, join and leave notices) also goes to
+//! the room's Redis channel (`PREFIX` + `room:NAME`, the prefix `ws:` unless
+//! `--channel-prefix` names another), and what Redis delivers is published to the room's
+//! connections here. Presence is approximated: each process counts its own connections, so a
+//! join or leave notice is sent when a name arrives at or leaves *a process* (a name present
+//! on two processes is announced twice, and its leave from one is announced while it is still
+//! present on the other), and the `users` of a welcome are the names present on this process.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,7 +35,7 @@ use ws_std::{ServerBuilder, Transport, WebSocket};
 
 use crate::chat::{room_name, Out, Room};
 use crate::connect::read_timed_out;
-use crate::serve::{run_mio_server, run_std, Service};
+use crate::serve::{run_mio_server_with, run_std, Service};
 
 /// The chat page: plain HTML, CSS and JavaScript in one file.
 const PAGE: &str = include_str!("../static/chat.html");
@@ -37,19 +48,53 @@ const MAX_MESSAGE_BYTES: usize = 64 << 10;
 /// lost network) is noticed, closed, and announced as gone.
 const KEEPALIVE: Duration = Duration::from_secs(30);
 
+/// `ws serve --redis`: the chat's rooms across processes through Redis.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct RedisArgs {
+    /// Share the chat's rooms with every `ws serve` on this Redis (redis://HOST:PORT),
+    /// through Redis pub/sub: docs/scaling.md.
+    #[arg(long = "redis", value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// Put NAME before each room's Redis channel (with --redis). [default: ws:]
+    #[arg(long, value_name = "NAME", requires = "url")]
+    pub(crate) channel_prefix: Option<String>,
+    /// Use Redis 7 sharded pub/sub (SSUBSCRIBE / SPUBLISH), for Redis Cluster (with --redis).
+    #[arg(long, requires = "url")]
+    pub(crate) redis_sharded: bool,
+}
+
 /// Serves the chat on `addr` until Ctrl-C, with the command line's `options` (compression,
-/// connection limit) and the chat's own settings.
-pub(crate) fn run(addr: &str, mut options: Options) -> Result<(), String> {
+/// connection limit) and the chat's own settings; across processes with `redis`.
+pub(crate) fn run(addr: &str, mut options: Options, redis: &RedisArgs) -> Result<(), String> {
     // The rooms live in the handler of the one event loop.
     options.threads = 1;
     chat_config(&mut options.config);
     let secure = options.tls.is_some();
-    run_mio_server(
-        addr,
-        options,
-        |_| Chat::default(),
-        |local| banner(local, secure),
-    )
+    let banner = move |local| banner(local, secure);
+    let Some(url) = &redis.url else {
+        return run_mio_server_with(
+            addr,
+            options,
+            |_| Chat::default(),
+            banner,
+            |_| Box::new(|| ()),
+        );
+    };
+    let mut bridge_options = ws_redis::Options::new(url);
+    if let Some(prefix) = &redis.channel_prefix {
+        bridge_options.channel_prefix.clone_from(prefix);
+    }
+    bridge_options.sharded = redis.redis_sharded;
+    let bridge = ws_redis::Bridge::new(bridge_options).map_err(|e| e.to_string())?;
+    let publisher = bridge.publisher();
+    let factory = move |_| Chat {
+        bridge: Some(publisher.clone()),
+        ..Chat::default()
+    };
+    run_mio_server_with(addr, options, factory, banner, |handle| {
+        let running = bridge.start(handle);
+        Box::new(move || running.stop())
+    })
 }
 
 /// Serves the chat on `addr` on the std backend, over TLS with `tls` (the page over
@@ -121,6 +166,8 @@ struct Chat {
     /// holds it from `handshake` to `open`, and nothing is left behind if the connection
     /// never opens.
     pending: Option<(ConnId, String)>,
+    /// With `--redis`: where a room's messages go for the other processes.
+    bridge: Option<ws_redis::Publisher>,
 }
 
 /// The topic of a room's subscribers.
@@ -168,7 +215,7 @@ impl Handler for Chat {
             Message::Text(text) => room.receive(id, &text, now_ms()),
             Message::Binary(_) => room.receive_binary(id),
         };
-        deliver(ctx, name, out);
+        deliver(ctx, self.bridge.as_ref(), name, out);
     }
 
     fn close(&mut self, ctx: &mut Ctx<'_>, id: ConnId, _: CloseCode, _: &str) {
@@ -182,18 +229,29 @@ impl Handler for Chat {
         if room.is_empty() {
             self.rooms.remove(&name);
         }
-        deliver(ctx, &name, out);
+        deliver(ctx, self.bridge.as_ref(), &name, out);
     }
 }
 
 /// Sends what a room answered: to everyone in the room (its topic), or to one connection. A
 /// connection that is closing or over its output limit misses the message; the others still
-/// get it.
-fn deliver(ctx: &mut Ctx<'_>, room: &str, out: Vec<Out<ConnId>>) {
+/// get it. With a bridge, what goes to the room goes to the other processes too; a message
+/// Redis cannot take now (it is down or slow) reaches this process's connections only.
+fn deliver(
+    ctx: &mut Ctx<'_>,
+    bridge: Option<&ws_redis::Publisher>,
+    room: &str,
+    out: Vec<Out<ConnId>>,
+) {
     for message in out {
         match message {
             Out::All(text) => {
-                ctx.publish(&topic(room), &Message::Text(text));
+                let topic = topic(room);
+                let message = Message::Text(text);
+                ctx.publish(&topic, &message);
+                if let Some(bridge) = bridge {
+                    let _ = bridge.publish(&topic, &message);
+                }
             }
             Out::To(id, text) => {
                 let _ = ctx.send_text(id, &text);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ws_proto::extensions::deflate::DeflatePreset;
 
 mod bench;
 mod chat;
@@ -36,9 +37,14 @@ enum Command {
         /// chat].
         #[arg(long, value_enum)]
         backend: Option<Backend>,
-        /// Decline permessage-deflate compression (RFC 7692), which is accepted by default.
-        #[arg(long)]
+        /// Decline permessage-deflate compression (RFC 7692), which is accepted by default
+        /// (the same as --deflate off).
+        #[arg(long, conflicts_with = "deflate")]
         no_deflate: bool,
+        /// How permessage-deflate is answered: memory per connection against compression
+        /// (docs/deflate.md).
+        #[arg(long, value_enum, value_name = "PRESET", default_value = "balanced")]
+        deflate: DeflateArg,
         /// The most connections held at once (mio backend; 0: no limit). Connections past it
         /// are answered 503 and closed. [default: 10000]
         #[arg(long, value_name = "N")]
@@ -50,6 +56,8 @@ enum Command {
         /// The private key of --tls-cert, in PEM (PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        redis: demo::RedisArgs,
     },
     /// Connect to URL; each line of standard input is sent as a text message and each
     /// message received is printed.
@@ -70,9 +78,40 @@ enum Command {
         /// default.
         #[arg(long)]
         no_deflate: bool,
+        /// Connect through a proxy: `http://[user:pass@]host[:port]` (HTTP CONNECT),
+        /// socks5://... (names resolved here) or socks5h://... (resolved by the proxy).
+        #[arg(long, value_name = "URL")]
+        proxy: Option<String>,
     },
     /// Load-test an echo server at URL: messages/s, MB/s and round-trip latency.
     Bench(bench::BenchArgs),
+}
+
+/// A permessage-deflate preset ([`DeflatePreset`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DeflateArg {
+    /// No compression.
+    Off,
+    /// No context takeover either way: no compression state kept between messages.
+    Shared,
+    /// The server keeps no context; the client keeps a 4 KiB window.
+    Balanced,
+    /// Context takeover both ways with 4 KiB windows.
+    SmallWindows,
+    /// Context takeover both ways with 32 KiB windows.
+    Full,
+}
+
+impl DeflateArg {
+    fn preset(self) -> DeflatePreset {
+        match self {
+            DeflateArg::Off => DeflatePreset::Off,
+            DeflateArg::Shared => DeflatePreset::Shared,
+            DeflateArg::Balanced => DeflatePreset::Balanced,
+            DeflateArg::SmallWindows => DeflatePreset::SmallWindows,
+            DeflateArg::Full => DeflatePreset::Full,
+        }
+    }
 }
 
 /// Which adapter serves connections.
@@ -92,15 +131,22 @@ fn main() -> ExitCode {
             echo,
             backend,
             no_deflate,
+            deflate,
             max_connections,
             tls_cert,
             tls_key,
+            redis,
         } => {
+            let preset = if no_deflate {
+                DeflatePreset::Off
+            } else {
+                deflate.preset()
+            };
             // clap makes each of the two require the other.
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(cert, key)| serve::TlsFiles { cert, key });
-            serve::run(&addr, echo, backend, !no_deflate, max_connections, tls)
+            serve::run(&addr, echo, backend, preset, max_connections, tls, redis)
         }
         Command::Connect {
             url,
@@ -108,7 +154,15 @@ fn main() -> ExitCode {
             protocols,
             headers,
             no_deflate,
-        } => connect::run(&url, ca.as_deref(), &protocols, &headers, !no_deflate),
+            proxy,
+        } => connect::run(
+            &url,
+            ca.as_deref(),
+            &protocols,
+            &headers,
+            !no_deflate,
+            proxy.as_deref(),
+        ),
         Command::Bench(args) => bench::run(&args),
     };
     match result {

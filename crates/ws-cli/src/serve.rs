@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread;
 
 use ws_mio::{ConnId, Ctx, Handler, Message as MioMessage, Options, Server};
+use ws_proto::extensions::deflate::{DeflateConfig, DeflatePreset};
 use ws_std::ws_tls::rustls::ServerConfig;
 use ws_std::{
     Accept, Error, HandshakeError, HttpResponse, Message, Request, ServerBuilder, Transport,
@@ -24,22 +25,27 @@ pub(crate) struct TlsFiles {
     pub(crate) key: PathBuf,
 }
 
-/// `deflate`: accept permessage-deflate (`--no-deflate` turns it off). Without `echo`: the
-/// chat demo. The default backend is std for the echo server and mio for the chat, with TLS or
-/// without. `max_connections` (mio only): 0 lifts the limit. `tls`: serve `wss://` (and the
-/// chat's page over `https://`).
+/// `deflate`: how permessage-deflate is answered (`--deflate`; `--no-deflate` is `Off`).
+/// Without `echo`: the chat demo. The default backend is std for the echo server and mio for
+/// the chat, with TLS or without. `max_connections` (mio only): 0 lifts the limit. `tls`:
+/// serve `wss://` (and the chat's page over `https://`). `redis` (the chat on mio): the
+/// chat's rooms across processes.
 pub(crate) fn run(
     addr: &str,
     echo: bool,
     backend: Option<Backend>,
-    deflate: bool,
+    deflate: DeflatePreset,
     max_connections: Option<usize>,
     tls: Option<TlsFiles>,
+    redis: crate::demo::RedisArgs,
 ) -> Result<(), String> {
     let mut options = Options::default();
-    options.config.deflate.enabled = deflate;
+    options.config.deflate = DeflateConfig::preset(deflate);
     if let Some(max) = max_connections {
         options.max_connections = (max > 0).then_some(max);
+    }
+    if echo && redis.url.is_some() {
+        return Err("--redis scales the chat demo out: drop --echo".into());
     }
     let backend = match backend {
         Some(backend) => backend,
@@ -53,12 +59,19 @@ pub(crate) fn run(
                 .into(),
         );
     }
+    if backend == Backend::Std && redis.url.is_some() {
+        return Err(
+            "--redis runs the chat on the mio backend (its rooms are ws-mio topics): drop \
+             --backend std"
+                .into(),
+        );
+    }
     let tls = tls.map(|files| load_tls(&files)).transpose()?;
     if backend == Backend::Mio {
         options.tls = tls.clone();
     }
     match (backend, echo) {
-        (Backend::Mio, false) => crate::demo::run(addr, options),
+        (Backend::Mio, false) => crate::demo::run(addr, options, &redis),
         (Backend::Mio, true) => run_mio(addr, options),
         (Backend::Std, false) => crate::demo::run_std_chat(addr, options.config, tls),
         (Backend::Std, true) => {
@@ -101,6 +114,22 @@ where
     F: Fn(usize) -> H + Send + Sync + 'static,
     H: Handler,
 {
+    run_mio_server_with(addr, options, factory, more, |_| Box::new(|| ()))
+}
+
+/// [`run_mio_server`], with `start` called with the server's handle before it runs; what
+/// `start` returns is called once the server has stopped.
+pub(crate) fn run_mio_server_with<F, H>(
+    addr: &str,
+    options: Options,
+    factory: F,
+    more: impl FnOnce(SocketAddr) -> String,
+    start: impl FnOnce(ws_mio::Handle) -> Box<dyn FnOnce()>,
+) -> Result<(), String>
+where
+    F: Fn(usize) -> H + Send + Sync + 'static,
+    H: Handler,
+{
     let scheme = if options.tls.is_some() { "wss" } else { "ws" };
     let server = Server::bind(addr, options, factory)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -109,9 +138,12 @@ where
     print!("{}", more(local));
     io::stdout().flush().map_err(|e| e.to_string())?;
     let handle = server.handle();
+    let stop = start(handle.clone());
     ctrlc::set_handler(move || handle.shutdown())
         .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
-    server.run().map_err(|e| e.to_string())?;
+    let result = server.run().map_err(|e| e.to_string());
+    stop();
+    result?;
     eprintln!("shutting down");
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! bounded by [`DEADLINE`].
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -672,4 +672,74 @@ fn bench_over_wss_against_serve_over_tls(backend: &str) {
     assert_eq!(report["failed"], 0, "{report}");
     assert_eq!(report["dropped"], 0, "{report}");
     assert!(report["messages"].as_u64().unwrap() > 0, "{report}");
+}
+
+// ----- --proxy ------------------------------------------------------------------------------
+
+/// An HTTP proxy for one connection: it answers `reply`, and a 200 opens the tunnel.
+fn proxy(reply: &'static [u8]) -> (SocketAddr, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        client.set_read_timeout(Some(DEADLINE)).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(
+                client.read(&mut byte).unwrap(),
+                1,
+                "request head ended early"
+            );
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        client.write_all(reply).unwrap();
+        if !reply.starts_with(b"HTTP/1.1 200") {
+            return;
+        }
+        let authority: SocketAddr = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let upstream = TcpStream::connect(authority).unwrap();
+        let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        let forward = thread::spawn(move || {
+            let (mut c, mut u) = (client, upstream);
+            let _ = io::copy(&mut c, &mut u);
+            let _ = u.shutdown(Shutdown::Write);
+        });
+        let _ = io::copy(&mut u2, &mut c2);
+        let _ = c2.shutdown(Shutdown::Write);
+        forward.join().unwrap();
+    });
+    (addr, handle)
+}
+
+#[test]
+fn connect_through_an_http_proxy() {
+    let (_server, server) = serve();
+    let (proxy_addr, proxy_thread) = proxy(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let url = format!("ws://{server}/");
+    let proxy_url = format!("http://{proxy_addr}");
+    // The echo comes back before end of input closes the connection.
+    let run = connect(&["--proxy", &proxy_url, &url], "via proxy\n", true);
+    assert!(
+        run.status.success(),
+        "{:?}, stderr {:?}",
+        run.status,
+        run.stderr
+    );
+    assert_eq!(run.stdout, "via proxy\n");
+    proxy_thread.join().unwrap();
+}
+
+#[test]
+fn a_refusing_proxy_is_named_in_the_error() {
+    let (proxy_addr, proxy_thread) = proxy(b"HTTP/1.1 403 Forbidden\r\n\r\n");
+    let url = "ws://127.0.0.1:9/";
+    let run = connect(&["--proxy", &format!("http://{proxy_addr}"), url], "", true);
+    assert_eq!(run.status.code(), Some(1), "{:?}", run.status);
+    assert_eq!(
+        run.stderr,
+        format!("ws: {url}: proxy refused the tunnel with HTTP 403\n")
+    );
+    proxy_thread.join().unwrap();
 }

@@ -55,9 +55,10 @@ pub struct Options {
     /// Pong deadline, close timeout, permessage-deflate. Default: [`Config::default`], which
     /// accepts (server) and offers (client) permessage-deflate.
     ///
-    /// Memory: a connection with permessage-deflate in use keeps its zlib state, about
-    /// 300 KiB, from its first message to its end; for many connections, consider
-    /// `config.deflate.enabled = false` (see `docs/performance.md`).
+    /// Memory: with the default deflate preset (`DeflatePreset::Balanced`), a connection that
+    /// has exchanged messages keeps about 16 KiB of compression state (its client's 2^12
+    /// window); `DeflatePreset::Shared` keeps none between messages, `DeflatePreset::Full`
+    /// about 350 KiB (see `docs/deflate.md`).
     pub config: Config,
     /// Number of event loops, one thread each. With more than one, every loop has its own
     /// listening socket on the same address (`SO_REUSEPORT`) and the kernel spreads new

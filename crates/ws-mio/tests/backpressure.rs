@@ -173,7 +173,13 @@ fn wait_policy_queues_and_reports_backpressure() {
     let Report::Reached { then, .. } = next(&rx) else {
         panic!("expected the watermark first")
     };
-    assert_eq!(then, SendStatus::Backpressure);
+    // `Reached` is only reported after a send answered `Backpressure`. The next send is queued
+    // as well (the Wait policy): it says `Backpressure` again, or `Queued` when its own write
+    // found room that the kernel had made meanwhile by moving bytes to the reader's side.
+    assert!(
+        matches!(then, SendStatus::Backpressure | SendStatus::Queued),
+        "{then:?}"
+    );
     let mut received = 0;
     while let ws_std::Message::Binary(_) = ws.read().unwrap() {
         received += 1;

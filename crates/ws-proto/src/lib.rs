@@ -63,6 +63,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod backoff;
 mod close;
 mod closed;
 mod config;
@@ -75,6 +76,7 @@ mod message;
 pub mod policy;
 mod pool;
 mod prepared;
+pub mod proxy;
 #[cfg(feature = "std")]
 pub mod rng;
 mod role;

@@ -58,6 +58,64 @@ impl Message {
             Message::Binary(b) => b,
         }
     }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text of a text message; `None` for a binary one (even if it is valid UTF-8).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(s) => Some(s),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload as a `String`: a text message's own, or a binary message's bytes if they
+    /// are UTF-8 (the error gives the bytes back otherwise).
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    /// assert_eq!(Message::from("hi").into_text().unwrap(), "hi");
+    /// assert_eq!(Message::from(&b"ok"[..]).into_text().unwrap(), "ok");
+    /// assert!(Message::from(vec![0xff]).into_text().is_err());
+    /// ```
+    pub fn into_text(self) -> Result<String, alloc::string::FromUtf8Error> {
+        match self {
+            Message::Text(s) => Ok(s),
+            Message::Binary(b) => String::from_utf8(b),
+        }
+    }
+
+    /// The payload bytes (the same as [`into_bytes`](Message::into_bytes), under the name
+    /// tungstenite users know).
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    /// let message = Message::from("hi");
+    /// assert!(message.is_text() && !message.is_binary());
+    /// assert_eq!((message.len(), message.as_text()), (2, Some("hi")));
+    /// assert_eq!(message.into_data(), b"hi");
+    /// ```
+    pub fn into_data(self) -> Vec<u8> {
+        self.into_bytes()
+    }
 }
 
 impl From<String> for Message {
@@ -385,5 +443,33 @@ impl Assembler {
             self.kind = None;
         }
         Ok(event)
+    }
+}
+
+#[cfg(test)]
+mod helper_tests {
+    use super::*;
+
+    #[test]
+    fn helpers_of_text_and_binary() {
+        let text = Message::from(String::from("héllo"));
+        assert!(text.is_text() && !text.is_binary());
+        assert_eq!(text.len(), 6);
+        assert!(!text.is_empty());
+        assert_eq!(text.as_text(), Some("héllo"));
+        assert_eq!(text.clone().into_text().unwrap(), "héllo");
+        assert_eq!(text.into_data(), "héllo".as_bytes());
+
+        let binary = Message::from(&[1u8, 2, 3][..]);
+        assert!(binary.is_binary() && !binary.is_text());
+        assert_eq!((binary.len(), binary.as_text()), (3, None));
+        assert_eq!(binary.into_data(), [1, 2, 3]);
+
+        let empty = Message::from(Vec::new());
+        assert!(empty.is_empty());
+        assert_eq!(empty.into_text().unwrap(), "");
+
+        let bad = Message::from(alloc::vec![b'a', 0xff]);
+        assert_eq!(bad.into_text().unwrap_err().into_bytes(), [b'a', 0xff]);
     }
 }

@@ -221,6 +221,36 @@ mod section_6_1_compression_bit {
         assert_eq!(r, Err(ProtocolError::InvalidCompressedData));
         assert_eq!(out.close_code(), Some(1002));
     }
+
+    /// Section 7.1.2.2: a client that agreed to `client_max_window_bits=9` but refers further
+    /// back (here: a client compressing with a 2^15 window) fails the connection with 1002,
+    /// whatever the inflate backend would allow; the same frame within the agreed window is
+    /// accepted.
+    #[test]
+    fn a_reference_beyond_the_agreed_window_fails_with_1002() {
+        // Blocks of 1000 distinct-looking bytes, each repeated: matches 1000 bytes back.
+        let mut text = String::new();
+        for block in 0..8u32 {
+            let part: String = (0..1000u32)
+                .map(|i| char::from(b'a' + ((i * 7 + block * 13 + i / 26) % 26) as u8))
+                .collect();
+            text.push_str(&part);
+            text.push_str(&part);
+        }
+        let mut c = client(params(false, false, None, None));
+        c.send_text(&text).unwrap();
+        let frame = drain(&mut c).bytes;
+        let mut within = server(params(false, false, None, None));
+        let (r, out) = feed(&mut within, &frame);
+        assert_eq!(
+            (r, out.events),
+            (Ok(()), vec![Event::Message(Message::Text(text))])
+        );
+        let mut limited = server(params(false, false, None, Some(9)));
+        let (r, out) = feed(&mut limited, &frame);
+        assert_eq!(r, Err(ProtocolError::InvalidCompressedData));
+        assert_eq!(out.close_code(), Some(1002));
+    }
 }
 
 mod section_9_security {
@@ -275,6 +305,66 @@ mod section_9_security {
             vec![Event::Message(Message::Binary(vec![0; 100_000]))]
         );
         let (r, _) = feed(&mut s, &bomb(100_001));
+        assert_eq!(r, Err(ProtocolError::MessageTooLarge));
+    }
+
+    /// Incompressible bytes (a fixed pseudo-random sequence).
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_u32;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// A compressed message counts against `max_message_size` once, as inflated data: one
+    /// whose compressed form is larger than the limit (incompressible data grows when
+    /// deflated) but inflates to exactly the limit passes, in one frame and fragmented; one
+    /// byte more fails with 1009.
+    #[test]
+    fn a_compressed_message_counts_once_as_inflated_data() {
+        const LIMIT: usize = 10_000;
+        let limited = |limit| {
+            let mut config = config();
+            config.max_message_size = limit;
+            Connection::server(config, ws_proto::Instant::ZERO)
+                .with_deflate(DeflateParams::default())
+        };
+        let data = noise(LIMIT);
+        let mut c = client(DeflateParams::default());
+        c.send_binary(&data).unwrap();
+        let whole = drain(&mut c).bytes;
+        // A new client: with context takeover the same data again would refer to the first.
+        let mut c = client(DeflateParams::default());
+        c.send_fragment(DataKind::Binary, &data[..LIMIT / 2], false)
+            .unwrap();
+        c.send_fragment(DataKind::Binary, &data[LIMIT / 2..], true)
+            .unwrap();
+        let fragmented = drain(&mut c).bytes;
+        for bytes in [&whole, &fragmented] {
+            assert!(bytes.len() > LIMIT + 8, "compressed to {}", bytes.len());
+            let mut s = limited(LIMIT);
+            let (r, out) = feed(&mut s, bytes);
+            assert_eq!(r, Ok(()));
+            assert_eq!(
+                out.events,
+                vec![Event::Message(Message::Binary(data.clone()))]
+            );
+        }
+        let mut c = client(DeflateParams::default());
+        c.send_binary(&noise(LIMIT + 1)).unwrap();
+        let mut s = limited(LIMIT);
+        let (r, out) = feed(&mut s, &drain(&mut c).bytes);
+        assert_eq!(r, Err(ProtocolError::MessageTooLarge));
+        assert_eq!(out.close_code(), Some(1009));
+        // Uncompressed, the same limit holds from the header.
+        let mut s = limited(LIMIT);
+        let frame = masked_rsv(true, 0, OpCode::Binary, &noise(LIMIT + 1));
+        let (r, _) = feed(&mut s, &frame[..20]);
         assert_eq!(r, Err(ProtocolError::MessageTooLarge));
     }
 

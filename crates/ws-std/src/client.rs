@@ -60,6 +60,8 @@ pub struct ClientBuilder {
     origin: Option<String>,
     config: Arc<Config>,
     connect_timeout: Option<Duration>,
+    /// The proxy URL of [`proxy`](Self::proxy).
+    proxy: Option<String>,
     /// Whom a `wss://` connection trusts.
     #[cfg(feature = "tls")]
     trust: Trust,
@@ -103,6 +105,7 @@ impl ClientBuilder {
             origin: None,
             config: Arc::default(),
             connect_timeout: Some(Duration::from_secs(10)),
+            proxy: None,
             #[cfg(feature = "tls")]
             trust: Trust::default(),
         }
@@ -158,6 +161,29 @@ impl ClientBuilder {
     /// connected (default 10 s; `None`: no limit).
     pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
         Arc::make_mut(&mut self.config).handshake_timeout = timeout;
+        self
+    }
+
+    /// Connects through a proxy: `http://[user:pass@]host[:port]` (HTTP `CONNECT`, Basic
+    /// authentication; default port 8080), `socks5://...` (SOCKS5, the server's name resolved
+    /// here) or `socks5h://...` (resolved by the proxy); default port 1080. User and password
+    /// are percent-decoded. For `wss://`, TLS runs inside the tunnel (the server's name is
+    /// the one checked). The TCP connect to the proxy takes at most the
+    /// [`connect_timeout`](Self::connect_timeout); the exchange with the proxy counts against
+    /// the handshake timeout. No environment variable (`HTTP_PROXY`, `ALL_PROXY`) is read.
+    ///
+    /// Failures are [`Error::Proxy`]: an invalid URL, a refusal (HTTP status, SOCKS5 reply
+    /// code), missing or refused credentials, or a reply that is not one. See
+    /// `docs/clients.md`.
+    ///
+    /// ```no_run
+    /// let (mut ws, _) = ws_std::ClientBuilder::new("ws://echo.internal:9001/")
+    ///     .proxy("http://alice:secret@proxy.example:3128")
+    ///     .connect()?;
+    /// # Ok::<(), ws_std::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.into());
         self
     }
 
@@ -225,16 +251,18 @@ impl ClientBuilder {
     ///   name (`rustls::Error::InvalidCertificate`), the server refused the connection (an
     ///   alert), or it does not speak TLS;
     /// * `Error::TlsConfig` when the CA file cannot be read or holds no usable certificate;
+    /// * [`Error::Proxy`] when the proxy of [`proxy`](Self::proxy) did not open a tunnel;
     /// * [`Error::Io`] if the connection fails;
     /// * otherwise as [`handshake`](Self::handshake).
-    pub fn connect(self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    pub fn connect(mut self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
         let stream = self.open(&url)?;
         self.start(stream, &url)?.driver.finish()
     }
 
-    /// The stream for `url`: TCP, and TLS over it for `wss://` (not yet handshaken).
-    fn open(&self, url: &Url) -> Result<MaybeTlsStream, Error> {
+    /// The stream for `url`: TCP (directly or through the proxy's tunnel), and TLS over it
+    /// for `wss://` (not yet handshaken).
+    fn open(&mut self, url: &Url) -> Result<MaybeTlsStream, Error> {
         #[cfg(feature = "tls")]
         let config = match url.secure() {
             // Read before connecting: a CA file that is missing is not the server's fault.
@@ -245,14 +273,11 @@ impl ClientBuilder {
         if url.secure() {
             return Err(Error::UnsupportedScheme("wss"));
         }
-        // An IPv6 literal comes without its brackets, as the resolver and the TLS server
-        // name want it.
-        let host = url.host();
-        let tcp = open_tcp(host, url.port(), self.connect_timeout)?;
-        tcp.set_nodelay(true)?;
+        let tcp = self.dial(url)?;
         #[cfg(feature = "tls")]
         if let Some(config) = config {
-            return Ok(crate::tls::client_stream(config, host, tcp)?.into());
+            // An IPv6 literal comes without its brackets, as the TLS server name wants it.
+            return Ok(crate::tls::client_stream(config, url.host(), tcp)?.into());
         }
         Ok(MaybeTlsStream::Plain(tcp))
     }
@@ -291,6 +316,35 @@ impl ClientBuilder {
     pub fn start_handshake<S: Transport>(self, stream: S) -> Result<PendingConnect<S>, Error> {
         let url = Url::parse(&self.url)?;
         self.start(stream, &url)
+    }
+
+    /// The TCP connection to the server, directly or through the proxy. The proxy phase
+    /// takes its time from the handshake timeout, which is lowered by as much.
+    fn dial(&mut self, url: &Url) -> Result<TcpStream, Error> {
+        let Some(proxy) = &self.proxy else {
+            let stream = open_tcp(url.host(), url.port(), self.connect_timeout)?;
+            stream.set_nodelay(true)?;
+            return Ok(stream);
+        };
+        let start = StdInstant::now();
+        let timeout = self.config.handshake_timeout;
+        let deadline = timeout.map(|t| start + t);
+        let stream = crate::tunnel::open_tunnel(
+            proxy,
+            url.host(),
+            url.port(),
+            self.connect_timeout,
+            deadline,
+        )?;
+        if let Some(t) = timeout {
+            // What is left of it for the WebSocket handshake (at least a millisecond: the
+            // proxy phase ended in time).
+            let left = t
+                .saturating_sub(start.elapsed())
+                .max(Duration::from_millis(1));
+            Arc::make_mut(&mut self.config).handshake_timeout = Some(left);
+        }
+        Ok(stream)
     }
 
     fn start<S: Transport>(self, stream: S, url: &Url) -> Result<PendingConnect<S>, Error> {
@@ -364,7 +418,9 @@ impl<S: Transport> PendingConnect<S> {
 }
 
 /// Connects to the first address of `host:port` that accepts.
-fn open_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
+pub(crate) fn open_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<TcpStream> {
+    // IPv6 literals come bracketed from the URL; the resolver wants them bare.
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     let mut last = io::Error::new(io::ErrorKind::NotFound, "host resolved to no address");
     for addr in (host, port).to_socket_addrs()? {
         let attempt = match timeout {

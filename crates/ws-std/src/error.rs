@@ -62,6 +62,10 @@ pub enum Error {
     /// usable certificate. Nothing was sent.
     #[cfg(feature = "tls")]
     TlsConfig(ws_tls::Error),
+    /// The proxy of [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) did not open a
+    /// tunnel: its URL is invalid, it refused (HTTP status or SOCKS5 reply code), it wanted
+    /// other credentials, or its reply was not one. The connection is over.
+    Proxy(ws_proto::proxy::ProxyError),
 }
 
 impl Error {
@@ -73,7 +77,10 @@ impl Error {
             Error::Send(e) => ws_proto::Error::Send(*e),
             Error::Timeout(t) => ws_proto::Error::Timeout(*t),
             Error::ConnectionLost => ws_proto::Error::ConnectionLost,
-            Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_) => return None,
+            Error::Io(_)
+            | Error::ConnectionClosed
+            | Error::UnsupportedScheme(_)
+            | Error::Proxy(_) => return None,
             #[cfg(feature = "tls")]
             Error::Tls(_) | Error::TlsConfig(_) => return None,
         })
@@ -87,9 +94,10 @@ impl Error {
             Error::Send(e) => ws_proto::Error::Send(e),
             Error::Timeout(t) => ws_proto::Error::Timeout(t),
             Error::ConnectionLost => ws_proto::Error::ConnectionLost,
-            own @ (Error::Io(_) | Error::ConnectionClosed | Error::UnsupportedScheme(_)) => {
-                return Err(own)
-            }
+            own @ (Error::Io(_)
+            | Error::ConnectionClosed
+            | Error::UnsupportedScheme(_)
+            | Error::Proxy(_)) => return Err(own),
             #[cfg(feature = "tls")]
             own @ (Error::Tls(_) | Error::TlsConfig(_)) => return Err(own),
         })
@@ -113,6 +121,7 @@ impl fmt::Display for Error {
                  `features = [\"tls\"]`)",
             ),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
+            Error::Proxy(e) => e.fmt(f),
             #[cfg(feature = "tls")]
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             #[cfg(feature = "tls")]
@@ -153,6 +162,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             #[cfg(feature = "tls")]
             Error::Tls(e) => Some(e),
             #[cfg(feature = "tls")]
@@ -240,5 +250,11 @@ impl From<Error> for io::Error {
                 io::Error::new(kind, own)
             }
         }
+    }
+}
+
+impl From<ws_proto::proxy::ProxyError> for Error {
+    fn from(e: ws_proto::proxy::ProxyError) -> Error {
+        Error::Proxy(e)
     }
 }

@@ -10,8 +10,10 @@
 //!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
 //!   optional answer to plain HTTP requests; without it they get a 426).
 //! * Clients: [`connect`], [`ClientBuilder`], for `ws://` and `wss://` URLs (a
-//!   [`WebSocket`] over a [`MaybeTlsStream`]); a refusal is [`HandshakeError::Rejected`]
-//!   with the response received (status, headers, body).
+//!   [`WebSocket`] over a [`MaybeTlsStream`]), also through an HTTP or SOCKS5 proxy
+//!   ([`ClientBuilder::proxy`]); a refusal is [`HandshakeError::Rejected`] with the response
+//!   received (status, headers, body). [`reconnect::Reconnecting`]: a client that reconnects
+//!   with backoff, a hook after every connect, and dead-peer detection.
 //! * TLS (feature `tls`, off by default): `wss://` clients (trust from the bundled roots,
 //!   `ClientBuilder::ca_file`, `roots` or `tls`) and TLS servers
 //!   (`ServerBuilder::accept_tls`) through rustls; see the `tls` module and `docs/tls.md`.
@@ -51,11 +53,13 @@
 mod client;
 mod error;
 mod handshake;
+pub mod reconnect;
 mod server;
 mod socket;
 mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod tunnel;
 
 pub use client::{connect, ClientBuilder, PendingConnect};
 pub use error::Error;
@@ -65,6 +69,8 @@ pub use stream::MaybeTlsStream;
 pub use ws_proto;
 /// Ready-made server policies (the core's): origins, tokens, rate limits.
 pub use ws_proto::policy;
+/// Proxy URLs and errors (the core's `proxy` module), for [`ClientBuilder::proxy`].
+pub use ws_proto::proxy;
 #[cfg(feature = "tls")]
 pub use ws_tls;
 // The ws-proto types that appear in this crate's API (arguments, results, error variants,
@@ -83,3 +89,8 @@ pub use ws_proto::{
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The examples of `docs/clients.md`, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/clients.md")]
+pub struct ClientsDoctests;

@@ -53,6 +53,12 @@ impl Transport for TcpStream {
 }
 
 /// A message (or control frame) read from a [`WebSocket`].
+///
+/// Not the same type as [`ws_proto::Message`] (which ws-mio's handlers receive): a blocking
+/// `read` returns control frames and stream chunks too, so this enum has their variants,
+/// while an event loop hands those to other handler methods and gives data messages only.
+/// Both have the same helpers (`is_text`, `into_text`, `into_data`, `len`, `as_text`, ...)
+/// and the same `From` conversions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Message {
@@ -79,6 +85,92 @@ impl Message {
             self,
             Message::Text(_) | Message::Binary(_) | Message::Chunk(_)
         )
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// Whether this is the peer's Close frame.
+    pub fn is_close(&self) -> bool {
+        matches!(self, Message::Close(_))
+    }
+
+    /// Whether this is a Ping.
+    pub fn is_ping(&self) -> bool {
+        matches!(self, Message::Ping(_))
+    }
+
+    /// Whether this is a Pong.
+    pub fn is_pong(&self) -> bool {
+        matches!(self, Message::Pong(_))
+    }
+
+    /// The payload bytes: a Close frame's are its reason (the code is not counted).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(s) => s.as_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close(frame) => frame.as_ref().map_or(&[], |f| f.reason.as_bytes()),
+            Message::Chunk(c) => &c.data,
+        }
+    }
+
+    /// The payload length in bytes, as [`as_bytes`](Message::as_bytes) counts it.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text of a text message; `None` for every other kind.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The payload as a `String`: a text message's own, otherwise the payload bytes
+    /// ([`into_data`](Message::into_data)) if they are UTF-8.
+    ///
+    /// ```
+    /// use ws_std::Message;
+    /// assert_eq!(Message::from("hi").into_text().unwrap(), "hi");
+    /// assert!(Message::Binary(vec![0xff]).into_text().is_err());
+    /// ```
+    pub fn into_text(self) -> Result<String, std::string::FromUtf8Error> {
+        match self {
+            Message::Text(s) => Ok(s),
+            other => String::from_utf8(other.into_data()),
+        }
+    }
+
+    /// The payload bytes, without copying; a Close frame gives its reason.
+    ///
+    /// ```
+    /// use ws_std::Message;
+    /// let message = Message::from(&b"data"[..]);
+    /// assert!(message.is_binary() && !message.is_text() && !message.is_close());
+    /// assert_eq!((message.len(), message.as_text()), (4, None));
+    /// assert_eq!(message.into_data(), b"data");
+    /// ```
+    pub fn into_data(self) -> Vec<u8> {
+        match self {
+            Message::Text(s) => s.into_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close(frame) => frame.map_or_else(Vec::new, |f| f.reason.into_bytes()),
+            Message::Chunk(c) => c.data,
+        }
     }
 }
 
@@ -540,4 +632,43 @@ fn is_would_block(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn helpers_of_every_kind() {
+        let text = Message::from("hi");
+        assert!(text.is_text() && text.is_data() && !text.is_binary());
+        assert_eq!((text.len(), text.as_text()), (2, Some("hi")));
+        assert_eq!(text.into_text().unwrap(), "hi");
+
+        let binary = Message::from(vec![0xff, 0]);
+        assert!(binary.is_binary() && !binary.is_ping());
+        assert_eq!(binary.as_text(), None);
+        assert_eq!(
+            binary.clone().into_text().unwrap_err().into_bytes(),
+            [0xff, 0]
+        );
+        assert_eq!(binary.into_data(), [0xff, 0]);
+
+        let ping = Message::Ping(b"p".to_vec());
+        assert!(ping.is_ping() && !ping.is_pong() && !ping.is_data());
+        assert_eq!(ping.into_data(), b"p");
+        let pong = Message::Pong(Vec::new());
+        assert!(pong.is_pong() && pong.is_empty());
+
+        let close = Message::Close(Some(CloseFrame {
+            code: CloseCode::GOING_AWAY,
+            reason: "bye".into(),
+        }));
+        assert!(close.is_close() && !close.is_text());
+        assert_eq!(close.len(), 3);
+        assert_eq!(close.into_text().unwrap(), "bye");
+        let bare = Message::Close(None);
+        assert!(bare.is_empty());
+        assert!(bare.into_data().is_empty());
+    }
 }

@@ -606,3 +606,34 @@ fn a_server_that_stalls_in_the_tls_handshake_times_out() {
     assert!(took >= SHORT_TIMEOUT && took < STALL_BOUND, "{took:?}");
     server.join();
 }
+
+// ----- Through a proxy --------------------------------------------------------------------
+
+#[test]
+fn wss_through_an_http_proxy() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let (proxy, requests) = common::proxies::http_proxy(common::proxies::open);
+    // TLS runs inside the tunnel: the certificate is checked for the URL's host.
+    let (mut ws, _) = ClientBuilder::new(&wss(addr, "localhost"))
+        .tls(ca.client_config())
+        .proxy(&format!("http://{proxy}"))
+        .connect()
+        .expect("connect through the proxy");
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.send_text("hello over wss").expect("send");
+    assert_eq!(
+        ws.read().expect("echo"),
+        Message::Text("hello over wss".into())
+    );
+    ws.close(CloseCode::NORMAL, "done").expect("close");
+    while !matches!(ws.read(), Ok(Message::Close(_)) | Err(_)) {}
+    drop(ws);
+    server.join().expect("server");
+    let head = requests.join();
+    assert!(
+        head.starts_with(&format!("CONNECT localhost:{} HTTP/1.1\r\n", addr.port())),
+        "{head}"
+    );
+}

@@ -274,6 +274,12 @@ impl Connection {
         self.deflate.as_ref().map(|d| &d.params)
     }
 
+    /// Whether the compressor and the inflater hold DEFLATE state now (for tests).
+    #[cfg(all(test, feature = "deflate"))]
+    pub(crate) fn deflate_allocated(&self) -> Option<(bool, bool)> {
+        self.deflate.as_deref().map(DeflateState::allocated)
+    }
+
     /// This end's role.
     pub fn role(&self) -> Role {
         self.role

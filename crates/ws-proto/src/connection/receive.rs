@@ -316,8 +316,14 @@ impl Connection {
         if h.payload_len > self.config.max_frame_size as u64 {
             return Err(ProtocolError::FrameTooLarge);
         }
+        // A compressed message counts once, as inflated data: the inflater holds it to the
+        // limit as it writes (a deflate bomb fails as soon as it passes it), so its wire size
+        // is not counted as well (incompressible data grows by a few bytes when deflated).
+        if self.frame_compressed(h) {
+            return Ok(());
+        }
         let total = if h.opcode == OpCode::Continuation {
-            self.received_wire_size()
+            self.message.size()
         } else {
             0
         };
@@ -327,16 +333,19 @@ impl Connection {
         Ok(())
     }
 
-    /// Payload bytes received so far of the data message in progress, as sent on the wire
-    /// (compressed, for a compressed message).
-    fn received_wire_size(&self) -> u64 {
+    /// Whether a data frame carries compressed data: the first frame of a message with RSV1
+    /// set, or a continuation of a compressed message.
+    fn frame_compressed(&self, h: &FrameHeader) -> bool {
         #[cfg(feature = "deflate")]
-        if let Some(deflate) = self.deflate.as_deref() {
-            if deflate.receiving_compressed() {
-                return deflate.received_wire_size();
-            }
+        if self.deflate.is_some() {
+            return if h.opcode == OpCode::Continuation {
+                self.receiving_compressed()
+            } else {
+                h.rsv & RSV1 != 0
+            };
         }
-        self.message.size()
+        let _ = h;
+        false
     }
 
     /// Takes a piece of the current frame's payload, starting at `offset` in it.

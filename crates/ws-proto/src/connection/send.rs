@@ -177,6 +177,7 @@ impl Connection {
             // "set the 'Per-Message Compressed' bit of the first frame" (RFC 7692 section 6).
             let payload = deflate.compress(data, true, true);
             self.write_frame(opcode, true, RSV1, payload);
+            deflate.trim_scratch();
             self.deflate = Some(deflate);
         }
     }
@@ -259,6 +260,9 @@ impl Connection {
                 // RSV1 on the first frame only (RFC 7692 section 6).
                 let rsv = if first { RSV1 } else { 0 };
                 self.write_frame(opcode, fin, rsv, payload);
+                if fin {
+                    deflate.trim_scratch();
+                }
                 self.deflate = Some(deflate);
                 return;
             }

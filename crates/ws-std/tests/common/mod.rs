@@ -3,6 +3,8 @@
 //! the cases a well-behaved ws-std peer cannot produce.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod proxies;
+
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic;

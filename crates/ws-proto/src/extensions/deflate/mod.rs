@@ -57,6 +57,7 @@
 
 mod codec;
 mod params;
+mod state_pool;
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -75,15 +76,17 @@ use codec::{Deflater, Inflater, TRAILER};
 /// permessage-deflate settings for both roles: what a client offers, what a server accepts,
 /// and how messages are compressed.
 ///
-/// Part of [`Config`](crate::Config) as [`Config::deflate`](crate::Config::deflate). Assign the
-/// fields to change.
+/// Part of [`Config`](crate::Config) as [`Config::deflate`](crate::Config::deflate). Start from a preset ([`DeflateConfig::preset`]; the default is
+/// [`DeflatePreset::Balanced`]) and assign the fields to change.
 ///
 /// Memory: with context takeover in a direction, each connection keeps that direction's
-/// DEFLATE state between messages, about 320 KiB for the compressor (200 KiB with a 2^10
-/// window) and 25 to 40 KiB for the decompressor; without it, the state is freed after each
-/// message. Limit it with
+/// DEFLATE state between messages, sized to the agreed window: about 160 KiB (2^12) to
+/// 320 KiB (2^15) for the compressor, and the window plus about 11 KiB for the decompressor.
+/// Without it, the state is taken from a process-wide pool for the duration of one message
+/// and given back. Limit it with
 /// [`server_no_context_takeover`](Self::server_no_context_takeover) and
-/// [`client_no_context_takeover`](Self::client_no_context_takeover) (see `docs/deflate.md`).
+/// [`client_no_context_takeover`](Self::client_no_context_takeover), or smaller windows (see
+/// `docs/deflate.md` for measured figures).
 ///
 /// ```
 /// use ws_proto::extensions::deflate::{DeflateConfig, DeflateOffer};
@@ -114,7 +117,7 @@ pub struct DeflateConfig {
     /// `permessage-deflate; client_max_window_bits`.
     pub offers: Vec<DeflateOffer>,
     /// Server: answer `server_no_context_takeover` even when not asked, so that no compression
-    /// state is kept between messages. Default: `false`.
+    /// state is kept between messages. Default: `true` (`false` in [`DeflatePreset::Full`]).
     pub server_no_context_takeover: bool,
     /// Server: answer `client_no_context_takeover`, so that no decompression state is kept
     /// between messages. Default: `false`.
@@ -123,7 +126,7 @@ pub struct DeflateConfig {
     /// is answered as `server_max_window_bits`. Default: 15.
     pub server_max_window_bits: u8,
     /// Server: the largest window (as bits, 8..=15) the client may use, answered as
-    /// `client_max_window_bits` when the offer allows it. Default: 15.
+    /// `client_max_window_bits` when the offer allows it. Default: 12.
     pub client_max_window_bits: u8,
     /// Server: decline offers without `client_max_window_bits` when
     /// [`client_max_window_bits`](Self::client_max_window_bits) is below 15 (otherwise they are
@@ -134,9 +137,59 @@ pub struct DeflateConfig {
     pub min_server_max_window_bits: u8,
 }
 
-impl Default for DeflateConfig {
-    fn default() -> Self {
-        DeflateConfig {
+/// A permessage-deflate policy in one word, for [`DeflateConfig::preset`]: how much memory
+/// each connection spends on compression state against how well messages compress.
+///
+/// Measured figures for each (memory per connection, compression ratio, speed) are in
+/// `docs/deflate.md`. As a server, a preset sets what is answered to a client's offer (RFC
+/// 7692 lets the server add `server_no_context_takeover` and `client_no_context_takeover`
+/// on its own, and answer `client_max_window_bits` when the client offered it); as a client,
+/// what is offered.
+///
+/// ```
+/// use ws_proto::extensions::deflate::{DeflateConfig, DeflatePreset};
+/// let mut config = ws_proto::Config::default();
+/// config.deflate = DeflateConfig::preset(DeflatePreset::Shared);
+/// assert!(config.deflate.server_no_context_takeover && config.deflate.client_no_context_takeover);
+/// assert_eq!(DeflateConfig::default(), DeflateConfig::preset(DeflatePreset::Balanced));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum DeflatePreset {
+    /// No compression: permessage-deflate is neither offered nor accepted.
+    Off,
+    /// No context takeover in either direction: each message is compressed and inflated on
+    /// its own, with state taken from the process-wide pool for the duration of the message, so a
+    /// connection holds no compression state between messages. Windows of 2^15. The least
+    /// memory; small messages compress less well, since nothing is shared between them.
+    Shared,
+    /// The default. The server compresses without context takeover (pooled state, as in
+    /// [`Shared`](Self::Shared)); the client keeps its context, with a window of
+    /// 2^[`BALANCED_CLIENT_WINDOW_BITS`] when its offer lets the server limit it (browsers
+    /// and most libraries do), so messages from clients keep compressing well against earlier
+    /// ones and the server's inflater stays small. A client makes the browsers' offer,
+    /// `permessage-deflate; client_max_window_bits`.
+    #[default]
+    Balanced,
+    /// Context takeover both ways with windows of 2^[`SMALL_WINDOW_BITS`]: each connection
+    /// keeps a compressor (about 160 KiB with zlib-rs, whose hash table does not shrink with
+    /// the window) and a small inflater.
+    SmallWindows,
+    /// Context takeover both ways with 2^15 windows: the best ratio on streams of similar
+    /// messages, and the most memory (about 350 KiB per connection).
+    Full,
+}
+
+/// The client window [`DeflatePreset::Balanced`] asks for, as bits (2^12 = 4 KiB).
+pub const BALANCED_CLIENT_WINDOW_BITS: u8 = 12;
+
+/// The window of both directions with [`DeflatePreset::SmallWindows`], as bits.
+pub const SMALL_WINDOW_BITS: u8 = 12;
+
+impl DeflateConfig {
+    /// The settings of a preset, with the default level (6) and threshold (16 bytes).
+    pub fn preset(preset: DeflatePreset) -> DeflateConfig {
+        let full = DeflateConfig {
             enabled: true,
             level: 6,
             min_size: 16,
@@ -147,9 +200,57 @@ impl Default for DeflateConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             require_client_max_window_bits: false,
             min_server_max_window_bits: MIN_WINDOW_BITS,
+        };
+        match preset {
+            DeflatePreset::Off => DeflateConfig {
+                enabled: false,
+                ..full
+            },
+            DeflatePreset::Shared => {
+                let offer = DeflateOffer {
+                    server_no_context_takeover: true,
+                    client_no_context_takeover: true,
+                    ..DeflateOffer::default()
+                };
+                DeflateConfig {
+                    offers: vec![offer],
+                    server_no_context_takeover: true,
+                    client_no_context_takeover: true,
+                    ..full
+                }
+            }
+            DeflatePreset::Balanced => DeflateConfig {
+                server_no_context_takeover: true,
+                client_max_window_bits: BALANCED_CLIENT_WINDOW_BITS,
+                ..full
+            },
+            DeflatePreset::SmallWindows => {
+                let offer = DeflateOffer {
+                    server_max_window_bits: Some(SMALL_WINDOW_BITS),
+                    client_max_window_bits: ClientMaxWindowBits::Value(SMALL_WINDOW_BITS),
+                    ..DeflateOffer::default()
+                };
+                DeflateConfig {
+                    offers: vec![offer],
+                    server_max_window_bits: SMALL_WINDOW_BITS,
+                    client_max_window_bits: SMALL_WINDOW_BITS,
+                    ..full
+                }
+            }
+            DeflatePreset::Full => full,
         }
     }
 }
+
+impl Default for DeflateConfig {
+    /// [`DeflatePreset::Balanced`].
+    fn default() -> Self {
+        DeflateConfig::preset(DeflatePreset::Balanced)
+    }
+}
+
+/// The scratch buffer a connection keeps between messages, at most (bytes).
+const SCRATCH_KEEP: usize = 512;
 
 /// The extension's state on one connection.
 pub(crate) struct DeflateState {
@@ -159,8 +260,6 @@ pub(crate) struct DeflateState {
     inflater: Inflater,
     /// The message being received is compressed.
     rx_compressed: bool,
-    /// Compressed payload bytes of the message being received.
-    rx_wire_size: u64,
     /// The fragmented message being sent is compressed.
     tx_compressed: bool,
     /// Unmasked compressed input, and compressed output, reused between frames.
@@ -187,7 +286,6 @@ impl DeflateState {
             deflater: Deflater::new(config.level, own.0, own.1),
             inflater: Inflater::new(peer.0, peer.1),
             rx_compressed: false,
-            rx_wire_size: 0,
             tx_compressed: false,
             scratch: Vec::new(),
         }
@@ -220,17 +318,11 @@ impl DeflateState {
     /// A data frame with RSV1 = `compressed` starts a message.
     pub(crate) fn start_message(&mut self, compressed: bool) {
         self.rx_compressed = compressed;
-        self.rx_wire_size = 0;
     }
 
     /// Whether the message being received is compressed.
     pub(crate) fn receiving_compressed(&self) -> bool {
         self.rx_compressed
-    }
-
-    /// Compressed bytes received so far of the message being received.
-    pub(crate) fn received_wire_size(&self) -> u64 {
-        self.rx_wire_size
     }
 
     /// Inflates a piece of compressed frame payload into `message` (`offset` is the position
@@ -244,7 +336,6 @@ impl DeflateState {
         limit: usize,
         mode: MessageMode,
     ) -> Result<(), ProtocolError> {
-        self.rx_wire_size += data.len() as u64;
         let input = match mask {
             Some(key) => {
                 self.scratch.clear();
@@ -268,11 +359,20 @@ impl DeflateState {
         inflate_into(&mut self.inflater, &TRAILER, message, limit, mode)?;
         self.inflater.end_message();
         self.rx_compressed = false;
+        self.trim_scratch();
         Ok(())
     }
 
-    /// Whether compression and decompression state is held now (for tests and memory figures).
-    #[allow(dead_code)]
+    /// After a message: the scratch buffer is freed unless it is small, so that memory
+    /// follows the data (an idle connection keeps at most [`SCRATCH_KEEP`] bytes of it).
+    pub(crate) fn trim_scratch(&mut self) {
+        if self.scratch.capacity() > SCRATCH_KEEP {
+            self.scratch = Vec::new();
+        }
+    }
+
+    /// Whether compression and decompression state is held now (for tests).
+    #[cfg(test)]
     pub(crate) fn allocated(&self) -> (bool, bool) {
         (self.deflater.is_allocated(), self.inflater.is_allocated())
     }

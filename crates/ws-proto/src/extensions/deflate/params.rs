@@ -179,7 +179,7 @@ impl DeflateParams {
     }
 
     /// Whether a response with these parameters answers `offer` correctly (section 7.1).
-    fn answers(&self, offer: &DeflateOffer) -> bool {
+    pub(super) fn answers(&self, offer: &DeflateOffer) -> bool {
         // "the server MUST include the server_no_context_takeover extension parameter in the
         // corresponding extension negotiation response" (section 7.1.1.1)
         if offer.server_no_context_takeover && !self.server_no_context_takeover {

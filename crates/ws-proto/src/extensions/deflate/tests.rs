@@ -55,7 +55,7 @@ mod section_5_negotiation {
 
     #[test]
     fn server_accepts_the_first_valid_acceptable_offer() {
-        let config = DeflateConfig::default();
+        let config = DeflateConfig::preset(DeflatePreset::Full);
         let offers = elements(
             "x-other, permessage-deflate; bogus, permessage-deflate; server_max_window_bits=08, \
              permessage-deflate; server_no_context_takeover; server_no_context_takeover, \
@@ -490,5 +490,385 @@ mod section_7_2_transformation {
         // And a 2^15 window is really used when agreed (the check above is meaningful).
         let mut d = Deflater::new(9, 15, false);
         assert!(!inflates_with_window(&compress(&mut d, &text), 9, &text));
+    }
+}
+
+/// The inflater holds the peer to the agreed window (RFC 7692 section 7.1.2), on streams made
+/// by hand: fixed-Huffman blocks of literals and one match at a chosen distance.
+mod window_enforcement {
+    use super::*;
+
+    /// Writes DEFLATE bits (RFC 1951 section 3.1.1: Huffman codes most significant bit
+    /// first, other values least significant bit first).
+    #[derive(Default)]
+    struct Bits {
+        out: Vec<u8>,
+        acc: u32,
+        n: u32,
+    }
+
+    impl Bits {
+        fn value(&mut self, value: u32, bits: u32) {
+            for i in 0..bits {
+                self.acc |= ((value >> i) & 1) << self.n;
+                self.n += 1;
+                if self.n == 8 {
+                    self.out.push(self.acc as u8);
+                    (self.acc, self.n) = (0, 0);
+                }
+            }
+        }
+
+        fn code(&mut self, code: u32, bits: u32) {
+            let reversed = code.reverse_bits() >> (32 - bits);
+            self.value(reversed, bits);
+        }
+
+        /// A fixed-Huffman literal/length symbol (RFC 1951 section 3.2.6).
+        fn symbol(&mut self, sym: u32) {
+            match sym {
+                0..=143 => self.code(0x30 + sym, 8),
+                144..=255 => self.code(0x190 + sym - 144, 9),
+                256..=279 => self.code(sym - 256, 7),
+                _ => self.code(0xc0 + sym - 280, 8),
+            }
+        }
+
+        /// A match of length 3 at `dist` (1..=32768).
+        fn match3(&mut self, dist: u32) {
+            self.symbol(257);
+            if dist <= 4 {
+                self.code(dist - 1, 5);
+                return;
+            }
+            let d = dist - 1;
+            let extra = 31 - d.leading_zeros() - 1;
+            self.code(2 * (extra + 1) + ((d >> extra) & 1), 5);
+            self.value(d & ((1 << extra) - 1), extra);
+        }
+
+        /// Starts a fixed-Huffman block that is not final.
+        fn fixed_block(&mut self) {
+            self.value(0, 1);
+            self.value(1, 2);
+        }
+
+        /// Ends the block and the message as RFC 7692 sends it: a sync flush (an empty
+        /// stored block), its 4 trailing octets removed.
+        fn finish(mut self) -> Vec<u8> {
+            self.symbol(256);
+            self.value(0, 3);
+            if self.n > 0 {
+                self.value(0, 8 - self.n);
+            }
+            self.out
+        }
+    }
+
+    fn literals(n: usize) -> Vec<u8> {
+        (0..n).map(|i| b'a' + (i % 23) as u8).collect()
+    }
+
+    /// `n` literals, then a match at `dist`: the message and what it inflates to.
+    fn message(n: usize, dist: usize) -> (Vec<u8>, Vec<u8>) {
+        let mut bits = Bits::default();
+        bits.fixed_block();
+        let data = literals(n);
+        for &b in &data {
+            bits.symbol(u32::from(b));
+        }
+        bits.match3(dist as u32);
+        let mut expected = data.clone();
+        // (Nothing sensible for a distance before the start: such a stream must fail.)
+        for _ in 0..3 {
+            let from = expected.len().saturating_sub(dist);
+            expected.push(expected.get(from).copied().unwrap_or(0));
+        }
+        (bits.finish(), expected)
+    }
+
+    fn inflate(inflater: &mut Inflater, compressed: &[u8], out: usize) -> Result<Vec<u8>, ()> {
+        let mut input = Vec::from(compressed);
+        input.extend_from_slice(&TRAILER);
+        let mut rest = &input[..];
+        let mut result = Vec::new();
+        loop {
+            let mut buf = vec![0u8; out];
+            let (consumed, produced) = inflater.step(rest, &mut buf).map_err(|_| ())?;
+            result.extend_from_slice(&buf[..produced]);
+            rest = &rest[consumed..];
+            if rest.is_empty() && produced < buf.len() && !inflater.failed() {
+                inflater.end_message();
+                return Ok(result);
+            }
+        }
+    }
+
+    #[test]
+    fn the_hand_made_stream_is_valid_deflate() {
+        let (compressed, expected) = message(40, 23);
+        assert!(window_check::within_window(&compressed, 15, &expected));
+    }
+
+    #[test]
+    fn a_reference_beyond_the_window_fails_and_one_at_its_edge_passes() {
+        for bits in 9..=15u8 {
+            let window = 1usize << bits;
+            // Within one message, whatever the size of the caller's output pieces.
+            for out in [7, 1000, 70_000] {
+                let (ok, expected) = message(window + 10, window);
+                let mut i = Inflater::new(bits, false);
+                assert_eq!(inflate(&mut i, &ok, out), Ok(expected), "{bits} {out}");
+                let (bad, _) = message(window + 10, window + 1);
+                let mut i = Inflater::new(bits, false);
+                assert_eq!(inflate(&mut i, &bad, out), Err(()), "{bits} {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_reference_before_the_start_of_the_stream_fails() {
+        for bits in [9u8, 12, 15] {
+            let (bad, _) = message(100, 101);
+            let mut i = Inflater::new(bits, false);
+            assert_eq!(inflate(&mut i, &bad, 64), Err(()));
+            let (ok, expected) = message(100, 100);
+            let mut i = Inflater::new(bits, false);
+            assert_eq!(inflate(&mut i, &ok, 64), Ok(expected));
+        }
+    }
+
+    /// With context takeover the window spans messages: a match in the second message may
+    /// reach into the first, up to the window and no further.
+    #[test]
+    fn the_window_spans_messages_with_context_takeover() {
+        for bits in [9u8, 10, 15] {
+            let window = 1usize << bits;
+            let (first, first_data) = message(window, 1);
+            let mut second = Bits::default();
+            second.fixed_block();
+            second.symbol(u32::from(b'z'));
+            second.match3(window as u32);
+            let second = second.finish();
+            let mut i = Inflater::new(bits, false);
+            inflate(&mut i, &first, 4096).unwrap();
+            let got = inflate(&mut i, &second, 4096).unwrap();
+            let mut all = first_data.clone();
+            all.push(b'z');
+            for _ in 0..3 {
+                all.push(all[all.len() - window]);
+            }
+            assert_eq!(got, all[first_data.len()..], "{bits}");
+
+            let mut beyond = Bits::default();
+            beyond.fixed_block();
+            beyond.match3(window as u32 + 1);
+            let mut i = Inflater::new(bits, false);
+            inflate(&mut i, &first, 4096).unwrap();
+            assert_eq!(inflate(&mut i, &beyond.finish(), 4096), Err(()), "{bits}");
+            // Without context takeover the second message starts with an empty window.
+            let mut i = Inflater::new(bits, true);
+            inflate(&mut i, &first, 4096).unwrap();
+            let (near, _) = message(0, 1);
+            assert_eq!(inflate(&mut i, &near, 4096), Err(()), "{bits}");
+        }
+    }
+
+    /// A peer that agreed to 2^8 is read with a 2^9 window (zlib cannot make 2^8): 512 back
+    /// passes, 513 fails.
+    #[test]
+    fn window_8_is_read_as_9() {
+        let mut i = Inflater::new(8, false);
+        let (ok, expected) = message(600, 512);
+        assert_eq!(inflate(&mut i, &ok, 100), Ok(expected));
+        let mut i = Inflater::new(8, false);
+        let (bad, _) = message(600, 513);
+        assert_eq!(inflate(&mut i, &bad, 100), Err(()));
+    }
+
+    /// Streams without context takeover go back to the process-wide pool after each message and
+    /// are reused, reset; the pool keeps a bounded number.
+    #[test]
+    fn pooled_state_is_reused_and_bounded() {
+        let mut inflaters: Vec<Inflater> = (0..10).map(|_| Inflater::new(11, true)).collect();
+        let (msg, expected) = message(50, 20);
+        for i in &mut inflaters {
+            i.step(&msg, &mut [0u8; 8]).unwrap();
+        }
+        for i in &mut inflaters {
+            assert_eq!(inflate(i, &msg[..0], 100).map(|_| ()), Ok(()));
+            assert!(!i.is_allocated());
+        }
+        assert!(super::super::state_pool::idle().1 <= super::super::state_pool::MAX_IDLE);
+        for i in &mut inflaters {
+            assert_eq!(inflate(i, &msg, 100), Ok(expected.clone()));
+        }
+        let mut d = Deflater::new(6, 15, true);
+        let mut out = Vec::new();
+        d.compress(b"Hello", true, &mut out);
+        assert!(!d.is_allocated());
+        assert!(super::super::state_pool::idle().0 <= super::super::state_pool::MAX_IDLE);
+    }
+}
+
+mod presets {
+    use super::*;
+    use alloc::string::String;
+
+    fn answer(preset: DeflatePreset, offer: &str) -> Option<String> {
+        DeflateConfig::preset(preset)
+            .accept_offers(&elements(offer))
+            .map(|p| p.to_extension().to_string())
+    }
+
+    const BROWSER: &str = "permessage-deflate; client_max_window_bits";
+
+    #[test]
+    fn each_preset_answers_a_browser_offer() {
+        assert_eq!(answer(DeflatePreset::Off, BROWSER), None);
+        assert_eq!(
+            answer(DeflatePreset::Shared, BROWSER).as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        );
+        assert_eq!(
+            answer(DeflatePreset::Balanced, BROWSER).as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_max_window_bits=12")
+        );
+        assert_eq!(
+            answer(DeflatePreset::SmallWindows, BROWSER).as_deref(),
+            Some("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12")
+        );
+        assert_eq!(
+            answer(DeflatePreset::Full, BROWSER).as_deref(),
+            Some("permessage-deflate")
+        );
+        assert_eq!(
+            DeflateConfig::default(),
+            DeflateConfig::preset(DeflatePreset::Balanced)
+        );
+    }
+
+    /// Section 7.1.2.2: `client_max_window_bits` is answered only when offered, and never
+    /// above a value the client offered; the server adds the no-context-takeover parameters
+    /// on its own (sections 7.1.1.1 and 7.1.1.2).
+    #[test]
+    fn client_max_window_bits_is_answered_only_when_offered() {
+        for preset in [DeflatePreset::Balanced, DeflatePreset::SmallWindows] {
+            let plain = answer(preset, "permessage-deflate").unwrap();
+            assert!(!plain.contains("client_max_window_bits"), "{plain}");
+            let lower = answer(preset, "permessage-deflate; client_max_window_bits=10").unwrap();
+            assert!(lower.ends_with("client_max_window_bits=10"), "{lower}");
+        }
+        // Every answer is one the client accepts as answering its offer.
+        for preset in [
+            DeflatePreset::Shared,
+            DeflatePreset::Balanced,
+            DeflatePreset::SmallWindows,
+            DeflatePreset::Full,
+        ] {
+            for offer in [
+                BROWSER,
+                "permessage-deflate",
+                "permessage-deflate; server_max_window_bits=9; client_max_window_bits=11",
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+            ] {
+                let params = DeflateConfig::preset(preset)
+                    .accept_offers(&elements(offer))
+                    .unwrap();
+                let offered = DeflateOffer::parse(&elements(offer)[0]).unwrap();
+                assert!(params.answers(&offered), "{preset:?} {offer}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_preset_offers_as_a_client() {
+        let offers = |p| {
+            DeflateConfig::preset(p)
+                .offers()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(offers(DeflatePreset::Off).is_empty());
+        assert_eq!(
+            offers(DeflatePreset::Shared),
+            [
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+              client_max_window_bits"
+            ]
+        );
+        assert_eq!(offers(DeflatePreset::Balanced), [BROWSER]);
+        assert_eq!(
+            offers(DeflatePreset::SmallWindows),
+            ["permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"]
+        );
+        assert_eq!(offers(DeflatePreset::Full), [BROWSER]);
+    }
+}
+
+/// State follows the data: after a compressed message each way, a connection holds only the
+/// state its direction keeps by context takeover, per preset.
+mod state_follows_the_data {
+    use super::*;
+    use crate::handshake::{HttpRequest, Limits};
+    use crate::{Config, Connection, Event, Instant, Message};
+
+    fn agreed(preset: DeflatePreset) -> DeflateParams {
+        let request = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+            Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+        let (head, _) = HttpRequest::parse(request, Limits::default())
+            .unwrap()
+            .complete()
+            .unwrap();
+        let request = head.into_websocket().unwrap();
+        let config = DeflateConfig::preset(preset);
+        config
+            .negotiate(&request, request.accept())
+            .unwrap()
+            .1
+            .unwrap()
+    }
+
+    #[test]
+    fn an_idle_connection_holds_what_its_preset_keeps() {
+        let text = "{\"type\":\"message\",\"text\":\"hello hello hello hello\"}".repeat(20);
+        for (preset, server_holds, client_holds) in [
+            (DeflatePreset::Shared, (false, false), (false, false)),
+            (DeflatePreset::Balanced, (false, true), (true, false)),
+            (DeflatePreset::SmallWindows, (true, true), (true, true)),
+            (DeflatePreset::Full, (true, true), (true, true)),
+        ] {
+            let params = agreed(preset);
+            let mut server =
+                Connection::server(Config::default(), Instant::ZERO).with_deflate(params);
+            let mut client = Connection::client(Config::default(), || [1, 2, 3, 4], Instant::ZERO)
+                .with_deflate(params);
+            assert_eq!(
+                server.deflate_allocated(),
+                Some((false, false)),
+                "{preset:?}"
+            );
+            let mut wire = Vec::new();
+            client.send_text(&text).unwrap();
+            while client.poll_transmit(&mut wire).is_some() {}
+            server.receive_data(&wire, Instant::ZERO).unwrap();
+            let Some(Event::Message(m)) = server.poll_event() else {
+                panic!("{preset:?}: no message");
+            };
+            assert_eq!(m, Message::Text(text.clone()));
+            server.send(m).unwrap();
+            wire.clear();
+            while server.poll_transmit(&mut wire).is_some() {}
+            assert!(wire.len() < text.len() / 2, "{preset:?}: compressed");
+            client.receive_data(&wire, Instant::ZERO).unwrap();
+            assert_eq!(
+                client.poll_event(),
+                Some(Event::Message(Message::Text(text.clone())))
+            );
+            assert_eq!(server.deflate_allocated(), Some(server_holds), "{preset:?}");
+            assert_eq!(client.deflate_allocated(), Some(client_holds), "{preset:?}");
+        }
     }
 }
