@@ -4,6 +4,7 @@
 #   autobahn/run.sh                      # every case, every testee
 #   autobahn/run.sh --cases '1.*,2.*'    # a quick subset
 #   autobahn/run.sh --only server        # server testees only (or: client)
+#   autobahn/run.sh --agents ws-std-server-tls   # only the testees named
 #   autobahn/run.sh --deflate-sample ws-mio-server,ws-mio-client
 #                                        # those agents run a sample of 12.*, 13.*
 #
@@ -32,10 +33,14 @@ case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 #
 # Server testees: "AGENT|extra arguments"; run as
 #   target/release/ws serve 127.0.0.1:PORT --echo EXTRA...
+# @TLS@ in the arguments stands for --tls-cert and --tls-key of a test
+# certificate (made by ws-cli's test-certs example into reports/certs), and
+# makes wstest connect with wss://.
 SERVER_TESTEES=(
     "ws-std-server|--backend std"
     "ws-mio-server|--backend mio"
     "ws-tokio-server|--backend tokio"
+    "ws-std-server-tls|--backend std @TLS@"
 )
 # Client testees: "AGENT|cargo package|example"; run as
 #   target/release/examples/EXAMPLE ws://127.0.0.1:9001 AGENT
@@ -58,6 +63,7 @@ PORT_WAIT="${AUTOBAHN_PORT_WAIT:-60}"                   # seconds to wait for a 
 
 CASES="*"
 ONLY="all"
+AGENTS=""
 SKIP_BUILD=0
 DEFLATE_SAMPLE="${AUTOBAHN_DEFLATE_SAMPLE:-}"
 
@@ -69,6 +75,7 @@ usage: autobahn/run.sh [--cases LIST] [--only server|client] [--skip-build]
   --cases LIST    comma-separated wstest case patterns (default '*'),
                   e.g. '1.*,2.*' or '7.7.*,7.9.*'
   --only WHICH    run only the server or only the client testees
+  --agents LIST   comma-separated agents: run only those testees
   --skip-build    do not run cargo build (use the existing release binaries)
   --deflate-sample AGENTS
                   comma-separated agents that run only cases 1, 11 and 18 of
@@ -90,6 +97,8 @@ while [[ $# -gt 0 ]]; do
         --cases=*) CASES="${1#*=}"; shift ;;
         --only) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; ONLY="$2"; shift 2 ;;
         --only=*) ONLY="${1#*=}"; shift ;;
+        --agents) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; AGENTS="$2"; shift 2 ;;
+        --agents=*) AGENTS="${1#*=}"; shift ;;
         --skip-build) SKIP_BUILD=1; shift ;;
         --deflate-sample) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; DEFLATE_SAMPLE="$2"; shift 2 ;;
         --deflate-sample=*) DEFLATE_SAMPLE="${1#*=}"; shift ;;
@@ -101,6 +110,25 @@ case "$ONLY" in
     all|server|client) ;;
     *) echo "autobahn: --only must be 'server' or 'client', not '$ONLY'" >&2; exit 2 ;;
 esac
+# Every testee's agent name (before --agents keeps some).
+ALL_AGENTS=" "
+for entry in "${SERVER_TESTEES[@]}" "${CLIENT_TESTEES[@]}"; do ALL_AGENTS+="${entry%%|*} "; done
+# --agents: keep the testees named (each name must be one).
+if [[ -n $AGENTS ]]; then
+    IFS=',' read -r -a wanted <<<"$AGENTS"
+    for agent in "${wanted[@]}"; do
+        [[ $ALL_AGENTS == *" $agent "* ]] || { echo "autobahn: --agents: no testee is named '$agent' (testees:$ALL_AGENTS)" >&2; exit 2; }
+    done
+    keep_named() { # entries...: those whose agent is in --agents
+        local entry
+        for entry in "$@"; do
+            [[ ",$AGENTS," == *",${entry%%|*},"* ]] && printf '%s\n' "$entry"
+        done
+        return 0
+    }
+    mapfile -t SERVER_TESTEES < <(keep_named "${SERVER_TESTEES[@]}")
+    mapfile -t CLIENT_TESTEES < <(keep_named "${CLIENT_TESTEES[@]}")
+fi
 RUN_SERVERS=0; RUN_CLIENTS=0
 [[ $ONLY != client ]] && RUN_SERVERS=1
 [[ $ONLY != server ]] && RUN_CLIENTS=1
@@ -264,6 +292,11 @@ if [[ $SKIP_BUILD -eq 0 ]]; then
     if [[ $RUN_SERVERS -eq 1 && ${#SERVER_TESTEES[@]} -gt 0 ]]; then
         log "cargo build --release -p ws-cli --bin ws"
         cargo build --release -p ws-cli --bin ws || die "building the server testee (ws-cli, bin ws) failed"
+        if [[ " ${SERVER_TESTEES[*]} " == *"@TLS@"* ]]; then
+            # Debug: it runs once, and shares the tests' build of rcgen.
+            log "cargo build -p ws-cli --example test-certs"
+            cargo build -p ws-cli --example test-certs || die "building ws-cli's test-certs example failed"
+        fi
     fi
     if [[ $RUN_CLIENTS -eq 1 ]]; then
         built=" "
@@ -311,8 +344,6 @@ print(json.dumps([c for c in cases if c.split(".")[0] not in ("12", "13") or c.s
 EOF
 sample_count="$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$SAMPLE_CASES")"
 
-ALL_AGENTS=" "
-for entry in "${SERVER_TESTEES[@]}" "${CLIENT_TESTEES[@]}"; do ALL_AGENTS+="${entry%%|*} "; done
 IFS=',' read -r -a sample_agents <<<"$DEFLATE_SAMPLE"
 for agent in "${sample_agents[@]+"${sample_agents[@]}"}"; do
     [[ $ALL_AGENTS == *" $agent "* ]] || die "--deflate-sample: no testee is named '$agent' (testees:$ALL_AGENTS)"
@@ -343,9 +374,21 @@ EOF
 
 HARNESS_ERRORS=()
 
+# The TLS testees' certificate (wstest does not check it: see docs/conformance.md).
+CERTS="$REPORTS/certs"
+if [[ $RUN_SERVERS -eq 1 && " ${SERVER_TESTEES[*]} " == *"@TLS@"* ]]; then
+    certs_bin="$TARGET_DIR/debug/examples/test-certs"
+    [[ -x $certs_bin ]] || die "$certs_bin not found (build failed or --skip-build without a build?)"
+    "$certs_bin" "$CERTS" >/dev/null || die "making the test certificate failed"
+fi
+
 run_server_testee() { # index entry
-    local idx=$1 agent extra port outdir spec t0 testee_log wstest_log
+    local idx=$1 agent extra port outdir spec t0 testee_log wstest_log scheme=ws
     IFS='|' read -r agent extra <<<"$2"
+    if [[ $extra == *"@TLS@"* ]]; then
+        extra="${extra//@TLS@/--tls-cert $CERTS/cert.pem --tls-key $CERTS/key.pem}"
+        scheme=wss
+    fi
     local -a extra_args=()
     read -r -a extra_args <<<"$extra"
     port=$((SERVER_PORT_BASE + idx))
@@ -355,7 +398,7 @@ run_server_testee() { # index entry
     wstest_log="$LOGS/$agent.wstest.log"
     rm -rf "$outdir"
     mkdir -p "$outdir"
-    write_spec "$(agent_cases "$agent")" "$spec" "$outdir" "ws://127.0.0.1:$port" "$agent"
+    write_spec "$(agent_cases "$agent")" "$spec" "$outdir" "$scheme://127.0.0.1:$port" "$agent"
 
     t0="$(now)"
     local cmd=("$TARGET_DIR/release/ws" serve "127.0.0.1:$port" --echo "${extra_args[@]+"${extra_args[@]}"}")

@@ -49,7 +49,7 @@ fn run() -> Result<(), Error> {
     }
 }
 
-fn print_until_close(ws: &mut ws_std::WebSocket<std::net::TcpStream>) -> Result<(), Error> {
+fn print_until_close(ws: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>) -> Result<(), Error> {
     loop {
         match ws.read()? {
             Message::Text(text) => println!("received: {text}"),

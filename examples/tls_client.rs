@@ -4,7 +4,6 @@
 //!
 //! `cargo run -p ws-examples --example tls-client -- wss://localhost:PORT --ca /tmp/ca.pem --send hi`
 
-use ws_std::tls::client;
 use ws_std::{ClientBuilder, CloseCode, Error};
 
 fn main() {
@@ -15,9 +14,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let url = ws_examples::positional().ok_or("usage: tls-client wss://HOST:PORT [--ca PATH]")?;
     let mut builder = ClientBuilder::new(&url);
     if let Some(ca) = ws_examples::arg("--ca") {
-        builder = builder.tls(client::config(client::roots_from_pem_file(ca)?)?);
+        builder = builder.ca_file(ca);
     }
-    let (mut ws, _response) = builder.connect_tls()?;
+    let (mut ws, _response) = builder.connect()?;
     println!("connected to {url}");
     for text in ws_examples::args("--send") {
         ws.send(text.as_str())?;

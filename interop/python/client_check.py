@@ -1,6 +1,6 @@
 """Client peer for the ws-std interop tests (Python `websockets`, asyncio).
 
-Usage: client_check.py ws://127.0.0.1:PORT/ [--deflate MODE]
+Usage: client_check.py ws://127.0.0.1:PORT/ [--deflate MODE] [--ca FILE]
 
 Runs a scripted exchange against an echo server and checks every answer exactly: text
 (with non-ASCII), binary, empty messages, 1 MiB binary and text, fragmented messages
@@ -8,7 +8,8 @@ Runs a scripted exchange against an echo server and checks every answer exactly:
 4001 "bye" and checks the server's Close frame echoes 4001. --deflate MODE sets
 permessage-deflate (see deflate_modes.py); with compression, it also checks that the server
 agreed to it, prints the agreed extension as "extensions: ...", and sends 200 similar messages
-so that each side's LZ77 window is used across messages.
+so that each side's LZ77 window is used across messages. For a wss:// URL, --ca FILE is
+the CA the server's certificate must chain to (see tls_options.py).
 Exits 0 if everything matched; otherwise prints "FAIL: <reason>" to stderr and exits 1.
 """
 
@@ -19,6 +20,7 @@ import sys
 from websockets.asyncio.client import connect
 
 import deflate_modes
+import tls_options
 
 TIMEOUT = 10  # seconds, for each step
 MIB = 1024 * 1024
@@ -50,7 +52,7 @@ async def expect_echo(ws, what, message, expected, text=None, quiet=False):
         print(f"ok: {what}")
 
 
-async def run(url, deflate):
+async def run(url, deflate, tls):
     rng = random.Random(6455)
     big_binary = rng.randbytes(MIB)
     # 1, 2, 3 and 4-byte characters (10 bytes per unit), padded to exactly 1 MiB of UTF-8.
@@ -58,6 +60,8 @@ async def run(url, deflate):
     assert len(big_text.encode()) == MIB
 
     kwargs = deflate_modes.client_kwargs(deflate)
+    if tls is not None:
+        kwargs["ssl"] = tls
     async with connect(url, max_size=16 * MIB, open_timeout=TIMEOUT, **kwargs) as ws:
         agreed = ws.response.headers.get("Sec-WebSocket-Extensions")
         print(f"extensions: {agreed}")
@@ -98,11 +102,12 @@ async def run(url, deflate):
 
 def main():
     deflate = deflate_modes.mode_from_argv()
+    tls = tls_options.client_context()
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        asyncio.run(run(sys.argv[1], deflate))
+        asyncio.run(run(sys.argv[1], deflate, tls))
     except Mismatch as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

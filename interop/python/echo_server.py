@@ -1,12 +1,14 @@
 """Echo server peer for the ws-std interop tests (Python `websockets`, asyncio).
 
 Usage: echo_server.py [PORT] [--exit-on-stdin-eof] [--deflate MODE]
+                      [--tls-cert FILE --tls-key FILE]
 
 Listens on 127.0.0.1 (PORT 0 or omitted: any free port) and prints the port as the first
 line of stdout. Echoes text as text and binary as binary. The text message
 "close-me CODE REASON" makes it close the connection with that code and reason instead.
 With --exit-on-stdin-eof it stops when stdin reaches EOF (so it dies with its parent).
 --deflate MODE sets permessage-deflate (see deflate_modes.py; default: websockets' defaults).
+With --tls-cert and --tls-key it serves wss:// (see tls_options.py).
 """
 
 import asyncio
@@ -16,6 +18,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 import deflate_modes
+import tls_options
 
 MAX_SIZE = 16 * 1024 * 1024  # the tests send 1 MiB messages; websockets' default is 1 MiB
 
@@ -32,8 +35,10 @@ async def echo(ws):
         pass
 
 
-async def main(port, exit_on_stdin_eof, deflate):
+async def main(port, exit_on_stdin_eof, deflate, tls):
     kwargs = deflate_modes.server_kwargs(deflate)
+    if tls is not None:
+        kwargs["ssl"] = tls
     async with serve(echo, "127.0.0.1", port, max_size=MAX_SIZE, **kwargs) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         if exit_on_stdin_eof:
@@ -44,5 +49,7 @@ async def main(port, exit_on_stdin_eof, deflate):
 
 if __name__ == "__main__":
     deflate = deflate_modes.mode_from_argv()
+    tls = tls_options.server_context()
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    asyncio.run(main(int(args[0]) if args else 0, "--exit-on-stdin-eof" in sys.argv, deflate))
+    port = int(args[0]) if args else 0
+    asyncio.run(main(port, "--exit-on-stdin-eof" in sys.argv, deflate, tls))

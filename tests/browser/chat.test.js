@@ -4,12 +4,18 @@
 //   WS_BIN          the `ws` binary to start (`ws serve 127.0.0.1:0`)
 //   CHROMIUM        the Chromium binary (`command -v chromium`)
 //   WS_BROWSER_OUT  where the screenshots go (target/browser)
+//   WS_TLS_DIR      a test certificate for 127.0.0.1 (`cert.pem`, `key.pem`, `ca.pem`, as
+//                   `cargo run -p ws-cli --example test-certs -- DIR` writes them)
 //
 // Two pages join, exchange messages and see both; a message made of HTML shows as text; then
 // the connection of one page is cut and the page reconnects by itself; a third page's join
-// shows after everything before it, and a page in another room sees none of it. Everything listens on
-// 127.0.0.1, every wait has a timeout, and the server, the proxy and the browser are stopped
-// on every path.
+// shows after everything before it, and a page in another room sees none of it. Then the same
+// chat over TLS (`ws serve --tls-cert ... --tls-key ...`) on each backend, mio and std: the
+// page over https opens wss:// to its room, in a browser context that accepts the test
+// certificate (`ignoreHTTPSErrors`; Chromium still refuses it once per connection with an
+// alert before it goes on, which `ws serve` may log as "received fatal alert:
+// CertificateUnknown"). Everything listens on 127.0.0.1, every wait has a timeout, and the
+// servers, the proxy and the browser are stopped on every path.
 "use strict";
 
 const { test, before, after } = require("node:test");
@@ -26,6 +32,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const WS_BIN = process.env.WS_BIN || path.join(ROOT, "target", "debug", "ws");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const OUT = process.env.WS_BROWSER_OUT || path.join(ROOT, "target", "browser");
+const TLS_DIR = process.env.WS_TLS_DIR || path.join(OUT, "certs");
 // The flags this machine's Chromium needs: no sandbox (root), no GPU, and none of the
 // background traffic to Google's services, which a closed network refuses.
 const CHROMIUM_ARGS = [
@@ -41,13 +48,16 @@ const CHROMIUM_ARGS = [
 let server; // { child, addr }
 let proxy; // a TCP proxy in front of the server, for cutting one page's connection
 let browser;
+const servers = []; // every `ws serve` started, stopped on exit
 
-/// `ws serve 127.0.0.1:0`; resolves with its address once it printed
-/// `listening on ws://ADDR/`.
-function startServer() {
-  const child = spawn(WS_BIN, ["serve", "127.0.0.1:0"], {
+/// `ws serve 127.0.0.1:0 ARGS...`; resolves with its address once it printed
+/// `listening on ws://ADDR/` (`wss://` when `tls`).
+function startServer(args = [], tls = false) {
+  const child = spawn(WS_BIN, ["serve", "127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  servers.push(child);
+  const scheme = tls ? "wss" : "ws";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${WS_BIN} printed no address`)), WAIT);
     child.once("error", reject);
@@ -55,7 +65,7 @@ function startServer() {
     const lines = readline.createInterface({ input: child.stdout });
     lines.once("line", (line) => {
       clearTimeout(timer);
-      const match = /^listening on ws:\/\/(127\.0\.0\.1:\d+)\/$/.exec(line);
+      const match = new RegExp(`^listening on ${scheme}://(127\\.0\\.0\\.1:\\d+)/$`).exec(line);
       if (!match) return reject(new Error(`unexpected first line: ${line}`));
       resolve({ child, addr: match[1] });
     });
@@ -110,12 +120,12 @@ function startProxy(target) {
   });
 }
 
-function stopServer() {
-  if (server && server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill("SIGKILL");
+function stopServers() {
+  for (const child of servers) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
 }
-process.on("exit", stopServer);
+process.on("exit", stopServers);
 
 /// A promise that fails after `ms`.
 function deadline(promise, ms, what) {
@@ -127,10 +137,16 @@ function deadline(promise, ms, what) {
 }
 
 /// A page on `addr` (at `where`, "/" or "/?room=NAME") whose console errors and page errors
-/// are recorded.
-async function openPage(addr, where = "/") {
-  const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+/// are recorded, and the URLs of the WebSockets it opens (`page.sockets`). `https`: load it
+/// over TLS, accepting the test certificate.
+async function openPage(addr, { where = "/", https = false } = {}) {
+  const context = await browser.newContext({
+    viewport: { width: 900, height: 640 },
+    ignoreHTTPSErrors: https,
+  });
   const page = await context.newPage();
+  page.sockets = [];
+  page.on("websocket", (socket) => page.sockets.push(socket.url()));
   page.setDefaultTimeout(WAIT);
   page.problems = [];
   page.on("pageerror", (error) => page.problems.push(`page error: ${error.message}`));
@@ -140,7 +156,7 @@ async function openPage(addr, where = "/") {
       page.problems.push(`console error: ${message.text()}`);
     }
   });
-  await page.goto(`http://${addr}${where}`, { waitUntil: "load" });
+  await page.goto(`${https ? "https" : "http"}://${addr}${where}`, { waitUntil: "load" });
   return page;
 }
 
@@ -200,7 +216,7 @@ before(async () => {
 after(async () => {
   if (browser) await deadline(browser.close(), WAIT, "closing the browser").catch(() => {});
   if (proxy) proxy.close();
-  stopServer();
+  stopServers();
 });
 
 test("two pages chat through ws serve, render HTML as text, and reconnect after a cut", async (t) => {
@@ -285,7 +301,7 @@ test("two pages chat through ws serve, render HTML as text, and reconnect after 
   });
 
   const cy = await openPage(server.addr);
-  const dee = await openPage(server.addr, "/?room=side");
+  const dee = await openPage(server.addr, { where: "/?room=side" });
 
   await t.test("joins show in order, oldest first, and each room sees its own", async () => {
     await join(cy, "cy");
@@ -317,7 +333,7 @@ test("two pages chat through ws serve, render HTML as text, and reconnect after 
   });
 
   await t.test("an invalid room name is explained and nothing connects", async () => {
-    const bad = await openPage(server.addr, "/?room=no%20spaces");
+    const bad = await openPage(server.addr, { where: "/?room=no%20spaces" });
     await bad.waitForSelector('#messages li[data-kind="error"]');
     assert.match(await bad.textContent('#messages li[data-kind="error"]'), /not valid/);
     assert.equal(await bad.isDisabled("#join-button"), true);
@@ -337,3 +353,46 @@ test("two pages chat through ws serve, render HTML as text, and reconnect after 
     assert.ok(fs.statSync(path.join(OUT, "chat.png")).size > 1000);
   });
 });
+
+for (const backend of ["mio", "std"]) {
+  test(`the chat over https and wss on ${backend}, with a test certificate`, async (t) => {
+    const cert = path.join(TLS_DIR, "cert.pem");
+    const key = path.join(TLS_DIR, "key.pem");
+    assert.ok(fs.existsSync(cert) && fs.existsSync(key), `no test certificate in ${TLS_DIR} (run.sh makes it)`);
+    const secure = await startServer(["--backend", backend, "--tls-cert", cert, "--tls-key", key], true);
+    const cy = await openPage(secure.addr, { where: "/?room=secure", https: true });
+    const dee = await openPage(secure.addr, { where: "/?room=secure", https: true });
+
+    await t.test("the page came over https and its socket is wss", async () => {
+      assert.equal(await cy.evaluate(() => location.protocol), "https:");
+      assert.equal(await cy.evaluate(() => window.isSecureContext), true);
+      await join(cy, "cy");
+      await join(dee, "dee");
+      await notice(cy, "dee joined");
+      for (const page of [cy, dee]) {
+        assert.deepEqual(page.sockets, [`wss://${secure.addr}/ws?room=secure`]);
+        assert.equal(await page.textContent("#room"), "#secure");
+      }
+    });
+
+    await t.test("messages cross over wss both ways", async () => {
+      await say(cy, "over tls ✓");
+      await messages(dee, 1);
+      await say(dee, "ack from dee");
+      const expected = [
+        ["cy", "over tls ✓"],
+        ["dee", "ack from dee"],
+      ];
+      assert.deepEqual(await messages(cy, 2), expected);
+      assert.deepEqual(await messages(dee, 2), expected);
+    });
+
+    await t.test("no script or policy errors, and a screenshot", async () => {
+      assert.deepEqual(cy.problems, []);
+      assert.deepEqual(dee.problems, []);
+      const shot = path.join(OUT, `chat-tls-${backend}.png`);
+      await cy.screenshot({ path: shot });
+      assert.ok(fs.statSync(shot).size > 1000);
+    });
+  });
+}

@@ -7,7 +7,8 @@
 #   bash tests/browser/run.sh
 #
 # Installs what it needs (setup.sh), builds the `ws` binary (debug, or the one in $WS_BIN),
-# and runs the test with node's test runner. Screenshots go to target/browser/. The whole run
+# makes a test certificate for the https/wss run (ws-cli's `test-certs` example, into
+# $WS_BROWSER_OUT/certs), and runs the test with node's test runner. Screenshots go to target/browser/. The whole run
 # is bounded: `timeout` stops the test and everything it started (its process group).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +21,10 @@ if [[ -z ${WS_BIN:-} ]]; then
     WS_BIN="$root/target/debug/ws"
 fi
 
-export WS_BIN CHROMIUM="$chromium" WS_BROWSER_OUT="${WS_BROWSER_OUT:-$root/target/browser}"
+WS_BROWSER_OUT="${WS_BROWSER_OUT:-$root/target/browser}"
+WS_TLS_DIR="$WS_BROWSER_OUT/certs"
+(cd "$root" && cargo run --quiet -p ws-cli --example test-certs -- "$WS_TLS_DIR" >/dev/null)
+
+export WS_BIN CHROMIUM="$chromium" WS_BROWSER_OUT WS_TLS_DIR
 cd "$here"
 timeout --kill-after=10 300 node --test --test-timeout=120000 chat.test.js redis.test.js

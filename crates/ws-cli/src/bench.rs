@@ -29,12 +29,19 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use ws_proto::frame::{encode_frame, Decoded, FrameDecoder, FrameHeader, OpCode};
 use ws_proto::handshake::{ClientRequest, Limits, Status, Url};
+use ws_std::ws_tls::pki_types::ServerName;
+
+use crate::wire::{TlsClient, Wire};
 
 /// Options of `ws bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
-    /// The ws:// URL of an echo server.
+    /// The ws:// or wss:// URL of an echo server.
     url: String,
+    /// Trust the certificate authorities in this PEM file for wss:// (instead of the bundled
+    /// Mozilla roots).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<std::path::PathBuf>,
     /// Payload size of each message, in bytes.
     #[arg(long, default_value_t = 16)]
     size: usize,
@@ -101,10 +108,8 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
         return Err("--duration must be positive; --warmup and --rate not negative".into());
     }
     let url = Url::parse(&args.url).map_err(|e| format!("{}: {e}", args.url))?;
-    if url.secure() {
-        return Err("wss:// is not supported".into());
-    }
     let host = url.host().trim_start_matches('[').trim_end_matches(']');
+    let tls = tls_client(args, &url, host)?;
     let addr = (host, url.port())
         .to_socket_addrs()
         .map_err(|e| format!("{}: {e}", args.url))?
@@ -125,6 +130,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), String> {
         let plan = Plan {
             addr,
             url: url.clone(),
+            tls: tls.clone(),
             connections: count,
             size: args.size,
             opcode: if args.text {
@@ -240,10 +246,34 @@ fn join_all(handles: Vec<thread::JoinHandle<LoopResult>>) -> Result<Stats, Strin
     }
 }
 
+/// The TLS client of a `wss://` URL (trusting `--ca` or the bundled roots, the host as the
+/// server name); `None` for `ws://`.
+fn tls_client(args: &BenchArgs, url: &Url, host: &str) -> Result<Option<TlsClient>, String> {
+    use ws_std::ws_tls::client;
+    if !url.secure() {
+        return match args.ca {
+            Some(_) => Err(format!("--ca is for wss:// URLs, not {}", args.url)),
+            None => Ok(None),
+        };
+    }
+    let roots = match &args.ca {
+        Some(path) => client::roots_from_pem_file(path),
+        None => Ok(client::bundled_roots()),
+    };
+    let config = roots
+        .and_then(client::config)
+        .map_err(|e| format!("TLS configuration: {e}"))?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| format!("{}: invalid TLS server name: {e}", args.url))?;
+    Ok(Some(TlsClient { config, name }))
+}
+
 /// What one event loop is to do.
 struct Plan {
     addr: SocketAddr,
     url: Url,
+    /// For `wss://`.
+    tls: Option<TlsClient>,
     connections: usize,
     size: usize,
     opcode: OpCode,
@@ -385,7 +415,7 @@ enum Phase {
 
 /// One connection of an event loop.
 struct Conn {
-    stream: TcpStream,
+    stream: Wire,
     phase: Phase,
     /// Bytes of message frames queued and not yet written.
     unsent: usize,
@@ -535,11 +565,12 @@ impl EventLoop {
     }
 
     fn start_connection(&mut self) -> Result<(), String> {
-        let mut stream = TcpStream::connect(self.plan.addr).map_err(|e| e.to_string())?;
+        let tcp = TcpStream::connect(self.plan.addr).map_err(|e| e.to_string())?;
+        let mut stream = Wire::new(tcp, self.plan.tls.as_ref()).map_err(|e| e.to_string())?;
         let token = Token(self.conns.len());
         self.poll
             .registry()
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .register(stream.tcp(), token, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| e.to_string())?;
         let handshake = ClientRequest::new(&self.plan.url, ws_proto::rng::nonce());
         let mut request = Vec::new();
@@ -602,8 +633,8 @@ impl EventLoop {
     fn finish(&mut self, i: usize) {
         let conn = &mut self.conns[i];
         conn.phase = Phase::Done;
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+        let _ = self.poll.registry().deregister(conn.stream.tcp());
+        let _ = conn.stream.tcp().shutdown(std::net::Shutdown::Both);
     }
 
     fn drive_handshake(&mut self, i: usize, now: Instant, measuring: bool) -> Result<(), String> {
@@ -617,11 +648,11 @@ impl EventLoop {
         else {
             return Ok(());
         };
-        if let Some(e) = conn.stream.take_error().map_err(|e| e.to_string())? {
+        if let Some(e) = conn.stream.tcp().take_error().map_err(|e| e.to_string())? {
             return Err(e.to_string());
         }
         // A non-blocking connect is complete once the peer address is known.
-        match conn.stream.peer_addr() {
+        match conn.stream.tcp().peer_addr() {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
             Err(e) => return Err(e.to_string()),
@@ -653,7 +684,7 @@ impl EventLoop {
         };
         let leftover = response.split_off(consumed);
         conn.phase = Phase::Open;
-        if let Err(e) = conn.stream.set_nodelay(true) {
+        if let Err(e) = conn.stream.tcp().set_nodelay(true) {
             return Err(e.to_string());
         }
         self.connecting -= 1;
@@ -707,8 +738,8 @@ impl EventLoop {
                     }
                     // A short read emptied the socket: with edge-triggered readiness, data
                     // arriving later raises a new event, so there is no need to read again
-                    // until WouldBlock.
-                    if n < buf.len() {
+                    // until WouldBlock (not so over TLS: see `Wire::short_read_drains`).
+                    if n < buf.len() && self.conns[i].stream.short_read_drains() {
                         return Ok(());
                     }
                 }

@@ -1,6 +1,7 @@
 //! `ws connect`: an interactive client.
 
 use std::io::{self, BufRead, Write};
+use std::path::Path;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -11,10 +12,12 @@ use ws_std::{ClientBuilder, Error, Message};
 /// How often the client looks at standard input while waiting for messages.
 const POLL: Duration = Duration::from_millis(20);
 
-/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off); `proxy`: the URL of
-/// `--proxy`.
+/// `deflate`: offer permessage-deflate (`--no-deflate` turns it off). `ca`: the CA file a
+/// `wss://` server's certificate must chain to (without it, the bundled roots). `proxy`: the
+/// URL of `--proxy`.
 pub(crate) fn run(
     url: &str,
+    ca: Option<&Path>,
     protocols: &[String],
     headers: &[String],
     deflate: bool,
@@ -23,6 +26,15 @@ pub(crate) fn run(
     let mut config = Config::default();
     config.deflate.enabled = deflate;
     let mut builder = ClientBuilder::new(url).config(config);
+    if let Some(ca) = ca {
+        if !url
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("wss://"))
+        {
+            return Err(format!("--ca is for wss:// URLs, not {url}"));
+        }
+        builder = builder.ca_file(ca);
+    }
     if let Some(proxy) = proxy {
         builder = builder.proxy(proxy);
     }
@@ -92,13 +104,17 @@ pub(crate) fn run(
                 };
             }
             Ok(_) => {}
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if read_timed_out(&e) => {}
             Err(Error::ConnectionClosed) => return Ok(()),
             Err(e) => return Err(e.to_string()),
         }
     }
+}
+
+/// Whether a read stopped at its read timeout (the connection is still good).
+pub(crate) fn read_timed_out(error: &Error) -> bool {
+    matches!(error, Error::Io(e) if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ))
 }

@@ -1,12 +1,15 @@
-//! `ws serve` without `--echo`: the chat demo on the mio backend.
+//! `ws serve` without `--echo`: the chat demo, on the mio backend or the std backend, over
+//! plain TCP or TLS.
 //!
 //! `GET /` is the page (`static/chat.html`, built into the binary), `/ws?room=NAME` the
 //! WebSocket endpoint of the chat rooms ([`crate::chat`]; the default room without `room`);
-//! any other path is a 404. One event loop runs every connection and owns the rooms; each room
-//! is a ws-mio topic (`room:NAME`) that its connections subscribe to, so a room's messages are
-//! published to its subscribers, framed once for all of them.
+//! any other path is a 404. On mio, one event loop runs every connection and owns the rooms;
+//! each room is a ws-mio topic (`room:NAME`) that its connections subscribe to, so a room's
+//! messages are published to its subscribers, framed once for all of them. On std, each
+//! connection has its thread and the rooms are shared behind a lock, keyed by name, each
+//! connection taking the messages for it from its own bounded queue.
 //!
-//! # Several processes (`--redis`)
+//! # Several processes (`--redis`, mio only)
 //!
 //! With `--redis redis://HOST:PORT`, the rooms span every `ws serve` process on that Redis
 //! ([`ws_redis`]): what a room publishes (chat messages, join and leave notices) also goes to
@@ -19,13 +22,20 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ws_mio::{CloseCode, ConnId, Ctx, Handler, Message, Options};
 use ws_proto::handshake::{Accept, HttpRequest, HttpResponse, Request};
+use ws_proto::Config;
+use ws_std::ws_tls::rustls::ServerConfig;
+use ws_std::{ServerBuilder, Transport, WebSocket};
 
 use crate::chat::{room_name, Out, Room};
-use crate::serve::run_mio_server_with;
+use crate::connect::read_timed_out;
+use crate::serve::{run_mio_server_with, run_std, Service};
 
 /// The chat page: plain HTML, CSS and JavaScript in one file.
 const PAGE: &str = include_str!("../static/chat.html");
@@ -58,8 +68,9 @@ pub(crate) struct RedisArgs {
 pub(crate) fn run(addr: &str, mut options: Options, redis: &RedisArgs) -> Result<(), String> {
     // The rooms live in the handler of the one event loop.
     options.threads = 1;
-    options.config.max_message_size = MAX_MESSAGE_BYTES;
-    options.config.keepalive_interval = Some(KEEPALIVE);
+    chat_config(&mut options.config);
+    let secure = options.tls.is_some();
+    let banner = move |local| banner(local, secure);
     let Some(url) = &redis.url else {
         return run_mio_server_with(
             addr,
@@ -86,9 +97,61 @@ pub(crate) fn run(addr: &str, mut options: Options, redis: &RedisArgs) -> Result
     })
 }
 
-/// What `ws serve` prints after its first line, `listening on ws://ADDR/`: where the page is.
-fn banner(local: SocketAddr) -> String {
-    format!("chat: open http://{local}/ in a browser (WebSocket endpoint ws://{local}/ws)\n")
+/// Serves the chat on `addr` on the std backend, over TLS with `tls` (the page over
+/// `https://`, the socket over `wss://`), until Ctrl-C.
+pub(crate) fn run_std_chat(
+    addr: &str,
+    mut config: Config,
+    tls: Option<Arc<ServerConfig>>,
+) -> Result<(), String> {
+    chat_config(&mut config);
+    let secure = tls.is_some();
+    let builder = ServerBuilder::new()
+        .config(config)
+        .http(|request| route(request.method(), request.path()));
+    let service = StdChat::default();
+    run_std(addr, builder, tls, service, |local| banner(local, secure))
+}
+
+/// The chat's own settings, on either backend.
+fn chat_config(config: &mut Config) {
+    config.max_message_size = MAX_MESSAGE_BYTES;
+    config.keepalive_interval = Some(KEEPALIVE);
+}
+
+/// What `ws serve` prints after its first line, `listening on ws://ADDR/`: where the page is
+/// (`https://` and `wss://` when `secure`).
+fn banner(local: SocketAddr, secure: bool) -> String {
+    let (page, socket) = if secure {
+        ("https", "wss")
+    } else {
+        ("http", "ws")
+    };
+    format!(
+        "chat: open {page}://{local}/ in a browser (WebSocket endpoint {socket}://{local}/ws)\n"
+    )
+}
+
+/// The handshake of the chat's endpoint, on either backend: `/ws` with a valid room (the
+/// room's name is the second half of the answer), from this site's pages or from clients
+/// that are not browsers.
+fn decide(request: &Request) -> Result<(Accept, String), HttpResponse> {
+    if request.path() != "/ws" {
+        return Err(HttpResponse::new(404).with_body("the chat's WebSocket endpoint is /ws\n"));
+    }
+    if !same_origin(request.origin(), request.host()) {
+        // A page from another site must not join the chat in its visitor's name
+        // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
+        return Err(
+            HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
+        );
+    }
+    match room_name(request.query()) {
+        Ok(room) => Ok((request.accept(), room.into())),
+        Err(why) => Err(HttpResponse::new(400)
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body(format!("{why}\n"))),
+    }
 }
 
 /// The event handler: HTTP routes, the handshake of `/ws`, and the rooms.
@@ -123,26 +186,9 @@ impl Handler for Chat {
         id: ConnId,
         request: &Request,
     ) -> Result<Accept, HttpResponse> {
-        if request.path() != "/ws" {
-            return Err(HttpResponse::new(404).with_body("the chat's WebSocket endpoint is /ws\n"));
-        }
-        if !same_origin(request.origin(), request.host()) {
-            // A page from another site must not join the chat in its visitor's name
-            // (cross-site WebSocket hijacking); clients other than browsers send no Origin.
-            return Err(
-                HttpResponse::new(403).with_body("cross-origin WebSocket requests are refused\n")
-            );
-        }
-        let room = match room_name(request.query()) {
-            Ok(room) => room,
-            Err(why) => {
-                return Err(HttpResponse::new(400)
-                    .with_header("Content-Type", "text/plain; charset=utf-8")
-                    .with_body(format!("{why}\n")))
-            }
-        };
-        self.pending = Some((id, room.into()));
-        Ok(request.accept())
+        let (accept, room) = decide(request)?;
+        self.pending = Some((id, room));
+        Ok(accept)
     }
 
     fn open(&mut self, ctx: &mut Ctx<'_>, id: ConnId) {
@@ -211,6 +257,144 @@ fn deliver(
                 let _ = ctx.send_text(id, &text);
             }
         }
+    }
+}
+
+/// How long a std connection waits for input before it looks at its queue of messages from
+/// the room: the most a message waits before it goes out to a connection that is idle.
+const STD_POLL: Duration = Duration::from_millis(10);
+
+/// How many room messages may wait for one std connection; past that (a reader that does not
+/// keep up) it misses them, as a mio connection over its output limit does.
+const STD_QUEUE: usize = 256;
+
+/// The chat on the std backend: the rooms and their connections' queues, behind one lock.
+#[derive(Clone, Default)]
+struct StdChat {
+    rooms: Arc<Mutex<HashMap<String, StdRoom>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+/// A room on the std backend and the queue of each of its open connections (a room is
+/// dropped when its last connection ends).
+struct StdRoom {
+    room: Room<u64>,
+    queues: HashMap<u64, SyncSender<String>>,
+}
+
+impl StdRoom {
+    /// Queues what the room answered for the connections it is for.
+    fn deliver(&self, out: Vec<Out<u64>>) {
+        for message in out {
+            match message {
+                Out::All(text) => {
+                    for queue in self.queues.values() {
+                        let _ = queue.try_send(text.clone());
+                    }
+                }
+                Out::To(id, text) => {
+                    if let Some(queue) = self.queues.get(&id) {
+                        let _ = queue.try_send(text);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl StdChat {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<String, StdRoom>> {
+        // A connection thread that panicked cannot leave a room half-updated (each update
+        // is one call): the rooms are still good.
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on room `name` under the lock, and delivers what
+    /// it answered.
+    fn in_room(&self, name: &str, f: impl FnOnce(&mut Room<u64>) -> Vec<Out<u64>>) {
+        let mut rooms = self.rooms();
+        if let Some(room) = rooms.get_mut(name) {
+            let out = f(&mut room.room);
+            room.deliver(out);
+        }
+    }
+
+    /// Puts connection `id` in room `name` (made if nobody is in it), with its `queue`.
+    fn join(&self, name: &str, id: u64, queue: SyncSender<String>) {
+        let mut rooms = self.rooms();
+        let room = rooms.entry(name.into()).or_insert_with(|| StdRoom {
+            room: Room::new(name),
+            queues: HashMap::new(),
+        });
+        room.queues.insert(id, queue);
+    }
+
+    /// Takes connection `id` out of room `name`: the leave notice, if any, goes to the others;
+    /// the room goes when its last connection does.
+    fn leave(&self, name: &str, id: u64) {
+        let mut rooms = self.rooms();
+        let Some(room) = rooms.get_mut(name) else {
+            return;
+        };
+        room.queues.remove(&id);
+        let out = room.room.leave(id, now_ms());
+        room.deliver(out);
+        if room.queues.is_empty() {
+            rooms.remove(name);
+        }
+    }
+
+    /// Reads and answers until the connection ends.
+    fn converse<S: Transport>(
+        &self,
+        ws: &mut WebSocket<S>,
+        room: &str,
+        id: u64,
+        queue: &Receiver<String>,
+    ) -> Result<(), ws_std::Error> {
+        use ws_std::{Error, Message as StdMessage};
+        ws.set_read_timeout(Some(STD_POLL));
+        loop {
+            match ws.read() {
+                Ok(StdMessage::Text(text)) => {
+                    self.in_room(room, |r| r.receive(id, &text, now_ms()));
+                }
+                Ok(StdMessage::Binary(_)) => self.in_room(room, |r| r.receive_binary(id)),
+                Ok(StdMessage::Close(_)) | Err(Error::ConnectionClosed) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if read_timed_out(&e) => {}
+                Err(e) => return Err(e),
+            }
+            let mut queued = false;
+            while let Ok(text) = queue.try_recv() {
+                ws.write(StdMessage::Text(text))?;
+                queued = true;
+            }
+            if queued {
+                ws.flush()?;
+            }
+        }
+    }
+}
+
+impl Service for StdChat {
+    /// The room the handshake asked for.
+    type Session = String;
+
+    fn decide(&self, request: &Request) -> Result<(Accept, String), HttpResponse> {
+        decide(request)
+    }
+
+    fn run<S: Transport>(self, mut ws: WebSocket<S>, room: String, peer: &str) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, queue) = mpsc::sync_channel(STD_QUEUE);
+        self.join(&room, id, tx);
+        if let Err(e) = self.converse(&mut ws, &room, id, &queue) {
+            eprintln!("{peer}: {e}");
+        }
+        self.leave(&room, id);
     }
 }
 
@@ -312,11 +496,16 @@ mod tests {
 
     #[test]
     fn the_banner_tells_where_the_page_is() {
-        let banner = banner("127.0.0.1:8080".parse().unwrap());
+        let local = "127.0.0.1:8080".parse().unwrap();
         assert_eq!(
-            banner,
+            banner(local, false),
             "chat: open http://127.0.0.1:8080/ in a browser \
              (WebSocket endpoint ws://127.0.0.1:8080/ws)\n"
+        );
+        assert_eq!(
+            banner(local, true),
+            "chat: open https://127.0.0.1:8080/ in a browser \
+             (WebSocket endpoint wss://127.0.0.1:8080/ws)\n"
         );
     }
 }

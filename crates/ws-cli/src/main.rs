@@ -1,5 +1,6 @@
 //! `ws`: a WebSocket server (echo and demo) and an interactive client.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -11,6 +12,7 @@ mod connect;
 mod demo;
 mod serve;
 mod serve_tokio;
+mod wire;
 
 /// WebSocket server and client.
 #[derive(Debug, Parser)]
@@ -22,7 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the chat demo (or, with --echo, an echo server) on ADDR (default 127.0.0.1:8080).
+    /// Run the chat demo (or, with --echo, an echo server) on ADDR (default 127.0.0.1:8080);
+    /// over TLS with --tls-cert and --tls-key.
     Serve {
         /// Address to listen on.
         #[arg(default_value = "127.0.0.1:8080")]
@@ -31,8 +34,8 @@ enum Command {
         /// at http://ADDR/, its WebSocket endpoint at /ws; rooms at /?room=NAME).
         #[arg(long)]
         echo: bool,
-        /// The adapter that runs the connections [default: std with --echo; the chat runs on
-        /// mio].
+        /// The adapter that runs the connections [default: std with --echo; mio for the
+        /// chat].
         #[arg(long, value_enum)]
         backend: Option<Backend>,
         /// Decline permessage-deflate compression (RFC 7692), which is accepted by default
@@ -47,14 +50,25 @@ enum Command {
         /// are answered 503 and closed. [default: 10000]
         #[arg(long, value_name = "N")]
         max_connections: Option<usize>,
+        /// Serve TLS (wss://; the chat's page over https://) with the certificate chain in
+        /// this PEM file (either backend). Needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert, in PEM (PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         #[command(flatten)]
         redis: demo::RedisArgs,
     },
     /// Connect to URL; each line of standard input is sent as a text message and each
     /// message received is printed.
     Connect {
-        /// The ws:// URL to connect to.
+        /// The ws:// or wss:// URL to connect to.
         url: String,
+        /// Trust the certificate authorities in this PEM file for wss:// (instead of the
+        /// bundled Mozilla roots).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
         /// Offer a subprotocol (repeatable).
         #[arg(long = "protocol", value_name = "P")]
         protocols: Vec<String>,
@@ -122,6 +136,8 @@ fn main() -> ExitCode {
             no_deflate,
             deflate,
             max_connections,
+            tls_cert,
+            tls_key,
             redis,
         } => {
             let preset = if no_deflate {
@@ -129,15 +145,27 @@ fn main() -> ExitCode {
             } else {
                 deflate.preset()
             };
-            serve::run(&addr, echo, backend, preset, max_connections, redis)
+            // clap makes each of the two require the other.
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| serve::TlsFiles { cert, key });
+            serve::run(&addr, echo, backend, preset, max_connections, tls, redis)
         }
         Command::Connect {
             url,
+            ca,
             protocols,
             headers,
             no_deflate,
             proxy,
-        } => connect::run(&url, &protocols, &headers, !no_deflate, proxy.as_deref()),
+        } => connect::run(
+            &url,
+            ca.as_deref(),
+            &protocols,
+            &headers,
+            !no_deflate,
+            proxy.as_deref(),
+        ),
         Command::Bench(args) => bench::run(&args),
     };
     match result {

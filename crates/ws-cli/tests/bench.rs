@@ -1,37 +1,64 @@
-//! `ws bench` against an in-process ws-std echo server, as a child process over loopback TCP.
+//! `ws bench` against an in-process ws-std echo server (plain, and over TLS with certificates
+//! made for the test), as a child process over loopback TCP.
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Output};
 use std::thread;
 
-use ws_std::Message;
+use common::certs::TempCerts;
+use ws_std::{Message, ServerBuilder, Transport, WebSocket};
+
+mod common;
 
 /// An echo server on an ephemeral port, one thread per connection, for the life of the test.
 fn echo_server() -> SocketAddr {
+    serve_echo(None)
+}
+
+/// The same over TLS, with the certificate of `certs`.
+fn tls_echo_server(certs: &TempCerts) -> SocketAddr {
+    let config = ws_std::tls::server::config_from_pem_files(&certs.files.cert, &certs.files.key)
+        .expect("server config");
+    serve_echo(Some(ServerBuilder::new().tls(config)))
+}
+
+fn serve_echo(tls: Option<ServerBuilder>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
-            thread::spawn(move || {
-                let Ok(mut ws) = ws_std::accept(stream) else {
-                    return;
-                };
-                while let Ok(message) = ws.read() {
-                    let sent = match message {
-                        Message::Text(t) => ws.send_text(&t),
-                        Message::Binary(b) => ws.send_binary(&b),
-                        Message::Close(_) => return,
-                        _ => Ok(()),
-                    };
-                    if sent.is_err() {
-                        return;
+            let tls = tls.clone();
+            thread::spawn(move || match tls {
+                Some(server) => {
+                    if let Ok(ws) = server.accept_tls(stream) {
+                        echo(ws);
+                    }
+                }
+                None => {
+                    if let Ok(ws) = ws_std::accept(stream) {
+                        echo(ws);
                     }
                 }
             });
         }
     });
     addr
+}
+
+/// Echoes until the connection ends.
+fn echo<S: Transport>(mut ws: WebSocket<S>) {
+    while let Ok(message) = ws.read() {
+        let sent = match message {
+            Message::Text(t) => ws.send_text(&t),
+            Message::Binary(b) => ws.send_binary(&b),
+            Message::Close(_) => return,
+            _ => Ok(()),
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
 }
 
 fn bench(args: &[&str]) -> Output {
@@ -53,10 +80,41 @@ fn field(json: &str, key: &str) -> f64 {
 #[test]
 fn measures_round_trips_against_an_echo_server() {
     let addr = echo_server();
+    measures_round_trips(&format!("ws://{addr}/"), &[]);
+}
+
+#[test]
+fn measures_round_trips_over_wss() {
+    let certs = TempCerts::new("bench");
+    let addr = tls_echo_server(&certs);
+    // By name, as the certificate says (and as SNI sends it).
+    let url = format!("wss://localhost:{}/", addr.port());
+    measures_round_trips(&url, &["--ca", certs.ca()]);
+}
+
+#[test]
+fn wss_without_the_ca_opens_no_connection() {
+    let certs = TempCerts::new("bench-untrusted");
+    let addr = tls_echo_server(&certs);
+    let out = bench(&[
+        &format!("wss://localhost:{}/", addr.port()),
+        "--duration",
+        "0.2",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no connection could be opened: invalid peer certificate: UnknownIssuer"),
+        "{stderr}"
+    );
+}
+
+/// Small binary and large text messages to `url`: every connection opens, echoes come back,
+/// and the bytes per message are the size asked for.
+fn measures_round_trips(url: &str, more: &[&str]) {
     for (size, text) in [("16", false), ("100000", true)] {
-        let url = format!("ws://{addr}/");
         let mut args = vec![
-            url.as_str(),
+            url,
             "--size",
             size,
             "--connections",
@@ -70,6 +128,7 @@ fn measures_round_trips_against_an_echo_server() {
         if text {
             args.push("--text");
         }
+        args.extend(more);
         let out = bench(&args);
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(

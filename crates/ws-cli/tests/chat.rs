@@ -1,5 +1,7 @@
 //! The chat demo (`ws serve` without `--echo`), run as a child process and used over loopback
-//! by ws-std clients and plain HTTP requests.
+//! by ws-std clients and plain HTTP requests: every scenario on the mio backend and on the std
+//! backend, each over plain TCP and over TLS (the page over https, the socket over wss, with
+//! certificates made for the test).
 //!
 //! The server is killed on every path (the guard kills it on drop) and every read is bounded by
 //! [`DEADLINE`].
@@ -7,16 +9,34 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use common::certs::TempCerts;
 use serde_json::{json, Value};
 use ws_proto::{CloseCode, HandshakeError};
-use ws_std::{ClientBuilder, Error, Message, WebSocket};
+use ws_std::tls::{client, client_stream};
+use ws_std::{ClientBuilder, Error, MaybeTlsStream, Message, WebSocket};
+
+mod common;
 
 /// How long any wait may take.
 const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Which server a scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `ws serve` (the chat's default backend).
+    Mio,
+    /// `ws serve --backend std`.
+    Std,
+    /// `ws serve --tls-cert ... --tls-key ...` (mio, the chat's default with TLS too).
+    MioTls,
+    /// `ws serve --backend std --tls-cert ... --tls-key ...`.
+    StdTls,
+}
 
 /// `ws serve 127.0.0.1:0`, killed when dropped.
 struct Server {
@@ -24,6 +44,8 @@ struct Server {
     addr: SocketAddr,
     /// The second line `ws serve` printed.
     hint: String,
+    /// The certificates of a TLS server.
+    certs: Option<TempCerts>,
 }
 
 impl Drop for Server {
@@ -33,9 +55,45 @@ impl Drop for Server {
     }
 }
 
-fn serve() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ws"))
-        .args(["serve", "127.0.0.1:0"])
+impl Server {
+    /// `http` or `https`.
+    fn page_scheme(&self) -> &'static str {
+        if self.certs.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The WebSocket URL of `path` on this server.
+    fn url(&self, path: &str) -> String {
+        let scheme = if self.certs.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// A client for `path`, trusting the server's CA.
+    fn client(&self, path: &str) -> ClientBuilder {
+        let builder = ClientBuilder::new(&self.url(path));
+        match &self.certs {
+            Some(certs) => builder.ca_file(&certs.files.ca),
+            None => builder,
+        }
+    }
+}
+
+fn serve(mode: Mode) -> Server {
+    static SERVERS: AtomicUsize = AtomicUsize::new(0);
+    let certs = matches!(mode, Mode::MioTls | Mode::StdTls)
+        .then(|| TempCerts::new(&format!("chat-{}", SERVERS.fetch_add(1, Ordering::Relaxed))));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ws"));
+    command.args(["serve", "127.0.0.1:0"]);
+    if let Some(certs) = &certs {
+        command.args(certs.serve_args());
+    }
+    if matches!(mode, Mode::Std | Mode::StdTls) {
+        command.args(["--backend", "std"]);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -55,16 +113,53 @@ fn serve() -> Server {
     });
     let first = lines.recv_timeout(DEADLINE).expect("a first line");
     let hint = lines.recv_timeout(DEADLINE).expect("a second line");
+    let prefix = match certs {
+        Some(_) => "listening on wss://",
+        None => "listening on ws://",
+    };
     let addr = first
-        .strip_prefix("listening on ws://")
+        .strip_prefix(prefix)
         .and_then(|rest| rest.trim_end().strip_suffix('/'))
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .parse()
         .expect("a socket address");
-    Server { child, addr, hint }
+    Server {
+        child,
+        addr,
+        hint,
+        certs,
+    }
 }
 
-type Client = WebSocket<TcpStream>;
+/// Each scenario, a function of the server, as a test on every kind of server.
+macro_rules! on_every_server {
+    ($($scenario:ident),* $(,)?) => {
+        mod mio {
+            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::Mio)) })*
+        }
+        mod std_backend {
+            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::Std)) })*
+        }
+        mod mio_tls {
+            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::MioTls)) })*
+        }
+        mod std_tls {
+            $(#[test] fn $scenario() { super::$scenario(super::serve(super::Mode::StdTls)) })*
+        }
+    };
+}
+
+on_every_server!(
+    two_clients_see_each_others_messages_and_joins_and_leaves,
+    a_first_message_without_hello_joins_then_is_broadcast,
+    malformed_and_oversized_input_gets_an_error_to_the_sender_only,
+    the_page_is_served_at_slash_and_other_paths_are_404,
+    a_page_of_another_origin_cannot_connect,
+    two_rooms_are_isolated,
+    an_invalid_room_name_is_refused_with_a_reason,
+);
+
+type Client = WebSocket<MaybeTlsStream>;
 
 fn connect(server: &Server) -> Client {
     connect_to(server, "/ws")
@@ -72,7 +167,7 @@ fn connect(server: &Server) -> Client {
 
 /// Connects to a path of the server (`/ws?room=NAME` for a room).
 fn connect_to(server: &Server, path: &str) -> Client {
-    let (mut ws, _) = ws_std::connect(&format!("ws://{}{path}", server.addr)).expect("connect");
+    let (mut ws, _) = server.client(path).connect().expect("connect");
     ws.set_read_timeout(Some(DEADLINE));
     ws
 }
@@ -133,13 +228,11 @@ fn assert_chat(value: &Value, user: &str, text: &str) {
     assert_eq!(value.as_object().unwrap().len(), 3, "{value}");
 }
 
-#[test]
-fn two_clients_see_each_others_messages_and_joins_and_leaves() {
-    let server = serve();
+fn two_clients_see_each_others_messages_and_joins_and_leaves(server: Server) {
     assert!(
         server
             .hint
-            .contains(&format!("open http://{}/", server.addr)),
+            .contains(&format!("open {}://{}/", server.page_scheme(), server.addr)),
         "{:?}",
         server.hint
     );
@@ -159,16 +252,14 @@ fn two_clients_see_each_others_messages_and_joins_and_leaves() {
     assert_notice(&next(&mut ada), "leave", "bob");
 
     // A connection that just vanishes (no Close frame) leaves too.
-    let mut cy = join(&server, "cy", &["ada"]);
+    let cy = join(&server, "cy", &["ada"]);
     assert_notice(&next(&mut ada), "join", "cy");
-    drop(cy.get_mut().shutdown(std::net::Shutdown::Both));
+    drop(cy.get_ref().tcp().shutdown(std::net::Shutdown::Both));
     drop(cy);
     assert_notice(&next(&mut ada), "leave", "cy");
 }
 
-#[test]
-fn a_first_message_without_hello_joins_then_is_broadcast() {
-    let server = serve();
+fn a_first_message_without_hello_joins_then_is_broadcast(server: Server) {
     let mut ada = join(&server, "ada", &[]);
     let mut dan = connect(&server);
     send(&mut dan, json!({ "user": "dan", "text": "no hello" }));
@@ -179,9 +270,7 @@ fn a_first_message_without_hello_joins_then_is_broadcast() {
     }
 }
 
-#[test]
-fn two_rooms_are_isolated() {
-    let server = serve();
+fn two_rooms_are_isolated(server: Server) {
     let mut ada = join_room(&server, Some("rust"), "ada", &[]);
     let mut bob = join_room(&server, Some("go"), "bob", &[]);
     // The same name in two rooms is two people.
@@ -213,11 +302,11 @@ fn two_rooms_are_isolated() {
     assert_chat(&next(&mut ada), "cy", "rust again");
 }
 
-#[test]
-fn an_invalid_room_name_is_refused_with_a_reason() {
-    let server = serve();
+fn an_invalid_room_name_is_refused_with_a_reason(server: Server) {
     for room in ["", "a%20b", "x/y", &"r".repeat(33)] {
-        let error = ws_std::connect(&format!("ws://{}/ws?room={room}", server.addr))
+        let error = server
+            .client(&format!("/ws?room={room}"))
+            .connect()
             .expect_err("an invalid room");
         match error {
             Error::Handshake(HandshakeError::Rejected(response)) => {
@@ -230,9 +319,7 @@ fn an_invalid_room_name_is_refused_with_a_reason() {
     }
 }
 
-#[test]
-fn malformed_and_oversized_input_gets_an_error_to_the_sender_only() {
-    let server = serve();
+fn malformed_and_oversized_input_gets_an_error_to_the_sender_only(server: Server) {
     let mut ada = join(&server, "ada", &[]);
     let mut bob = join(&server, "bob", &["ada"]);
     assert_eq!(next(&mut ada)["type"], "join");
@@ -272,21 +359,36 @@ fn malformed_and_oversized_input_gets_an_error_to_the_sender_only() {
     assert_notice(&next(&mut bob), "leave", "eve");
 }
 
-/// Sends a raw HTTP request and returns the whole response (the server closes after it).
-fn http(addr: SocketAddr, request: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
+/// Sends a raw HTTP request (over TLS to a TLS server) and returns the whole response (the
+/// server closes after it).
+fn http(server: &Server, request: &str) -> String {
+    let tcp = TcpStream::connect(server.addr).expect("connect");
+    tcp.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    let response = match &server.certs {
+        Some(certs) => {
+            let roots = client::roots_from_pem_file(&certs.files.ca).expect("CA file");
+            let config = client::config(roots).expect("TLS config");
+            exchange(
+                client_stream(config, "localhost", tcp).expect("TLS"),
+                request,
+            )
+        }
+        None => exchange(tcp, request),
+    };
     String::from_utf8(response).expect("UTF-8")
 }
 
-#[test]
-fn the_page_is_served_at_slash_and_other_paths_are_404() {
-    let server = serve();
+/// Writes `request`, reads to the end of the stream.
+fn exchange(mut stream: impl Read + Write, request: &str) -> Vec<u8> {
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    response
+}
+
+fn the_page_is_served_at_slash_and_other_paths_are_404(server: Server) {
     let page = http(
-        server.addr,
+        &server,
         "GET / HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n\r\n",
     );
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
@@ -295,48 +397,31 @@ fn the_page_is_served_at_slash_and_other_paths_are_404() {
     assert!(body.starts_with("<!doctype html>"));
     assert!(body.contains("new WebSocket("));
 
-    let missing = http(server.addr, "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let missing = http(&server, "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert!(
         missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
         "{missing}"
     );
 
-    let url = format!("ws://{}/elsewhere", server.addr);
-    match ws_std::connect(&url) {
+    match server.client("/elsewhere").connect() {
         Err(Error::Handshake(HandshakeError::Rejected(response))) if response.status() == 404 => {}
         other => panic!("expected a 404, got {:?}", other.map(|_| ())),
     }
 }
 
-#[test]
-fn a_page_of_another_origin_cannot_connect() {
-    let server = serve();
-    let url = format!("ws://{}/ws", server.addr);
-    let refused = ClientBuilder::new(&url)
-        .origin("http://evil.example")
-        .connect();
+fn a_page_of_another_origin_cannot_connect(server: Server) {
+    let refused = server.client("/ws").origin("http://evil.example").connect();
     match refused {
         Err(Error::Handshake(HandshakeError::Rejected(response))) if response.status() == 403 => {}
         other => panic!("expected a 403, got {:?}", other.map(|_| ())),
     }
-    let origin = format!("http://{}", server.addr);
-    let (mut ws, _) = ClientBuilder::new(&url)
+    let origin = format!("{}://{}", server.page_scheme(), server.addr);
+    let (mut ws, _) = server
+        .client("/ws")
         .origin(&origin)
         .connect()
         .expect("same origin");
     ws.set_read_timeout(Some(DEADLINE));
     send(&mut ws, json!({ "type": "hello", "user": "ada" }));
     assert_eq!(next(&mut ws)["type"], "welcome");
-}
-
-#[test]
-fn the_chat_refuses_the_std_backend_with_a_reason() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ws"))
-        .args(["serve", "127.0.0.1:0", "--backend", "std"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ws serve");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("mio backend"), "{stderr}");
 }

@@ -10,8 +10,11 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::certs::TempCerts;
 use ws_proto::CloseCode;
 use ws_std::{HttpResponse, Message};
+
+mod common;
 
 /// How long any child process or helper thread may take.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -65,7 +68,8 @@ fn serve() -> (Guard, SocketAddr) {
     serve_with(&[])
 }
 
-/// `ws serve 127.0.0.1:0 --echo` with more arguments.
+/// `ws serve 127.0.0.1:0 --echo` with more arguments (with `--tls-cert`: it prints a
+/// `wss://` address).
 fn serve_with(more: &[&str]) -> (Guard, SocketAddr) {
     let mut child = ws()
         .args(["serve", "127.0.0.1:0", "--echo"])
@@ -89,8 +93,14 @@ fn serve_with(more: &[&str]) -> (Guard, SocketAddr) {
     let line = first_line
         .recv_timeout(DEADLINE)
         .expect("`ws serve` printed its address");
+    let tls = more.contains(&"--tls-cert");
+    let prefix = if tls {
+        "listening on wss://"
+    } else {
+        "listening on ws://"
+    };
     let addr = line
-        .strip_prefix("listening on ws://")
+        .strip_prefix(prefix)
         .and_then(|rest| rest.trim_end().strip_suffix('/'))
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     let addr: SocketAddr = addr.parse().expect("a socket address");
@@ -246,14 +256,18 @@ fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
     assert_eq!(client.next_line(), "κόσμε\n");
     // End of input once the echoes are back: `ws connect` closes and exits.
     client.close_stdin();
-    let run = client.finish();
+    assert_echoed(&client.finish(), &url, "hello\nκόσμε\n");
+}
+
+/// `ws connect URL` succeeded, printed `echoed`, and said only that it connected.
+fn assert_echoed(run: &Run, url: &str, echoed: &str) {
     assert!(
         run.status.success(),
         "{:?}, stderr {:?}",
         run.status,
         run.stderr
     );
-    assert_eq!(run.stdout, "hello\nκόσμε\n");
+    assert_eq!(run.stdout, echoed);
     assert_eq!(run.stderr, format!("connected to {url}\n"));
 }
 
@@ -265,15 +279,9 @@ fn serve_reports_its_bound_port_and_connect_echoes_stdin_lines() {
 fn connect_echoes_stdin_piped_in_at_once() {
     let (_server, addr) = serve();
     for _ in 0..5 {
-        let run = connect(&[&format!("ws://{addr}/")], "hello\nκόσμε\n", true);
-        assert!(
-            run.status.success(),
-            "{:?}, stderr {:?}",
-            run.status,
-            run.stderr
-        );
-        assert_eq!(run.stdout, "hello\nκόσμε\n");
-        assert_eq!(run.stderr, format!("connected to ws://{addr}/\n"));
+        let url = format!("ws://{addr}/");
+        let run = connect(&[&url], "hello\nκόσμε\n", true);
+        assert_echoed(&run, &url, "hello\nκόσμε\n");
     }
 }
 
@@ -523,6 +531,164 @@ fn serve_max_connections_needs_the_mio_backend() {
         stderr.contains("--max-connections applies to the mio backend"),
         "{stderr:?}"
     );
+}
+
+// ----- TLS --------------------------------------------------------------------------------
+
+/// Runs `ws ARGS...` to its end, with nothing on standard input.
+fn run_ws(args: &[&str]) -> Run {
+    let output = ws()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ws");
+    Run {
+        status: output.status,
+        stdout: String::from_utf8(output.stdout).expect("UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8"),
+    }
+}
+
+/// `ws serve --echo` over TLS with `certs`, on `backend` (`std` or `mio`).
+fn serve_tls(certs: &TempCerts, backend: &str) -> (Guard, SocketAddr) {
+    let mut args = certs.serve_args().to_vec();
+    args.extend(["--backend", backend]);
+    serve_with(&args)
+}
+
+#[test]
+fn serve_over_tls_echoes_for_connect_with_its_ca_on_std() {
+    serve_over_tls_echoes_for_connect_with_its_ca("std");
+}
+
+#[test]
+fn serve_over_tls_echoes_for_connect_with_its_ca_on_mio() {
+    serve_over_tls_echoes_for_connect_with_its_ca("mio");
+}
+
+fn serve_over_tls_echoes_for_connect_with_its_ca(backend: &str) {
+    let certs = TempCerts::new(&format!("echo-{backend}"));
+    let (_server, addr) = serve_tls(&certs, backend);
+    // By name and by address: the certificate is for both, and the name is sent as SNI.
+    for url in [
+        format!("wss://localhost:{}/", addr.port()),
+        format!("wss://{addr}/"),
+    ] {
+        let run = connect(&[&url, "--ca", certs.ca()], "hello\nover tls\n", true);
+        assert_echoed(&run, &url, "hello\nover tls\n");
+    }
+    // A ws-std client too, with compression agreed over TLS.
+    let (mut ws, _) = ws_std::ClientBuilder::new(&format!("wss://{addr}/"))
+        .ca_file(&certs.files.ca)
+        .connect()
+        .expect("connect");
+    assert!(ws.get_ref().is_tls());
+    assert!(ws.connection().deflate_params().is_some());
+    ws.set_read_timeout(Some(Duration::from_secs(5)));
+    ws.send_binary(&[0, 1, 2, 255]).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Binary(vec![0, 1, 2, 255]));
+}
+
+#[test]
+fn connect_without_the_ca_refuses_the_certificate() {
+    let certs = TempCerts::new("untrusted");
+    let (_server, addr) = serve_with(&certs.serve_args());
+    let url = format!("wss://localhost:{}/", addr.port());
+    let run = connect(&[&url], "never sent\n", true);
+    assert_eq!(run.status.code(), Some(1), "{:?}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .starts_with(&format!("ws: {url}: TLS error: invalid peer certificate")),
+        "{:?}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("UnknownIssuer"), "{:?}", run.stderr);
+}
+
+#[test]
+fn connect_ca_is_for_wss_urls_and_must_be_readable() {
+    let certs = TempCerts::new("ca-misuse");
+    let run = connect(&["ws://127.0.0.1:9/", "--ca", certs.ca()], "", true);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr.contains("--ca is for wss:// URLs"),
+        "{:?}",
+        run.stderr
+    );
+
+    let missing = std::env::temp_dir().join("ws-cli-no-such-ca.pem");
+    let missing = missing.to_str().unwrap();
+    let run = connect(&["wss://127.0.0.1:9/", "--ca", missing], "", true);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        run.stderr
+            .contains(&format!("TLS configuration: cannot read {missing}")),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn serve_tls_needs_both_files_and_readable_ones() {
+    let certs = TempCerts::new("serve-misuse");
+    let cert = certs.files.cert.to_str().unwrap();
+    let run = run_ws(&["serve", "127.0.0.1:0", "--echo", "--tls-cert", cert]);
+    assert_eq!(run.status.code(), Some(2), "clap's usage error");
+    assert!(run.stderr.contains("--tls-key"), "{:?}", run.stderr);
+
+    // The certificate given as the key: no private key in it.
+    let run = run_ws(&[
+        "serve",
+        "127.0.0.1:0",
+        "--echo",
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        cert,
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert_eq!(run.stdout, "", "nothing listened");
+    assert!(
+        run.stderr
+            .starts_with("ws: --tls-cert / --tls-key: no private key in "),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bench_over_wss_against_serve_over_tls_on_std() {
+    bench_over_wss_against_serve_over_tls("std");
+}
+
+#[test]
+fn bench_over_wss_against_serve_over_tls_on_mio() {
+    bench_over_wss_against_serve_over_tls("mio");
+}
+
+fn bench_over_wss_against_serve_over_tls(backend: &str) {
+    let certs = TempCerts::new(&format!("bench-serve-{backend}"));
+    let (_server, addr) = serve_tls(&certs, backend);
+    let url = format!("wss://localhost:{}/", addr.port());
+    let args = [
+        "bench",
+        &url,
+        "--ca",
+        certs.ca(),
+        "--connections",
+        "2",
+        "--duration",
+        "0.3",
+        "--json",
+    ];
+    let run = run_ws(&args);
+    assert!(run.status.success(), "{:?}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(report["open"], 2, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["dropped"], 0, "{report}");
+    assert!(report["messages"].as_u64().unwrap() > 0, "{report}");
 }
 
 // ----- --proxy ------------------------------------------------------------------------------

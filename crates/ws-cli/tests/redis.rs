@@ -8,17 +8,21 @@
 #[path = "../../ws-redis/tests/support/redis_server.rs"]
 mod redis_server;
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::certs::TempCerts;
 use redis_server::{binary, RedisServer};
 use serde_json::{json, Value};
-use ws_std::{Message, WebSocket};
+use ws_std::{ClientBuilder, MaybeTlsStream, Message, WebSocket};
 
 /// How long any wait may take.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -30,6 +34,8 @@ const ROOMS: [&str; 2] = ["red", "blue"];
 struct Process {
     child: Child,
     addr: SocketAddr,
+    /// With TLS: the CA file its certificate chains to (its URLs are `wss://`).
+    ca: Option<PathBuf>,
     /// Its standard error, line by line (the bridge's log).
     log: Receiver<String>,
 }
@@ -43,9 +49,18 @@ impl Drop for Process {
 
 impl Process {
     fn start(redis: &RedisServer, prefix: &str) -> Process {
+        Process::start_with(redis, prefix, None)
+    }
+
+    /// [`Process::start`], over TLS with `tls`'s certificate when given.
+    fn start_with(redis: &RedisServer, prefix: &str, tls: Option<&TempCerts>) -> Process {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ws"))
             .args(["serve", "127.0.0.1:0", "--redis", &redis.url()])
             .args(["--channel-prefix", prefix])
+            .args(
+                tls.map(|certs| certs.serve_args().to_vec())
+                    .unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -72,13 +87,20 @@ impl Process {
             }
         });
         let line = first.recv_timeout(DEADLINE).expect("a first line");
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
         let addr = line
-            .strip_prefix("listening on ws://")
+            .strip_prefix(&format!("listening on {scheme}://"))
             .and_then(|rest| rest.strip_suffix('/'))
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .parse()
             .expect("a socket address");
-        Process { child, addr, log }
+        let ca = tls.map(|certs| certs.files.ca.clone());
+        Process {
+            child,
+            addr,
+            ca,
+            log,
+        }
     }
 
     /// Waits for a line of the bridge's log that contains `text`; the lines before it are
@@ -104,15 +126,21 @@ impl Process {
 
 /// A chat client.
 struct Client {
-    ws: WebSocket<TcpStream>,
+    ws: WebSocket<MaybeTlsStream>,
     name: String,
     room: &'static str,
 }
 
 impl Client {
     fn join(process: &Process, room: &'static str, name: &str) -> Client {
-        let url = format!("ws://{}/ws?room={room}", process.addr);
-        let (mut ws, _) = ws_std::connect(&url).expect("connect");
+        let scheme = if process.ca.is_some() { "wss" } else { "ws" };
+        let url = format!("{scheme}://{}/ws?room={room}", process.addr);
+        let mut builder = ClientBuilder::new(&url);
+        if let Some(ca) = &process.ca {
+            builder = builder.ca_file(ca);
+        }
+        let (mut ws, _) = builder.connect().expect("connect");
+        assert_eq!(ws.get_ref().is_tls(), process.ca.is_some());
         ws.set_read_timeout(Some(DEADLINE));
         let mut client = Client {
             ws,
@@ -312,6 +340,30 @@ fn three_processes_share_two_rooms_and_recover_from_a_redis_restart() {
 }
 
 #[test]
+fn a_tls_process_and_a_plain_one_share_rooms() {
+    let Some(binary) = binary() else { return };
+    let redis = RedisServer::start(binary);
+    let prefix = format!("tls{}:", std::process::id());
+    let certs = TempCerts::new("redis");
+    let processes = [
+        Process::start_with(&redis, &prefix, Some(&certs)),
+        Process::start(&redis, &prefix),
+    ];
+    for process in &processes {
+        process.wait_log("subscribed to Redis");
+    }
+    let mut clients = Vec::new();
+    for (p, process) in processes.iter().enumerate() {
+        for room in ROOMS {
+            clients.push(Client::join(process, room, &format!("{room}{p}")));
+        }
+    }
+    until_subscribed(&redis, &prefix, 2);
+    // Each room's messages reach both processes' clients, wss:// and ws:// alike.
+    round(&mut clients, "mixed", 3);
+}
+
+#[test]
 fn redis_options_need_the_chat_and_a_url() {
     for args in [
         &[
@@ -324,6 +376,14 @@ fn redis_options_need_the_chat_and_a_url() {
         &["serve", "127.0.0.1:0", "--channel-prefix", "x:"][..],
         &["serve", "127.0.0.1:0", "--redis-sharded"][..],
         &["serve", "127.0.0.1:0", "--redis", "http://not-redis/"][..],
+        &[
+            "serve",
+            "127.0.0.1:0",
+            "--backend",
+            "std",
+            "--redis",
+            "redis://127.0.0.1:1/",
+        ][..],
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_ws"))
             .args(args)

@@ -72,7 +72,7 @@ impl Echo {
     }
 }
 
-type Client = ws_std::WebSocket<TcpStream>;
+type Client = ws_std::WebSocket<ws_std::MaybeTlsStream>;
 
 /// A well-behaved ws-std client of `addr`.
 fn client(addr: SocketAddr) -> Client {

@@ -72,7 +72,7 @@ where
 }
 
 /// A clean close, read to the end.
-fn close(mut ws: ws_std::WebSocket<std::net::TcpStream>) {
+fn close(mut ws: ws_std::WebSocket<ws_std::MaybeTlsStream>) {
     ws.close(ws_mio::CloseCode::NORMAL, "").expect("close");
     while ws.read().is_ok() {}
 }

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::net::TcpStream;
 use std::sync::mpsc::{self, Sender};
 
 use common::{next, until, WAIT};
@@ -97,7 +96,7 @@ fn start(policy: SlowConsumer) -> (String, mpsc::Receiver<Report>, ws_mio::Runni
     (url, rx, server.spawn().unwrap())
 }
 
-fn connect(url: &str) -> ws_std::WebSocket<TcpStream> {
+fn connect(url: &str) -> ws_std::WebSocket<ws_std::MaybeTlsStream> {
     let (mut ws, _) = ws_std::connect(url).unwrap();
     ws.set_read_timeout(Some(WAIT));
     ws

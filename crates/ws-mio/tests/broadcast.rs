@@ -25,7 +25,7 @@ impl Handler for Relay {
     }
 }
 
-fn read_text(ws: &mut ws_std::WebSocket<std::net::TcpStream>) -> String {
+fn read_text(ws: &mut ws_std::WebSocket<ws_std::MaybeTlsStream>) -> String {
     match ws.read().unwrap() {
         ws_std::Message::Text(text) => text,
         other => panic!("expected text, got {other:?}"),

@@ -41,7 +41,7 @@ fn a_ticker_rearms_its_timer_and_broadcasts_without_a_thread_of_its_own() {
     let _running = server.spawn().expect("spawn");
     let started = Instant::now();
     let (mut ws, _) = ws_std::connect(&url).expect("connect");
-    ws.get_mut().set_read_timeout(Some(WAIT)).expect("timeout");
+    ws.set_read_timeout(Some(WAIT));
     for n in 1..=3 {
         assert_eq!(
             ws.read().expect("tick"),

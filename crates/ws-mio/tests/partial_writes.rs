@@ -9,7 +9,7 @@
 //! The peer threads and the event loop report on channels; the test waits for the reports
 //! with a watchdog, so a hang fails the test instead of the suite.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -157,7 +157,11 @@ struct Got {
 }
 
 /// Waits for the sender's signal, then reads data messages until the Close frame.
-fn read_all(mut ws: ws_std::WebSocket<TcpStream>, deflate: bool, go: Receiver<usize>) -> Got {
+fn read_all<S: ws_std::Transport>(
+    mut ws: ws_std::WebSocket<S>,
+    deflate: bool,
+    go: Receiver<usize>,
+) -> Got {
     assert_eq!(ws.connection().deflate_params().is_some(), deflate);
     let buffered = go.recv_timeout(WATCHDOG).ok();
     ws.set_read_timeout(Some(READ_TIMEOUT));

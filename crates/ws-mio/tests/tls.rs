@@ -181,15 +181,17 @@ fn std_message(message: &Message) -> ws_std::Message {
     }
 }
 
-/// A ws-std `wss://` client trusting `config`.
+/// A ws-std `wss://` client of `addr` as `localhost`, trusting `config`; over a TLS stream
+/// made by hand, so that the test reaches into the rustls connection.
 fn std_client(
     config: Arc<rustls::ClientConfig>,
-    url: &str,
+    addr: SocketAddr,
 ) -> Result<ws_std::WebSocket<ws_std::tls::ClientTlsStream>, ws_std::Error> {
-    let (mut ws, _) = ws_std::ClientBuilder::new(url)
-        .tls(config)
+    let tcp = TcpStream::connect(addr)?;
+    let stream = ws_std::tls::client_stream(config, "localhost", tcp)?;
+    let (mut ws, _) = ws_std::ClientBuilder::new(&wss(addr, "localhost"))
         .handshake_timeout(Some(WAIT))
-        .connect_tls()?;
+        .handshake(stream)?;
     ws.set_read_timeout(Some(WAIT));
     Ok(ws)
 }
@@ -201,7 +203,7 @@ fn ws_std_client_echo_over_wss_and_close_notify() {
     let ca = Ca::new();
     let leaf = ca.issue(&["localhost"]);
     let (addr, server, _) = tls_server(&leaf, |_| {});
-    let mut ws = std_client(ca.client_config(), &wss(addr, "localhost")).expect("connect");
+    let mut ws = std_client(ca.client_config(), addr).expect("connect");
     assert_eq!(ws.get_ref().conn.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert!(ws.connection().deflate_params().is_some());
     // Sent one at a time and all at once: small messages, a megabyte (many records).
@@ -339,7 +341,7 @@ fn a_slow_tls_reader_gets_backpressure_then_drain() {
     let server = Server::bind("127.0.0.1:0", options, move |_| Flood(tx.clone())).expect("bind");
     let addr = server.local_addr().expect("addr");
     let server = server.spawn().expect("spawn");
-    let mut ws = std_client(ca.client_config(), &wss(addr, "localhost")).expect("connect");
+    let mut ws = std_client(ca.client_config(), addr).expect("connect");
     assert_eq!(next(&rx), "pressured true true");
     for _ in 0..128 {
         assert_eq!(
@@ -526,7 +528,7 @@ fn garbage_records_are_refused_before_and_after_the_handshake() {
         assert!(answer.len() < 64, "at most an alert: {answer:?}");
     }
     // After the handshake: an application-data record no key encrypted.
-    let mut ws = std_client(ca.client_config(), &wss(addr, "localhost")).expect("connect");
+    let mut ws = std_client(ca.client_config(), addr).expect("connect");
     ws.send_text("before").expect("send");
     assert_eq!(
         ws.read().expect("echo"),

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::TcpStream;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use ws_mio::{
     SlowConsumer, TopicEvent,
 };
 
-type Client = ws_std::WebSocket<TcpStream>;
+type Client = ws_std::WebSocket<ws_std::MaybeTlsStream>;
 
 /// What the handler reports to the test.
 #[derive(Debug)]
@@ -119,8 +118,8 @@ fn plain(threads: usize) -> Options {
 
 /// A client whose reads give up (fail the test) after [`WAIT`]; with its server-side id.
 fn client(setup: &Setup) -> (Client, ConnId) {
-    let (ws, _) = ws_std::connect(&setup.url).unwrap();
-    ws.get_ref().set_read_timeout(Some(WAIT)).unwrap();
+    let (mut ws, _) = ws_std::connect(&setup.url).unwrap();
+    ws.set_read_timeout(Some(WAIT));
     let Report::Open(id) = until(&setup.rx, |r| matches!(r, Report::Open(_))) else {
         unreachable!()
     };

@@ -90,13 +90,13 @@ fn subscribers(redis: &RedisServer, channel: &str, sharded: bool) -> i64 {
     counts.first().map_or(0, |(_, n)| *n)
 }
 
-fn client(url: &str) -> WebSocket<std::net::TcpStream> {
+fn client(url: &str) -> WebSocket<ws_std::MaybeTlsStream> {
     let (mut ws, _) = ws_std::connect(url).expect("connect");
     ws.set_read_timeout(Some(DEADLINE));
     ws
 }
 
-fn text(ws: &mut WebSocket<std::net::TcpStream>) -> String {
+fn text(ws: &mut WebSocket<ws_std::MaybeTlsStream>) -> String {
     match ws.read().expect("a message") {
         ws_std::Message::Text(text) => text,
         other => panic!("expected text, got {other:?}"),

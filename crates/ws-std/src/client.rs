@@ -11,9 +11,13 @@ use ws_proto::rng::{nonce, OsRandom};
 use ws_proto::{Config, Instant};
 
 use crate::handshake::Driver;
-use crate::{Error, Transport, WebSocket};
+use crate::{Error, MaybeTlsStream, Transport, WebSocket};
 
-/// Opens a WebSocket connection to a `ws://` URL with default settings.
+/// Opens a WebSocket connection to a `ws://` or `wss://` URL with default settings.
+///
+/// A `wss://` URL needs the `tls` feature: the server's certificate must be valid for the
+/// URL's host and chain to one of the bundled roots (`ws_tls::client::bundled_roots`); for
+/// other trust, see `ClientBuilder::ca_file`, `roots` and `tls`.
 ///
 /// ```no_run
 /// let (mut ws, response) = ws_std::connect("ws://127.0.0.1:8080/chat")?;
@@ -22,23 +26,12 @@ use crate::{Error, Transport, WebSocket};
 /// println!("{:?}", ws.read()?);
 /// # Ok::<(), ws_std::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
-    ClientBuilder::new(url).connect()
-}
-
-/// Opens a WebSocket connection to a `wss://` URL with default settings (feature `tls`): the
-/// server's certificate must be valid for the URL's host and chain to one of the bundled
-/// roots ([`ws_tls::client::bundled_roots`]); for other trust, see [`ClientBuilder::tls`].
 ///
-/// ```no_run
-/// let (mut ws, _response) = ws_std::connect_tls("wss://example.com/chat")?;
-/// ws.send_text("hello")?;
-/// println!("{:?}", ws.read()?);
-/// # Ok::<(), ws_std::Error>(())
-/// ```
-#[cfg(feature = "tls")]
-pub fn connect_tls(url: &str) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
-    ClientBuilder::new(url).connect_tls()
+/// # Errors
+///
+/// As [`ClientBuilder::connect`].
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    ClientBuilder::new(url).connect()
 }
 
 /// Settings for a client connection; [`connect`](Self::connect) opens it.
@@ -69,13 +62,40 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     /// The proxy URL of [`proxy`](Self::proxy).
     proxy: Option<String>,
-    /// The TLS client configuration of `connect_tls` (`None`: the bundled roots).
+    /// Whom a `wss://` connection trusts.
     #[cfg(feature = "tls")]
-    tls: Option<Arc<ws_tls::rustls::ClientConfig>>,
+    trust: Trust,
+}
+
+/// The trust of a `wss://` connection, as the builder was told (a CA file is read when
+/// connecting, so that the builder's methods cannot fail).
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, Default)]
+enum Trust {
+    /// The bundled roots.
+    #[default]
+    Bundled,
+    CaFile(std::path::PathBuf),
+    Roots(Arc<ws_tls::rustls::RootCertStore>),
+    Config(Arc<ws_tls::rustls::ClientConfig>),
+}
+
+#[cfg(feature = "tls")]
+impl Trust {
+    fn client_config(&self) -> Result<Arc<ws_tls::rustls::ClientConfig>, Error> {
+        use ws_tls::client;
+        Ok(match self {
+            Trust::Bundled => crate::tls::default_client_config()?,
+            Trust::CaFile(path) => client::config(client::roots_from_pem_file(path)?)?,
+            Trust::Roots(roots) => client::config(Arc::clone(roots))?,
+            Trust::Config(config) => Arc::clone(config),
+        })
+    }
 }
 
 impl ClientBuilder {
-    /// A client for `url` (`ws://host[:port]/path?query`).
+    /// A client for `url` (`ws://host[:port]/path?query`, or `wss://` with the `tls`
+    /// feature).
     pub fn new(url: &str) -> ClientBuilder {
         ClientBuilder {
             url: url.into(),
@@ -87,7 +107,7 @@ impl ClientBuilder {
             connect_timeout: Some(Duration::from_secs(10)),
             proxy: None,
             #[cfg(feature = "tls")]
-            tls: None,
+            trust: Trust::default(),
         }
     }
 
@@ -147,7 +167,8 @@ impl ClientBuilder {
     /// Connects through a proxy: `http://[user:pass@]host[:port]` (HTTP `CONNECT`, Basic
     /// authentication; default port 8080), `socks5://...` (SOCKS5, the server's name resolved
     /// here) or `socks5h://...` (resolved by the proxy); default port 1080. User and password
-    /// are percent-decoded. The TCP connect to the proxy takes at most the
+    /// are percent-decoded. For `wss://`, TLS runs inside the tunnel (the server's name is
+    /// the one checked). The TCP connect to the proxy takes at most the
     /// [`connect_timeout`](Self::connect_timeout); the exchange with the proxy counts against
     /// the handshake timeout. No environment variable (`HTTP_PROXY`, `ALL_PROXY`) is read.
     ///
@@ -166,10 +187,36 @@ impl ClientBuilder {
         self
     }
 
-    /// The TLS configuration of [`connect_tls`](Self::connect_tls) (feature `tls`): whom to
-    /// trust, from [`ws_tls::client`] (a CA file, the platform roots, your own store), or a
-    /// [`rustls::ClientConfig`](ws_tls::rustls::ClientConfig) of your own. Without it, the
-    /// bundled roots.
+    /// Trusts the certificate authorities of the PEM file at `path` for `wss://` (feature
+    /// `tls`), instead of the bundled roots: a private CA, as `curl --cacert` takes. The file
+    /// is read by [`connect`](Self::connect).
+    ///
+    /// ```no_run
+    /// let (ws, _) = ws_std::ClientBuilder::new("wss://internal.example:8443/feed")
+    ///     .ca_file("ca.pem")
+    ///     .connect()?;
+    /// # Ok::<(), ws_std::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trust = Trust::CaFile(path.into());
+        self
+    }
+
+    /// Trusts the certificate authorities of `roots` for `wss://` (feature `tls`), instead
+    /// of the bundled roots: for example `ws_tls::client::platform_roots` (the operating
+    /// system's store, feature `platform-roots` of ws-tls) or a store built by hand.
+    #[cfg(feature = "tls")]
+    pub fn roots(mut self, roots: impl Into<Arc<ws_tls::rustls::RootCertStore>>) -> Self {
+        self.trust = Trust::Roots(roots.into());
+        self
+    }
+
+    /// The whole TLS client configuration of `wss://` connections (feature `tls`): a
+    /// [`rustls::ClientConfig`](ws_tls::rustls::ClientConfig) of your own (client
+    /// certificates, a custom verifier, a shared session cache), or one from
+    /// [`ws_tls::client::config`]. Set its `alpn_protocols` to `http/1.1`
+    /// ([`ws_tls::ALPN_HTTP_1_1`]) or leave them empty.
     ///
     /// ```no_run
     /// use ws_std::tls::client;
@@ -177,61 +224,66 @@ impl ClientBuilder {
     /// let config = client::config(client::roots_from_pem_file("ca.pem")?)?;
     /// let (ws, _) = ws_std::ClientBuilder::new("wss://internal.example:8443/feed")
     ///     .tls(config)
-    ///     .connect_tls()?;
+    ///     .connect()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// The last of [`ca_file`](Self::ca_file), [`roots`](Self::roots) and `tls` called
+    /// decides.
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<ws_tls::rustls::ClientConfig>) -> Self {
-        self.tls = Some(config);
+        self.trust = Trust::Config(config);
         self
     }
 
-    /// Connects over TCP, then TLS, and runs the handshake, for a `wss://` URL (feature
-    /// `tls`). The URL's host is the server name sent (SNI) and checked against the
-    /// server's certificate; the TLS handshake counts against the handshake timeout.
+    /// Connects over TCP (then TLS, for `wss://`) and runs the handshake.
+    ///
+    /// For `wss://` (feature `tls`), the URL's host is the server name sent (SNI) and
+    /// checked against the server's certificate, the certificate must chain to the trusted
+    /// roots (the bundled ones unless `ca_file`, `roots` or `tls` said otherwise), and the
+    /// TLS handshake counts against the handshake timeout.
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedScheme`] for a `ws://` URL (use [`connect`](Self::connect));
-    /// [`Error::Tls`] when TLS fails: the certificate is untrusted, expired or for another
-    /// name (`rustls::Error::InvalidCertificate`), the server refused the connection (an
-    /// alert), or it does not speak TLS; [`Error::Io`] if the connection fails; otherwise as
-    /// [`handshake`](Self::handshake).
-    #[cfg(feature = "tls")]
-    pub fn connect_tls(
-        mut self,
-    ) -> Result<(WebSocket<crate::tls::ClientTlsStream>, Response), Error> {
+    /// * [`Error::UnsupportedScheme`] for `wss://` without the `tls` feature (its message
+    ///   says so);
+    /// * `Error::Tls` when TLS fails: the certificate is untrusted, expired or for another
+    ///   name (`rustls::Error::InvalidCertificate`), the server refused the connection (an
+    ///   alert), or it does not speak TLS;
+    /// * `Error::TlsConfig` when the CA file cannot be read or holds no usable certificate;
+    /// * [`Error::Proxy`] when the proxy of [`proxy`](Self::proxy) did not open a tunnel;
+    /// * [`Error::Io`] if the connection fails;
+    /// * otherwise as [`handshake`](Self::handshake).
+    pub fn connect(mut self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
         let url = Url::parse(&self.url)?;
-        if !url.secure() {
-            return Err(Error::UnsupportedScheme("ws"));
-        }
-        let config = match &self.tls {
-            Some(config) => Arc::clone(config),
-            None => crate::tls::default_client_config()?,
-        };
-        let tcp = self.open(&url)?;
-        let stream = crate::tls::client_stream(config, url.host(), tcp)?;
-        self.start(stream, &url)?.driver.finish()
-    }
-
-    /// Connects over TCP and runs the handshake, for a `ws://` URL.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnsupportedScheme`] for `wss://`: use `connect_tls` (feature `tls`), or connect a TLS stream yourself and use
-    /// [`handshake`](Self::handshake); [`Error::Io`] if the connection fails; otherwise as
-    /// [`handshake`](Self::handshake).
-    pub fn connect(mut self) -> Result<(WebSocket<TcpStream>, Response), Error> {
-        let url = Url::parse(&self.url)?;
-        if url.secure() {
-            return Err(Error::UnsupportedScheme("wss"));
-        }
         let stream = self.open(&url)?;
         self.start(stream, &url)?.driver.finish()
     }
 
-    /// Runs the handshake over an already connected, blocking stream (for example a TLS
-    /// stream for a `wss://` URL); the URL gives the `Host` header and the resource. For a
+    /// The stream for `url`: TCP (directly or through the proxy's tunnel), and TLS over it
+    /// for `wss://` (not yet handshaken).
+    fn open(&mut self, url: &Url) -> Result<MaybeTlsStream, Error> {
+        #[cfg(feature = "tls")]
+        let config = match url.secure() {
+            // Read before connecting: a CA file that is missing is not the server's fault.
+            true => Some(self.trust.client_config()?),
+            false => None,
+        };
+        #[cfg(not(feature = "tls"))]
+        if url.secure() {
+            return Err(Error::UnsupportedScheme("wss"));
+        }
+        let tcp = self.dial(url)?;
+        #[cfg(feature = "tls")]
+        if let Some(config) = config {
+            // An IPv6 literal comes without its brackets, as the TLS server name wants it.
+            return Ok(crate::tls::client_stream(config, url.host(), tcp)?.into());
+        }
+        Ok(MaybeTlsStream::Plain(tcp))
+    }
+
+    /// Runs the handshake over an already connected, blocking stream (a stream of your
+    /// own: a Unix socket, a proxy tunnel, TLS set up by hand); the URL gives the `Host` header and the resource. For a
     /// non-blocking stream, see [`start_handshake`](Self::start_handshake).
     ///
     /// # Errors
@@ -268,7 +320,7 @@ impl ClientBuilder {
 
     /// The TCP connection to the server, directly or through the proxy. The proxy phase
     /// takes its time from the handshake timeout, which is lowered by as much.
-    fn open(&mut self, url: &Url) -> Result<TcpStream, Error> {
+    fn dial(&mut self, url: &Url) -> Result<TcpStream, Error> {
         let Some(proxy) = &self.proxy else {
             let stream = open_tcp(url.host(), url.port(), self.connect_timeout)?;
             stream.set_nodelay(true)?;

@@ -48,9 +48,8 @@ pub enum Error {
     /// returned by an earlier `read`), or its abnormal end was reported by an earlier `read`.
     /// Nothing more can be read.
     ConnectionClosed,
-    /// The URL scheme is not supported by this call (`wss://` without the `tls` feature, or
-    /// with [`ClientBuilder::connect`](crate::ClientBuilder::connect); `ws://` with
-    /// `connect_tls`).
+    /// The URL scheme is not supported: `wss://` without the `tls` feature (the message
+    /// says which feature to enable).
     UnsupportedScheme(&'static str),
     /// TLS failed (feature `tls`): the peer's certificate was refused (untrusted, expired,
     /// for another name), the peer refused ours or the protocol (an alert received), or the
@@ -58,6 +57,11 @@ pub enum Error {
     /// records). The connection is over.
     #[cfg(feature = "tls")]
     Tls(ws_tls::rustls::Error),
+    /// A TLS configuration could not be built (feature `tls`): the CA file given to
+    /// [`ClientBuilder::ca_file`](crate::ClientBuilder::ca_file) cannot be read or holds no
+    /// usable certificate. Nothing was sent.
+    #[cfg(feature = "tls")]
+    TlsConfig(ws_tls::Error),
     /// The proxy of [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) did not open a
     /// tunnel: its URL is invalid, it refused (HTTP status or SOCKS5 reply code), it wanted
     /// other credentials, or its reply was not one. The connection is over.
@@ -78,7 +82,7 @@ impl Error {
             | Error::UnsupportedScheme(_)
             | Error::Proxy(_) => return None,
             #[cfg(feature = "tls")]
-            Error::Tls(_) => return None,
+            Error::Tls(_) | Error::TlsConfig(_) => return None,
         })
     }
 
@@ -95,7 +99,7 @@ impl Error {
             | Error::UnsupportedScheme(_)
             | Error::Proxy(_)) => return Err(own),
             #[cfg(feature = "tls")]
-            own @ Error::Tls(_) => return Err(own),
+            own @ (Error::Tls(_) | Error::TlsConfig(_)) => return Err(own),
         })
     }
 }
@@ -112,10 +116,16 @@ impl fmt::Display for Error {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::ConnectionClosed => f.write_str("the connection is closed"),
+            Error::UnsupportedScheme("wss") => f.write_str(
+                "unsupported URL scheme: wss (wss:// needs ws-std's `tls` feature; build with \
+                 `features = [\"tls\"]`)",
+            ),
             Error::UnsupportedScheme(s) => write!(f, "unsupported URL scheme: {s}"),
             Error::Proxy(e) => e.fmt(f),
             #[cfg(feature = "tls")]
             Error::Tls(e) => write!(f, "TLS error: {e}"),
+            #[cfg(feature = "tls")]
+            Error::TlsConfig(e) => write!(f, "TLS configuration: {e}"),
             _ => unreachable!("shared with ws_proto::Error"),
         }
     }
@@ -155,6 +165,8 @@ impl std::error::Error for Error {
             Error::Proxy(e) => Some(e),
             #[cfg(feature = "tls")]
             Error::Tls(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::TlsConfig(e) => Some(e),
             _ => None,
         }
     }
@@ -186,6 +198,13 @@ impl From<io::Error> for Error {
         Error::Io(e)
     }
 }
+#[cfg(feature = "tls")]
+impl From<ws_tls::Error> for Error {
+    fn from(e: ws_tls::Error) -> Self {
+        Error::TlsConfig(e)
+    }
+}
+
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
         Error::Handshake(e)
@@ -214,13 +233,15 @@ impl From<Error> for io::Error {
     /// connection `UnexpectedEof`, misuse `InvalidInput`, a send on a closed connection
     /// `NotConnected`); a closed connection is `NotConnected`, an unsupported scheme
     /// `InvalidInput`, a TLS failure `InvalidData` carrying the rustls error (as rustls's
-    /// own streams report it).
+    /// own streams report it), a TLS configuration error as ws-tls maps it.
     fn from(e: Error) -> io::Error {
         match e.into_proto() {
             Ok(shared) => io::Error::new(shared.io_kind(), Error::from(shared)),
             Err(Error::Io(inner)) => inner,
             #[cfg(feature = "tls")]
             Err(Error::Tls(tls)) => io::Error::new(io::ErrorKind::InvalidData, tls),
+            #[cfg(feature = "tls")]
+            Err(Error::TlsConfig(config)) => config.into(),
             Err(own) => {
                 let kind = match own {
                     Error::ConnectionClosed => io::ErrorKind::NotConnected,

@@ -9,12 +9,15 @@
 //! * Servers: [`accept`], [`accept_with`] (the application sees the [`Request`] and accepts
 //!   or answers with an [`HttpResponse`]), [`ServerBuilder`] (shared settings, and an
 //!   optional answer to plain HTTP requests; without it they get a 426).
-//! * Clients: [`connect`], [`ClientBuilder`] (also through an HTTP or SOCKS5 proxy:
-//!   [`ClientBuilder::proxy`]); a refusal is [`HandshakeError::Rejected`] with the response
+//! * Clients: [`connect`], [`ClientBuilder`], for `ws://` and `wss://` URLs (a
+//!   [`WebSocket`] over a [`MaybeTlsStream`]), also through an HTTP or SOCKS5 proxy
+//!   ([`ClientBuilder::proxy`]); a refusal is [`HandshakeError::Rejected`] with the response
 //!   received (status, headers, body). [`reconnect::Reconnecting`]: a client that reconnects
 //!   with backoff, a hook after every connect, and dead-peer detection.
-//! * TLS (feature `tls`, off by default): `wss://` clients (`connect_tls`) and TLS servers
+//! * TLS (feature `tls`, off by default): `wss://` clients (trust from the bundled roots,
+//!   `ClientBuilder::ca_file`, `roots` or `tls`) and TLS servers
 //!   (`ServerBuilder::accept_tls`) through rustls; see the `tls` module and `docs/tls.md`.
+//!   Without the feature, a `wss://` URL fails with [`Error::UnsupportedScheme`].
 //! * Non-blocking streams: [`ServerBuilder::start_accept_with`] and
 //!   [`ClientBuilder::start_handshake`] return a handshake in progress ([`PendingAccept`],
 //!   [`PendingConnect`]) that survives `WouldBlock`; the blocking calls run the same code.
@@ -53,16 +56,16 @@ mod handshake;
 pub mod reconnect;
 mod server;
 mod socket;
+mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod tunnel;
 
-#[cfg(feature = "tls")]
-pub use client::connect_tls;
 pub use client::{connect, ClientBuilder, PendingConnect};
 pub use error::Error;
 pub use server::{accept, accept_with, AcceptAny, PendingAccept, ServerBuilder};
 pub use socket::{Message, Transport, WebSocket};
+pub use stream::MaybeTlsStream;
 pub use ws_proto;
 /// Ready-made server policies (the core's): origins, tokens, rate limits.
 pub use ws_proto::policy;

@@ -3,7 +3,6 @@
 //! [`Backoff`], until the policy gives up.
 
 use std::fmt;
-use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -11,7 +10,7 @@ use ws_proto::backoff::{Backoff, Retry};
 use ws_proto::rng::nonce;
 use ws_proto::{CloseCode, CloseFrame, Instant};
 
-use crate::{ClientBuilder, Error, Message, Response, WebSocket};
+use crate::{ClientBuilder, Error, MaybeTlsStream, Message, Response, WebSocket};
 
 /// Why a connection, or an attempt to open one, ended.
 #[derive(Debug)]
@@ -92,7 +91,8 @@ impl fmt::Display for Ended {
 
 impl std::error::Error for Ended {}
 
-type ConnectHook = Box<dyn FnMut(&mut WebSocket<TcpStream>, &Response) -> Result<(), Error> + Send>;
+type ConnectHook =
+    Box<dyn FnMut(&mut WebSocket<MaybeTlsStream>, &Response) -> Result<(), Error> + Send>;
 type FailureHook = Box<dyn FnMut(&Failure<'_>) + Send>;
 type StopIf = Box<dyn Fn(&Cause) -> bool + Send>;
 
@@ -145,7 +145,7 @@ pub struct Reconnecting {
     builder: ClientBuilder,
     retry: Retry,
     epoch: StdInstant,
-    ws: Option<WebSocket<TcpStream>>,
+    ws: Option<WebSocket<MaybeTlsStream>>,
     on_connect: Option<ConnectHook>,
     on_failure: Option<FailureHook>,
     stop_if: Option<StopIf>,
@@ -187,7 +187,9 @@ impl Reconnecting {
     /// read or sent on it. An error fails that attempt (the connection is dropped).
     pub fn on_connect(
         mut self,
-        hook: impl FnMut(&mut WebSocket<TcpStream>, &Response) -> Result<(), Error> + Send + 'static,
+        hook: impl FnMut(&mut WebSocket<MaybeTlsStream>, &Response) -> Result<(), Error>
+            + Send
+            + 'static,
     ) -> Self {
         self.on_connect = Some(Box::new(hook));
         self
@@ -226,7 +228,7 @@ impl Reconnecting {
     }
 
     /// The current connection, if one is open.
-    pub fn websocket(&mut self) -> Option<&mut WebSocket<TcpStream>> {
+    pub fn websocket(&mut self) -> Option<&mut WebSocket<MaybeTlsStream>> {
         self.ws.as_mut()
     }
 
@@ -235,7 +237,7 @@ impl Reconnecting {
     /// # Errors
     ///
     /// [`Ended`] once the policy gives up, or after [`close`](Self::close).
-    pub fn connect(&mut self) -> Result<&mut WebSocket<TcpStream>, Ended> {
+    pub fn connect(&mut self) -> Result<&mut WebSocket<MaybeTlsStream>, Ended> {
         if self.ended {
             return Err(Ended::Closed);
         }

@@ -8,10 +8,14 @@
 //! come from [`ws_tls`] (re-exported here: [`client`], [`server`], [`pem`]), which uses the
 //! *ring* crypto provider explicitly.
 //!
-//! * Clients: [`ClientBuilder::connect_tls`](crate::ClientBuilder::connect_tls) (or
-//!   [`connect_tls`](crate::connect_tls)) for `wss://` URLs, the server's name (SNI and
-//!   certificate check) from the URL's host, trusting the bundled roots unless
-//!   [`ClientBuilder::tls`](crate::ClientBuilder::tls) says otherwise.
+//! * Clients: [`connect`](crate::connect) and
+//!   [`ClientBuilder::connect`](crate::ClientBuilder::connect) take `wss://` URLs (the
+//!   stream is a [`MaybeTlsStream::Tls`](crate::MaybeTlsStream::Tls)), the server's name
+//!   (SNI and certificate check) from the URL's host, trusting the bundled roots unless
+//!   [`ClientBuilder::ca_file`](crate::ClientBuilder::ca_file),
+//!   [`roots`](crate::ClientBuilder::roots) or [`tls`](crate::ClientBuilder::tls) say
+//!   otherwise. For TLS over a stream of your own, [`client_stream`] and
+//!   [`ClientBuilder::handshake`](crate::ClientBuilder::handshake).
 //! * Servers: [`ServerBuilder::tls`](crate::ServerBuilder::tls) and
 //!   [`ServerBuilder::accept_tls`](crate::ServerBuilder::accept_tls); or wrap a stream with
 //!   [`server_stream`] and hand it to any accept function.

@@ -17,14 +17,21 @@
 //!
 //! Both sides run with their defaults, so permessage-deflate is in use (websockets' server
 //! limits both windows to 2^12); `interop_deflate.rs` goes through its parameters one by one.
+//!
+//! With the `tls` feature (as in the workspace's test run, where ws-cli turns it on), the
+//! same exchanges also run over wss, with certificates made for the test: Python's `ssl`
+//! context trusts the test CA, and ws-std's client `ClientBuilder::ca_file`.
 
+#[cfg(feature = "tls")]
+#[path = "../../ws-tls/test-support/certs.rs"]
+mod certs;
 mod interop_peer;
 
 use std::path::{Path, PathBuf};
 
 use interop_peer::*;
 use ws_std::ws_proto::{CloseCode, CloseFrame, Config, DataKind};
-use ws_std::{Error, Message, WebSocket};
+use ws_std::{ClientBuilder, Error, MaybeTlsStream, Message, WebSocket};
 
 const MIB: usize = 1024 * 1024;
 
@@ -39,14 +46,20 @@ fn python_echo_server(python: &Path) -> (Peer, String) {
     echo_server(python, &script("python", "echo_server.py"), &[])
 }
 
-fn connect(url: &str) -> WebSocket<std::net::TcpStream> {
-    let (mut ws, _response) = ws_std::connect(url).unwrap_or_else(|e| panic!("connect {url}: {e}"));
+fn connect(url: &str) -> WebSocket<MaybeTlsStream> {
+    connect_with(ClientBuilder::new(url), url)
+}
+
+fn connect_with(builder: ClientBuilder, url: &str) -> WebSocket<MaybeTlsStream> {
+    let (mut ws, _response) = builder
+        .connect()
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
     ws.set_read_timeout(Some(STEP_TIMEOUT));
     ws
 }
 
 /// Reads the next message; `what` names the step in the failure message.
-fn read(ws: &mut WebSocket<std::net::TcpStream>, peer: &Peer, what: &str) -> Message {
+fn read(ws: &mut WebSocket<MaybeTlsStream>, peer: &Peer, what: &str) -> Message {
     ws.read().unwrap_or_else(|e| {
         panic!(
             "{what}: read failed: {e:?}; peer output:\n{}",
@@ -89,8 +102,33 @@ fn big_binary() -> Vec<u8> {
 fn python_client_against_ws_std_server() {
     let Some(python) = python() else { return };
     let (url, server) = ws_std_echo_server(Config::default());
+    python_client_against(&python, &url, &[], server);
+}
+
+/// (a) over wss: the Python client trusts the test CA, the ws-std server serves TLS.
+#[cfg(feature = "tls")]
+#[test]
+fn python_client_against_ws_std_server_over_wss() {
+    let Some(python) = python() else { return };
+    let certs = certs::TempCerts::new("python-client");
+    let tls = ws_std::tls::server::config_from_pem_files(&certs.files.cert, &certs.files.key)
+        .expect("server config");
+    let (url, server) = interop_peer::ws_std_tls_echo_server(Config::default(), tls);
+    assert!(url.starts_with("wss://localhost:"), "{url}");
+    python_client_against(&python, &url, &["--ca", certs.ca()], server);
+}
+
+/// Runs `client_check.py URL ARGS...` against `server` and checks both ends.
+fn python_client_against(
+    python: &Path,
+    url: &str,
+    args: &[&str],
+    server: std::sync::mpsc::Receiver<Result<ServerReport, String>>,
+) {
     let client_check = script("python", "client_check.py");
-    let mut client = Peer::spawn(&python, &client_check, &[&url], false);
+    let mut all_args = vec![url];
+    all_args.extend_from_slice(args);
+    let mut client = Peer::spawn(python, &client_check, &all_args, false);
     let status = client.wait(SCRIPT_TIMEOUT);
     let close = server.recv_timeout(STEP_TIMEOUT);
     assert!(
@@ -121,9 +159,30 @@ fn python_client_against_ws_std_server() {
 fn ws_std_client_against_python_server() {
     let Some(python) = python() else { return };
     let (server, url) = python_echo_server(&python);
-    let mut ws = connect(&url);
-    let peer = &server;
+    every_kind_of_message(connect(&url), &server);
+}
 
+/// (b) over wss: the Python server serves TLS with the test certificate, the ws-std client
+/// trusts the test CA and sends `localhost` as SNI.
+#[cfg(feature = "tls")]
+#[test]
+fn ws_std_client_against_python_server_over_wss() {
+    let Some(python) = python() else { return };
+    let certs = certs::TempCerts::new("python-server");
+    let args = certs.serve_args();
+    let (server, url) = echo_server(&python, &script("python", "echo_server.py"), &args);
+    let url = url.replacen("ws://127.0.0.1", "wss://localhost", 1);
+    let ws = connect_with(ClientBuilder::new(&url).ca_file(&certs.files.ca), &url);
+    assert!(ws.get_ref().is_tls());
+    let alpn = ws.get_ref().tls().and_then(|tls| tls.alpn_protocol());
+    // Python's ssl offers no ALPN unless told: none is agreed, which a WebSocket is fine with.
+    assert!(alpn.is_none() || alpn == Some(b"http/1.1"), "{alpn:?}");
+    every_kind_of_message(ws, &server);
+}
+
+/// Every kind of message comes back exactly from a Python echo server, then it closes with
+/// the code and reason we asked for.
+fn every_kind_of_message(mut ws: WebSocket<MaybeTlsStream>, peer: &Peer) {
     let texts = ["hello", "héllo wörld ✓ 日本語 🎉", ""];
     for text in texts {
         ws.send_text(text).expect("send text");

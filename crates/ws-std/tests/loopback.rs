@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -19,9 +19,13 @@ use ws_std::ws_proto::{
     Chunk, CloseCode, CloseFrame, Config, DataKind, HandshakeError, MessageMode, ProtocolError,
     SendError, State, Timeout,
 };
-use ws_std::{ClientBuilder, Error, HttpResponse, Message, ServerBuilder, WebSocket};
+use ws_std::{
+    ClientBuilder, Error, HttpResponse, MaybeTlsStream, Message, ServerBuilder, Transport,
+    WebSocket,
+};
 
-type Ws = WebSocket<TcpStream>;
+/// Both ends: the client's stream, and the server's TCP stream in the same type.
+type Ws = WebSocket<MaybeTlsStream>;
 
 /// `assert!(matches!(..))` that prints the value on failure.
 macro_rules! assert_matches {
@@ -50,7 +54,9 @@ where
     F: FnOnce(Ws) -> T + Send + 'static,
 {
     serve_one(move |stream| {
-        let mut ws = builder.accept(stream).expect("server handshake");
+        let mut ws = builder
+            .accept(MaybeTlsStream::from(stream))
+            .expect("server handshake");
         ws.set_read_timeout(Some(IO_TIMEOUT));
         f(ws)
     })
@@ -75,7 +81,7 @@ fn connect_with(builder: ClientBuilder) -> Ws {
 
 /// Echoes data messages until the peer's Close frame, which it returns; checks that the
 /// connection is then closed.
-fn echo_until_close(ws: &mut Ws) -> Option<CloseFrame> {
+fn echo_until_close<S: Transport>(ws: &mut WebSocket<S>) -> Option<CloseFrame> {
     loop {
         match ws.read().expect("server read") {
             Message::Text(t) => ws.send_text(&t).expect("echo text"),
@@ -862,10 +868,18 @@ fn client_rejects_a_wrong_accept_value() {
 
 #[test]
 fn client_url_errors() {
-    assert_matches!(
-        ws_std::connect("wss://127.0.0.1:1/"),
-        Err(Error::UnsupportedScheme("wss"))
-    );
+    let wss = ws_std::connect("wss://127.0.0.1:1/");
+    // Without TLS, wss:// is refused before connecting, naming the feature that brings it;
+    // with it, the connection is tried (and port 1 refuses it).
+    #[cfg(not(feature = "tls"))]
+    {
+        let error = wss.expect_err("wss:// without the tls feature");
+        assert_matches!(error, Error::UnsupportedScheme("wss"));
+        let message = error.to_string();
+        assert!(message.contains("`tls` feature"), "{message}");
+    }
+    #[cfg(feature = "tls")]
+    assert_matches!(wss, Err(Error::Io(ref e)) if e.kind() == io::ErrorKind::ConnectionRefused);
     assert_matches!(
         ws_std::connect("http://127.0.0.1:1/"),
         Err(Error::Handshake(HandshakeError::InvalidUrl(_)))
@@ -1502,11 +1516,14 @@ fn zero_read_timeout_still_returns_a_message_that_is_already_there() {
     let mut ws = connect(addr);
     go.send(()).unwrap();
     // Block (at most IO_TIMEOUT) until the frame is in the socket's receive buffer.
-    ws.get_ref().set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    ws.get_ref()
+        .tcp()
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .unwrap();
     let mut peek = [0u8; 9];
     let mut seen = 0;
     while seen < peek.len() {
-        seen = ws.get_ref().peek(&mut peek).expect("peek");
+        seen = ws.get_ref().tcp().peek(&mut peek).expect("peek");
         assert!(seen > 0, "server closed");
     }
     ws.set_read_timeout(Some(Duration::ZERO));

@@ -13,7 +13,7 @@
 mod common;
 
 use std::io;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use common::{accept_within, spawn, DEADLINE, IO_TIMEOUT};
 use ws_std::ws_proto::{
     CloseCode, CloseFrame, Config, Connection, Instant, Message as ProtoMessage,
 };
-use ws_std::{ClientBuilder, Error, Message, ServerBuilder, Transport, WebSocket};
+use ws_std::{ClientBuilder, Error, MaybeTlsStream, Message, ServerBuilder, Transport, WebSocket};
 
 /// Larger than what the loopback socket buffers of a peer that does not read hold together
 /// (a few MiB): checked, since the test proves nothing when the first send succeeds.
@@ -121,15 +121,15 @@ enum Side {
 }
 
 /// Plays `side` on `ws`; the receiver returns what it received.
-fn play(ws: &mut WebSocket<TcpStream>, side: Side) -> Option<(Vec<u8>, String)> {
+fn play(ws: &mut WebSocket<MaybeTlsStream>, side: Side) -> Option<(Vec<u8>, String)> {
     match side {
         Side::Sends(payload, stall, go) => {
+            let tcp = ws.get_ref().tcp();
             match stall {
-                Stall::WriteTimeout => ws
-                    .get_ref()
+                Stall::WriteTimeout => tcp
                     .set_write_timeout(Some(Duration::from_millis(50)))
                     .expect("write timeout"),
-                Stall::NonBlocking => ws.get_ref().set_nonblocking(true).expect("non-blocking"),
+                Stall::NonBlocking => tcp.set_nonblocking(true).expect("non-blocking"),
             }
             send_stalled(ws, payload, go);
             close(ws);
@@ -160,7 +160,7 @@ fn run(server_sends: bool, deflate: bool, stall: Stall) {
     let stream = accept_within(&listener, DEADLINE);
     let mut ws = ServerBuilder::new()
         .config(config(deflate))
-        .accept(stream)
+        .accept(MaybeTlsStream::from(stream))
         .expect("handshake");
     let served = play(&mut ws, server_side);
     let (large, after) = served.or(client.join()).expect("one end received");

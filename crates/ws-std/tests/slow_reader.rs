@@ -10,15 +10,16 @@
 //! waits for the reports with a watchdog, so a hang fails the test instead of the suite.
 
 use std::io;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ws_std::ws_proto::{CloseCode, CloseFrame, Config};
-use ws_std::{ClientBuilder, Error, Message, ServerBuilder, WebSocket};
+use ws_std::{ClientBuilder, Error, MaybeTlsStream, Message, ServerBuilder, WebSocket};
 
-type Ws = WebSocket<TcpStream>;
+/// Both ends: the client's stream type, and the server's TCP stream in it.
+type Ws = WebSocket<MaybeTlsStream>;
 
 /// The large messages: far more, together, than the loopback socket buffers hold.
 const BIG: usize = 16 << 20;
@@ -136,10 +137,10 @@ struct Sending {
 }
 
 impl Sending {
-    fn new(mut ws: Ws, stall: Stall, go: Sender<()>) -> Sending {
+    fn new(ws: Ws, stall: Stall, go: Sender<()>) -> Sending {
         match stall {
-            Stall::WriteTimeout => ws.get_mut().set_write_timeout(Some(WRITE_TIMEOUT)),
-            Stall::NonBlocking => ws.get_mut().set_nonblocking(true),
+            Stall::WriteTimeout => ws.get_ref().tcp().set_write_timeout(Some(WRITE_TIMEOUT)),
+            Stall::NonBlocking => ws.get_ref().tcp().set_nonblocking(true),
         }
         .expect("socket option");
         Sending {
@@ -187,7 +188,11 @@ impl Sending {
     /// Reads until the peer's Close frame (the reply to ours), on a blocking socket.
     fn wait_for_close(&mut self) -> Result<Option<CloseFrame>, End> {
         if self.stall == Stall::NonBlocking {
-            self.ws.get_mut().set_nonblocking(false).expect("blocking");
+            self.ws
+                .get_ref()
+                .tcp()
+                .set_nonblocking(false)
+                .expect("blocking");
         }
         self.ws.set_read_timeout(Some(READ_TIMEOUT));
         loop {
@@ -282,7 +287,7 @@ fn pair(server_config: Config, server_job: Job, client_config: Config, client_jo
         let deflate = server_config.deflate.enabled;
         let ws = ServerBuilder::new()
             .config(server_config)
-            .accept(stream)
+            .accept(MaybeTlsStream::from(stream))
             .expect("server handshake");
         assert_eq!(ws.connection().deflate_params().is_some(), deflate);
         server_job(ws);

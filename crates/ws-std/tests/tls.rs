@@ -13,9 +13,12 @@ use std::time::{Duration, Instant};
 
 use certs::{Ca, Leaf};
 use common::{spawn, Peer, IO_TIMEOUT};
-use ws_std::tls::client;
+use ws_std::tls::{client, ClientTlsStream};
 use ws_std::ws_tls::rustls::{self, CertificateError};
-use ws_std::{ClientBuilder, CloseCode, Error, HandshakeError, Message, ServerBuilder};
+use ws_std::{
+    ClientBuilder, CloseCode, Error, HandshakeError, MaybeTlsStream, Message, ServerBuilder,
+    WebSocket,
+};
 
 /// The handshake timeout of the stall tests: short, so the tests are quick; the bound on
 /// how long the failure may take is generous, for a loaded machine.
@@ -33,7 +36,12 @@ fn listen() -> (TcpListener, SocketAddr) {
 /// A TLS echo server for one connection: the accept's error, or the echo's.
 fn tls_echo_server(server: ServerBuilder) -> (SocketAddr, Peer<Result<(), Error>>) {
     let (listener, addr) = listen();
-    let peer = spawn(move || {
+    (addr, tls_echo_server_on(listener, server))
+}
+
+/// [`tls_echo_server`] on a listener of the caller's.
+fn tls_echo_server_on(listener: TcpListener, server: ServerBuilder) -> Peer<Result<(), Error>> {
+    spawn(move || {
         let (tcp, _) = listener.accept().expect("accept");
         tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
         let mut ws = server.accept_tls(tcp)?;
@@ -45,8 +53,7 @@ fn tls_echo_server(server: ServerBuilder) -> (SocketAddr, Peer<Result<(), Error>
                 _ => {}
             }
         }
-    });
-    (addr, peer)
+    })
 }
 
 /// How an accept ended, and how long it took.
@@ -83,12 +90,20 @@ fn tls_error(result: Result<(), Error>, side: &str) -> rustls::Error {
 fn connect_with(
     config: Arc<rustls::ClientConfig>,
     url: &str,
-) -> Result<ws_std::WebSocket<ws_std::tls::ClientTlsStream>, Error> {
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
     ClientBuilder::new(url)
         .tls(config)
         .handshake_timeout(Some(IO_TIMEOUT))
-        .connect_tls()
+        .connect()
         .map(|(ws, _)| ws)
+}
+
+/// The TLS stream of a `wss://` client, or a panic if it is plain.
+fn tls_stream(ws: &mut WebSocket<MaybeTlsStream>) -> &mut ClientTlsStream {
+    match ws.get_mut() {
+        MaybeTlsStream::Tls(tls) => tls,
+        other => panic!("expected a TLS stream, got {other:?}"),
+    }
 }
 
 // ----- Success ----------------------------------------------------------------------------
@@ -100,14 +115,15 @@ fn echo_over_wss_with_compression() {
     let (addr, server) = tls_echo_server(tls_server(&leaf));
     let (mut ws, response) = ClientBuilder::new(&wss(addr, "localhost"))
         .tls(ca.client_config())
-        .connect_tls()
+        .connect()
         .expect("connect");
     assert_eq!(response.status(), 101);
     assert!(
         ws.connection().deflate_params().is_some(),
         "permessage-deflate agreed"
     );
-    let tls = &ws.get_ref().conn;
+    assert!(ws.get_ref().is_tls());
+    let tls = ws.get_ref().tls().expect("a TLS connection");
     assert_eq!(tls.alpn_protocol(), Some(&b"http/1.1"[..]));
     ws.set_read_timeout(Some(IO_TIMEOUT));
 
@@ -132,7 +148,7 @@ fn echo_over_wss_with_compression() {
     server.join().expect("server");
     // The server ended TLS with close_notify before its FIN: a clean end, not a truncation
     // (which rustls reports as `UnexpectedEof`).
-    let end = ws.get_mut().conn.reader().read(&mut [0; 1]);
+    let end = tls_stream(&mut ws).conn.reader().read(&mut [0; 1]);
     assert!(matches!(end, Ok(0)), "{end:?}");
 }
 
@@ -145,7 +161,7 @@ fn alpn_http_1_1_is_answered_and_other_protocols_refused() {
     config.alpn_protocols.clear();
     let (addr, server) = tls_echo_server(tls_server(&leaf));
     let mut ws = connect_with(Arc::new(config), &wss(addr, "localhost")).expect("connect");
-    assert_eq!(ws.get_ref().conn.alpn_protocol(), None);
+    assert_eq!(ws.get_ref().tls().expect("TLS").alpn_protocol(), None);
     ws.set_read_timeout(Some(IO_TIMEOUT));
     ws.close(CloseCode::NORMAL, "").expect("close");
     while !matches!(ws.read().expect("closing"), Message::Close(_)) {}
@@ -172,24 +188,145 @@ fn alpn_http_1_1_is_answered_and_other_protocols_refused() {
     );
 }
 
+/// Says hello over `ws`, then closes and waits for the closing handshake to finish.
+fn hello_and_close(mut ws: WebSocket<MaybeTlsStream>) {
+    ws.set_read_timeout(Some(IO_TIMEOUT));
+    ws.send_text("hello").expect("send");
+    assert_eq!(ws.read().expect("echo"), Message::Text("hello".into()));
+    ws.close(CloseCode::NORMAL, "").expect("close");
+    while !matches!(ws.read().expect("closing"), Message::Close(_)) {}
+}
+
+/// A CA file for one test, removed when dropped.
+struct CaFile(std::path::PathBuf);
+
+impl CaFile {
+    fn new(ca: &Ca, name: &str) -> CaFile {
+        let path =
+            std::env::temp_dir().join(format!("ws-std-tls-{name}-{}.pem", std::process::id()));
+        std::fs::write(&path, ca.pem()).expect("write CA file");
+        CaFile(path)
+    }
+}
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[test]
 fn a_client_trusting_a_ca_file_connects_to_an_ip_address() {
     let ca = Ca::new();
     let leaf = ca.issue(&["127.0.0.1"]);
-    let path = std::env::temp_dir().join(format!("ws-std-tls-ca-{}.pem", std::process::id()));
-    std::fs::write(&path, ca.pem()).expect("write CA file");
-    let roots = client::roots_from_pem_file(&path);
-    std::fs::remove_file(&path).expect("remove CA file");
-    let config = client::config(roots.expect("CA file")).expect("config");
-
+    let file = CaFile::new(&ca, "ip");
     let (addr, server) = tls_echo_server(tls_server(&leaf));
-    let mut ws = connect_with(config, &wss(addr, "127.0.0.1")).expect("connect");
-    ws.set_read_timeout(Some(IO_TIMEOUT));
-    ws.send_text("ip").expect("send");
-    assert_eq!(ws.read().expect("echo"), Message::Text("ip".into()));
-    ws.close(CloseCode::NORMAL, "").expect("close");
-    while !matches!(ws.read().expect("closing"), Message::Close(_)) {}
+    let (ws, _) = ClientBuilder::new(&wss(addr, "127.0.0.1"))
+        .ca_file(&file.0)
+        .handshake_timeout(Some(IO_TIMEOUT))
+        .connect()
+        .expect("connect");
+    assert!(ws.get_ref().is_tls());
+    hello_and_close(ws);
     server.join().expect("server");
+}
+
+#[test]
+fn a_client_trusting_a_root_store_connects_with_the_url_host_as_its_name() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let roots = client::roots_from_pem(ca.pem().as_bytes()).expect("roots");
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let (ws, _) = ClientBuilder::new(&wss(addr, "localhost"))
+        .roots(roots)
+        .connect()
+        .expect("connect");
+    hello_and_close(ws);
+    server.join().expect("server");
+}
+
+#[test]
+fn an_ipv6_literal_is_the_server_name_without_its_brackets() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    };
+    let port = listener.local_addr().expect("addr").port();
+    let ca = Ca::new();
+    let leaf = ca.issue(&["::1"]);
+    let server = tls_echo_server_on(listener, tls_server(&leaf));
+    let (ws, _) = ClientBuilder::new(&format!("wss://[::1]:{port}/"))
+        .tls(ca.client_config())
+        .connect()
+        .expect("connect to [::1]");
+    hello_and_close(ws);
+    server.join().expect("server");
+}
+
+#[test]
+fn a_missing_ca_file_fails_before_connecting() {
+    let (listener, addr) = listen();
+    listener.set_nonblocking(true).expect("non-blocking");
+    let missing = std::env::temp_dir().join("ws-std-tls-no-such-ca.pem");
+    let error = ClientBuilder::new(&wss(addr, "localhost"))
+        .ca_file(&missing)
+        .connect()
+        .map(drop)
+        .expect_err("a missing CA file");
+    assert!(
+        matches!(&error, Error::TlsConfig(ws_std::ws_tls::Error::Read { path, .. }) if *path == missing),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("ws-std-tls-no-such-ca.pem"),
+        "{error}"
+    );
+    assert_eq!(
+        std::io::Error::from(error).kind(),
+        std::io::ErrorKind::NotFound
+    );
+    let accepted = listener.accept().map(drop);
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no connection was made: {accepted:?}"
+    );
+}
+
+#[test]
+fn the_same_builder_takes_ws_and_wss_urls() {
+    let ca = Ca::new();
+    let leaf = ca.issue(&["localhost"]);
+    let (addr, server) = tls_echo_server(tls_server(&leaf));
+    let (ws, _) = ClientBuilder::new(&wss(addr, "localhost"))
+        .tls(ca.client_config())
+        .connect()
+        .expect("wss");
+    assert!(ws.get_ref().is_tls());
+    hello_and_close(ws);
+    server.join().expect("server");
+
+    // ws:// with TLS trust set: plain TCP, the trust unused.
+    let (listener, addr) = listen();
+    let plain = spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let mut ws = ws_std::accept(tcp)?;
+        loop {
+            match ws.read()? {
+                Message::Close(_) => return Ok::<(), Error>(()),
+                m if m.is_data() => ws.send(m)?,
+                _ => {}
+            }
+        }
+    });
+    let (ws, _) = ClientBuilder::new(&format!("ws://localhost:{}/", addr.port()))
+        .tls(ca.client_config())
+        .connect()
+        .expect("ws");
+    assert!(!ws.get_ref().is_tls());
+    assert!(ws.get_ref().tls().is_none());
+    hello_and_close(ws);
+    plain.join().expect("plain server");
 }
 
 #[test]
@@ -231,15 +368,6 @@ fn a_tls_handshake_on_a_non_blocking_stream_resumes() {
         Message::Text("welcome".into())
     );
     server.join().expect("server");
-}
-
-#[test]
-fn a_ws_url_is_not_for_connect_tls() {
-    let error = ClientBuilder::new("ws://127.0.0.1:9/").connect_tls().err();
-    assert!(
-        matches!(error, Some(Error::UnsupportedScheme("ws"))),
-        "{error:?}"
-    );
 }
 
 // ----- Certificates refused ---------------------------------------------------------------
@@ -388,7 +516,7 @@ fn garbage_records_after_the_handshake_end_the_connection() {
     assert_eq!(ws.read().expect("echo"), Message::Text("before".into()));
     // An application-data record that no key encrypted, under the TLS layer.
     ws.get_mut()
-        .sock
+        .tcp_mut()
         .write_all(&certs::forged_record())
         .expect("garbage");
     let error = tls_error(server.join(), "server");
@@ -468,7 +596,7 @@ fn a_server_that_stalls_in_the_tls_handshake_times_out() {
     let client = ClientBuilder::new(&wss(addr, "localhost"))
         .tls(ca.client_config())
         .handshake_timeout(Some(SHORT_TIMEOUT))
-        .connect_tls()
+        .connect()
         .map(drop);
     let took = started.elapsed();
     assert!(
@@ -491,7 +619,7 @@ fn wss_through_an_http_proxy() {
     let (mut ws, _) = ClientBuilder::new(&wss(addr, "localhost"))
         .tls(ca.client_config())
         .proxy(&format!("http://{proxy}"))
-        .connect_tls()
+        .connect()
         .expect("connect through the proxy");
     ws.set_read_timeout(Some(IO_TIMEOUT));
     ws.send_text("hello over wss").expect("send");

@@ -1,7 +1,12 @@
-//! Certificates made at test time (rcgen) for the TLS tests of ws-std and ws-mio: one
-//! place for both, included by each with `#[path]` (it uses `rcgen` and `ws_tls` only).
+//! Certificates made at test time (rcgen) for the TLS tests of ws-std, ws-mio and the `ws`
+//! command (crates/ws-cli/tests), ws-std's interop tests over wss, and ws-cli's
+//! `examples/test-certs.rs` (the browser test's and the Autobahn TLS testee's certificates):
+//! one place for all, included by each with `#[path]` (it uses `rcgen` and `ws_tls` only).
 #![allow(dead_code)]
 
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
@@ -131,4 +136,73 @@ pub(crate) fn forged_record() -> Vec<u8> {
     let mut record = vec![0x17, 0x03, 0x03, 0x00, 0x40];
     record.extend_from_slice(&[0xaa; 0x40]);
     record
+}
+
+/// The names the certificate of [`write`] is valid for.
+pub(crate) const NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+
+/// The three PEM files of [`write`].
+#[derive(Debug, Clone)]
+pub(crate) struct CertFiles {
+    /// The CA's certificate: what a client trusts (`ws connect --ca`).
+    pub(crate) ca: PathBuf,
+    /// The server's certificate chain (`ws serve --tls-cert`).
+    pub(crate) cert: PathBuf,
+    /// The server's private key (`ws serve --tls-key`).
+    pub(crate) key: PathBuf,
+}
+
+/// Makes a CA and a server certificate for [`NAMES`], and writes `ca.pem`, `cert.pem` (the
+/// chain: the server's certificate, then its issuer) and `key.pem` into `dir` (created if
+/// missing).
+pub(crate) fn write(dir: &Path) -> io::Result<CertFiles> {
+    let ca = Ca::new();
+    let leaf = ca.issue(&NAMES);
+    fs::create_dir_all(dir)?;
+    let files = CertFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    fs::write(&files.ca, ca.pem())?;
+    fs::write(&files.cert, format!("{}{}", leaf.cert_pem, ca.pem()))?;
+    fs::write(&files.key, leaf.key_pem)?;
+    Ok(files)
+}
+
+/// [`write`] into a fresh directory under the system's temporary one, removed when dropped.
+#[derive(Debug)]
+pub(crate) struct TempCerts {
+    dir: PathBuf,
+    pub(crate) files: CertFiles,
+}
+
+impl TempCerts {
+    /// `tag` tells the tests of one process apart.
+    pub(crate) fn new(tag: &str) -> TempCerts {
+        let dir = std::env::temp_dir().join(format!("ws-tls-test-{}-{tag}", std::process::id()));
+        let files = write(&dir).expect("write test certificates");
+        TempCerts { dir, files }
+    }
+
+    /// The CA file, as a string argument.
+    pub(crate) fn ca(&self) -> &str {
+        self.files.ca.to_str().expect("a UTF-8 path")
+    }
+
+    /// `--tls-cert FILE --tls-key FILE`.
+    pub(crate) fn serve_args(&self) -> [&str; 4] {
+        [
+            "--tls-cert",
+            self.files.cert.to_str().expect("a UTF-8 path"),
+            "--tls-key",
+            self.files.key.to_str().expect("a UTF-8 path"),
+        ]
+    }
+}
+
+impl Drop for TempCerts {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
 }

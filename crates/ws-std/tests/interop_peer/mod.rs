@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ws_std::ws_proto::extensions::deflate::DeflateParams;
 use ws_std::ws_proto::{CloseFrame, Config};
-use ws_std::{Message, ServerBuilder};
+use ws_std::{Message, ServerBuilder, Transport, WebSocket};
 
 /// Bound on any single wait: a read, the peer's port line, the server's report.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
@@ -197,16 +197,36 @@ pub struct ServerReport {
 /// A ws-std echo server for a peer client: accepts one connection on 127.0.0.1:0 with
 /// `config`, echoes data messages, and reports what it saw (or an error).
 pub fn ws_std_echo_server(config: Config) -> (String, Receiver<Result<ServerReport, String>>) {
+    let server = ServerBuilder::new().config(config);
+    echo_server_with("ws://127.0.0.1", move |stream| server.accept(stream))
+}
+
+/// The same over TLS (feature `tls`), with the certificate chain and key of `tls`; its URL
+/// is `wss://localhost:PORT/`, the certificate's name.
+#[cfg(feature = "tls")]
+pub fn ws_std_tls_echo_server(
+    config: Config,
+    tls: std::sync::Arc<ws_std::ws_tls::rustls::ServerConfig>,
+) -> (String, Receiver<Result<ServerReport, String>>) {
+    let server = ServerBuilder::new().config(config).tls(tls);
+    echo_server_with("wss://localhost", move |stream| server.accept_tls(stream))
+}
+
+/// Accepts one connection with `accept` and echoes on it (see [`ws_std_echo_server`]);
+/// `base` is the URL's scheme and host.
+fn echo_server_with<S, A>(base: &str, accept: A) -> (String, Receiver<Result<ServerReport, String>>)
+where
+    S: Transport,
+    A: FnOnce(TcpStream) -> Result<WebSocket<S>, ws_std::Error> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("ws://{}/", listener.local_addr().expect("local_addr"));
+    let port = listener.local_addr().expect("local_addr").port();
+    let url = format!("{base}:{port}/");
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         let result = (|| -> Result<ServerReport, String> {
             let (stream, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
-            let mut ws = ServerBuilder::new()
-                .config(config)
-                .accept(stream)
-                .map_err(|e| format!("handshake: {e}"))?;
+            let mut ws = accept(stream).map_err(|e| format!("handshake: {e}"))?;
             let deflate = ws.connection().deflate_params().copied();
             ws.set_read_timeout(Some(STEP_TIMEOUT));
             let mut received = 0;
